@@ -1,0 +1,41 @@
+"""Flowdesk's execution engine, as a library. No Qt here, ever.
+
+Public surface::
+
+    from engine_core import Engine, EngineOptions, Workspace, Store, events, FlowdeskError
+
+Names are imported lazily, so that a worker process (which imports only
+``engine_core.worker``) stays small and starts fast."""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
+
+__all__ = ["Engine", "EngineOptions", "FlowdeskError", "Store", "Status", "Workspace", "events"]
+
+_LAZY = {
+    "Engine": "engine_core.runtime.engine",
+    "EngineOptions": "engine_core.runtime.options",
+    "FlowdeskError": "engine_core.errors",
+    "Store": "engine_core.store",
+    "Status": "engine_core.status",
+    "Workspace": "engine_core.workspace",
+}
+
+if TYPE_CHECKING:  # pragma: no cover
+    from . import events
+    from .errors import FlowdeskError
+    from .runtime.engine import Engine
+    from .runtime.options import EngineOptions
+    from .status import Status
+    from .store import Store
+    from .workspace import Workspace
+
+
+def __getattr__(name: str):
+    if name == "events":
+        return importlib.import_module("engine_core.events")
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'engine_core' has no attribute {name!r}")

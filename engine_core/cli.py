@@ -1,0 +1,172 @@
+"""``flowdesk``: the command line, a client of ``engine_core`` like the IDE.
+
+Exit codes: 0 success; 1 the execution ended in error or was cancelled (or a looked-up
+thing is missing); 2 usage errors (unknown flow, unreadable workspace, bad JSON, bad DB URL)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+
+from .errors import FlowdeskError
+from .workspace import Workspace
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="flowdesk", description="Run and inspect Python automation flows.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    def common(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--workspace", "-w", default=".", metavar="DIR", help="workspace folder (default: .)")
+        p.add_argument("--db", metavar="URL", help="database URL (default: SQLite in DIR/.flowdesk/)")
+
+    run = sub.add_parser("run", help="run a flow and wait for its execution tree to end")
+    run.add_argument("flow", help="flow name: the stem of flows/<name>.py")
+    common(run)
+    run.add_argument("--input", "-i", action="append", default=[], metavar="KEY=JSON", help="an input (repeatable)")
+    run.add_argument("--name", help="name of the execution (default: the flow's name)")
+    run.add_argument("--json", action="store_true", help="print the whole execution tree as JSON at the end")
+    run.add_argument("--timeout", type=float, metavar="S", help="cancel the tree after S seconds")
+
+    listing = sub.add_parser("executions", help="list past executions, newest first")
+    common(listing)
+    listing.add_argument("--limit", type=int, default=30)
+    listing.add_argument("--roots", action="store_true", help="only executions without a parent")
+    listing.add_argument("--status", choices=["queued", "running", "paused", "success", "error", "cancelled"])
+    listing.add_argument("--json", action="store_true")
+
+    show = sub.add_parser("show", help="show one execution with its logs")
+    show.add_argument("id", type=int)
+    common(show)
+    show.add_argument("--json", action="store_true", help="print its tree as JSON")
+
+    cancel = sub.add_parser("cancel", help="cancel a running execution and its children")
+    cancel.add_argument("id", type=int)
+    common(cancel)
+
+    flows = sub.add_parser("flows", help="list the flows of a workspace")
+    flows.add_argument("--workspace", "-w", default=".", metavar="DIR")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return EXIT_USAGE
+    try:
+        return _COMMANDS[args.command](args)
+    except FlowdeskError as exc:
+        print(f"flowdesk: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+def _store(args):
+    from .runtime.engine import resolve_db_url
+    from .store import Store
+
+    workspace = Workspace.open(args.workspace)
+    return Store(resolve_db_url(workspace, args.db))
+
+
+def cmd_run(args) -> int:
+    from .cli_output import LivePrinter
+    from .runtime.engine import Engine, parse_input
+
+    inputs = dict(parse_input(item) for item in args.input)
+    workspace = Workspace.open(args.workspace)
+    workspace.read_flow(args.flow)  # unknown flow: a usage error before anything starts
+    with Engine(workspace, db_url=args.db) as engine:
+        printer = None
+        if not args.json:
+            printer = LivePrinter()
+            engine.subscribe(printer)
+        root_id = engine.submit(args.flow, inputs, name=args.name)
+        if printer:
+            printer.follow(root_id)
+        previous = signal.getsignal(signal.SIGINT)
+        signal.signal(signal.SIGINT, lambda *_: engine.cancel(root_id, "cancelled: interrupted (Ctrl+C)"))
+        try:
+            try:
+                record = engine.wait(root_id, args.timeout)
+            except TimeoutError:
+                engine.cancel(root_id, f"cancelled: timeout after {args.timeout:g} s")
+                record = engine.wait(root_id)
+        finally:
+            signal.signal(signal.SIGINT, previous)
+        if args.json:
+            print(json.dumps(engine.tree(root_id), indent=2, ensure_ascii=False))
+    return EXIT_OK if record["status"] == "success" else EXIT_FAILED
+
+
+def cmd_executions(args) -> int:
+    from .cli_output import executions_table
+
+    store = _store(args)
+    rows = store.executions(limit=args.limit, roots_only=args.roots, status=args.status)
+    if args.json:
+        print(json.dumps(rows, indent=2, default=str, ensure_ascii=False))
+    elif rows:
+        print(executions_table(rows))
+    else:
+        print("no executions yet; start one with: flowdesk run NAME --workspace DIR")
+    return EXIT_OK
+
+
+def cmd_show(args) -> int:
+    from .cli_output import execution_details
+
+    store = _store(args)
+    record = store.execution(args.id)
+    if record is None:
+        print(f"flowdesk: there is no execution #{args.id}; list them with 'flowdesk executions'", file=sys.stderr)
+        return EXIT_FAILED
+    if args.json:
+        print(json.dumps(store.tree(args.id), indent=2, ensure_ascii=False))
+        return EXIT_OK
+    tree = store.tree(args.id)
+    print(execution_details(record, store.logs(args.id), store.messages(args.id), tree["children"]))
+    return EXIT_OK
+
+
+def cmd_cancel(args) -> int:
+    store = _store(args)
+    try:
+        outcome = store.request_cancel(args.id)
+    except LookupError:
+        print(f"flowdesk: there is no execution #{args.id}; list them with 'flowdesk executions'", file=sys.stderr)
+        return EXIT_FAILED
+    if outcome == "finished":
+        print(f"execution #{args.id} has already ended; nothing to cancel")
+        return EXIT_OK
+    if outcome == "cancelled":
+        print(f"execution #{args.id} marked cancelled (its engine was no longer running)")
+        return EXIT_OK
+    # Its engine picks the request up within a fraction of a second; report what it did.
+    import time
+    for _ in range(50):
+        record = store.execution(args.id)
+        if record["status"] in ("success", "error", "cancelled"):
+            print(f"execution #{args.id}: {record['status']}" + (f" — {record['message']}" if record["message"] else ""))
+            return EXIT_OK
+        time.sleep(0.1)
+    print(f"cancel of execution #{args.id} requested; its engine has not confirmed yet")
+    return EXIT_OK
+
+
+def cmd_flows(args) -> int:
+    workspace = Workspace.open(args.workspace)
+    names = workspace.flow_names()
+    print("\n".join(names) if names else f"no flows in {workspace.flows_dir}")
+    return EXIT_OK
+
+
+_COMMANDS = {"run": cmd_run, "executions": cmd_executions, "show": cmd_show, "cancel": cmd_cancel, "flows": cmd_flows}
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""The engine side: the dispatcher thread, its worker pool, and the public ``Engine``."""

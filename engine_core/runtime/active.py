@@ -1,0 +1,49 @@
+"""What the dispatcher keeps in memory about executions that have not ended yet."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from .pool import Worker
+
+
+@dataclass(eq=False)
+class Waiter:
+    """A worker blocked until some executions end (``this.flow`` with wait, ``child.wait()``)."""
+
+    worker: Worker
+    request_id: int
+    ids: list[int]
+    single: bool
+    deadline: float | None = None
+    done: bool = False
+
+
+@dataclass(eq=False)
+class Active:
+    id: int
+    parent_id: int | None
+    root_id: int
+    flow: str
+    name: str
+    kind: str  # "flow" | "connection"
+    mode: str
+    inputs: str  # JSON text, as stored
+    path: str | None
+    source: str | None
+    depth: int
+    status: str = "queued"
+    worker: Worker | None = None
+    outputs: dict[str, Any] = field(default_factory=dict)
+    children: set[int] = field(default_factory=set)
+    waiters: list[Waiter] = field(default_factory=list)
+
+    @property
+    def label(self) -> str:
+        if self.name == self.flow:
+            return f"'{self.name}' (#{self.id})"
+        return f"'{self.name}' ({self.flow}, #{self.id})"
+
+    def summary(self, message: str | None = None) -> dict:
+        return {"id": self.id, "status": self.status, "message": message, "label": self.label}

@@ -1,0 +1,160 @@
+"""``Engine``: the public face of the execution engine. Thread-safe; the IDE and the CLI are
+both clients of it."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from typing import Any, Callable, Iterable
+
+from flow_api import _wire
+
+from .. import events as ev
+from ..errors import UsageError
+from ..status import TERMINAL
+from ..store import Store
+from ..workspace import Workspace
+from .dispatcher import Dispatcher
+from .options import EngineOptions
+
+_STORE_POLL_S = 0.2
+
+
+class Engine:
+    """Runs flows of one workspace, each execution in a worker process.
+
+    >>> with Engine(Workspace.open("resources/examples")) as engine:
+    ...     record = engine.run("Main Process")
+    """
+
+    def __init__(self, workspace: Workspace | str | os.PathLike, *, db_url: str | None = None,
+                 options: EngineOptions | None = None, store: Store | None = None):
+        self.workspace = workspace if isinstance(workspace, Workspace) else Workspace.open(workspace)
+        self.options = options or EngineOptions()
+        self.store = store or Store(resolve_db_url(self.workspace, db_url))
+        self._owns_store = store is None
+        self._bus = ev.EventBus()
+        self._dispatcher = Dispatcher(self.workspace, self.store, self._bus, self.options)
+        self._started = False
+
+    # -- lifecycle ------------------------------------------------------------------------
+    def start(self) -> "Engine":
+        if not self._started:
+            self._dispatcher.start()
+            self._started = True
+        return self
+
+    def close(self) -> None:
+        """Cancel what still runs, stop the workers and release the database."""
+        if self._started:
+            self._dispatcher.stop()
+            self._started = False
+        if self._owns_store:
+            self.store.close()
+
+    def __enter__(self) -> "Engine":
+        return self.start()
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
+    # -- running --------------------------------------------------------------------------
+    def submit(self, flow: str, inputs: dict[str, Any] | None = None, *, name: str | None = None,
+               mode: str = "productive") -> int:
+        """Queue a root execution of ``flow``; returns its id once it is committed.
+        Raises UnknownFlowError (naming the flows there are) and UsageError for bad inputs."""
+        return self.submit_many([(flow, inputs, name)], mode=mode)[0]
+
+    def submit_many(self, items: Iterable[tuple[str, dict | None, str | None]], *, mode: str = "productive") -> list[int]:
+        """Queue several root executions in one transaction."""
+        prepared = []
+        for flow, inputs, name in items:
+            path, source = self.workspace.read_flow(flow)
+            try:
+                encoded = _wire.encode(inputs or {}, f"inputs of flow {flow!r}")
+            except TypeError as exc:
+                raise UsageError(str(exc)) from None
+            prepared.append((flow, name, encoded, str(path), source))
+        self.start()
+        return self._dispatcher.post(self._create_roots, prepared, mode).result()
+
+    def _create_roots(self, prepared: list, mode: str) -> list[int]:
+        return [self._dispatcher.create(flow=flow, name=name, kind="flow", inputs=encoded, mode=mode,
+                                        parent=None, path=path, source=source).id
+                for flow, name, encoded, path, source in prepared]
+
+    def wait(self, execution_id: int, timeout: float | None = None) -> dict:
+        """Wait until the execution ends; returns its stored record.
+        Raises TimeoutError if ``timeout`` seconds pass first."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
+            if self._dispatcher.wait_ended(execution_id, remaining) is None:
+                # Not running in this engine (another engine's, or already ended): the store knows.
+                record = self.store.execution(execution_id)
+                if record is None:
+                    raise LookupError(f"there is no execution #{execution_id}")
+                if record["status"] in TERMINAL:
+                    return record
+                if deadline is not None and time.monotonic() >= deadline:
+                    raise TimeoutError(f"execution #{execution_id} did not end within {timeout} s")
+                time.sleep(_STORE_POLL_S)
+                continue
+            return self.store.execution(execution_id)
+
+    def run(self, flow: str, inputs: dict[str, Any] | None = None, *, name: str | None = None,
+            timeout: float | None = None) -> dict:
+        """Submit ``flow``, wait for it, and cancel the tree if ``timeout`` seconds pass."""
+        execution_id = self.submit(flow, inputs, name=name)
+        try:
+            return self.wait(execution_id, timeout)
+        except TimeoutError:
+            self.cancel(execution_id, f"cancelled: timeout after {timeout:g} s")
+            return self.wait(execution_id)
+
+    def cancel(self, execution_id: int, message: str = "cancelled by user") -> str:
+        """Cancel an execution and its running children. Works for executions of this engine
+        and, through the database, of another engine on this machine. Returns
+        ``'cancelled'``, ``'requested'`` or ``'finished'``."""
+        if self._started and execution_id in self._dispatcher.active:
+            done = self._dispatcher.post(self._cancel_here, execution_id, message).result()
+            if done:
+                return "cancelled"
+        return self.store.request_cancel(execution_id)
+
+    def _cancel_here(self, execution_id: int, message: str) -> bool:
+        active = self._dispatcher.active.get(execution_id)
+        if active is None:
+            return False
+        self._dispatcher.cancel_tree(active, message)
+        return True
+
+    # -- observing ------------------------------------------------------------------------
+    def subscribe(self, callback: Callable[[ev.Event], None]) -> Callable[[], None]:
+        """Call ``callback(event)`` after each committed change; returns an unsubscribe function.
+        Callbacks run on the engine's thread: keep them short, never block in them."""
+        return self._bus.subscribe(callback)
+
+    def tree(self, execution_id: int) -> dict | None:
+        return self.store.tree(execution_id)
+
+
+def resolve_db_url(workspace: Workspace, db_url: str | None) -> str:
+    """``--db`` wins, then ``FLOWDESK_DB``, then ``db_url`` in ``.flowdesk/config.toml``, then
+    SQLite in the workspace's ``.flowdesk/``."""
+    return db_url or os.environ.get("FLOWDESK_DB") or workspace.config().get("db_url") or workspace.default_db_url()
+
+
+def parse_input(text: str) -> tuple[str, Any]:
+    """``KEY=JSON`` as given to ``--input``."""
+    key, sep, value = text.partition("=")
+    if not sep or not key:
+        raise UsageError(f"--input {text!r} is not KEY=JSON; write e.g. --input initial_value=42")
+    try:
+        return key, json.loads(value)
+    except json.JSONDecodeError as exc:
+        raise UsageError(
+            f"--input {key}: {value!r} is not valid JSON ({exc.msg} at column {exc.colno}); "
+            f"quote strings, e.g. --input '{key}=\"text\"'"
+        ) from None

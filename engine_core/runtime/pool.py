@@ -1,0 +1,140 @@
+"""The worker processes: spawning them from a forkserver, handing them out, killing them."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+
+from ..worker.process import worker_main
+
+_context = None
+
+
+def _mp_context():
+    global _context
+    if _context is None:
+        if "forkserver" in multiprocessing.get_all_start_methods():
+            _context = multiprocessing.get_context("forkserver")
+            # Workers fork from a server that has the flow runtime imported already; the
+            # engine process itself (with its DB and GUI threads) is never forked.
+            _context.set_forkserver_preload(["flow_api", "engine_core.worker.process"])
+        else:  # Windows / macOS default
+            _context = multiprocessing.get_context("spawn")
+    return _context
+
+
+@dataclass(eq=False)
+class Worker:
+    process: multiprocessing.Process
+    conn: Connection
+    execution_id: int | None = None
+    blocked: bool = False  # waiting for a child: does not count against max_workers
+    retiring: bool = False
+    dead: bool = False
+
+    @property
+    def pid(self) -> int | None:
+        return self.process.pid
+
+
+class WorkerPool:
+    def __init__(self, *, memory_limit_mb: int | None, max_runs: int):
+        self._memory_limit_mb = memory_limit_mb
+        self._max_runs = max_runs
+        self.workers: list[Worker] = []
+        self.idle: list[Worker] = []
+        self._by_waitable: dict = {}
+
+    def waitables(self) -> list:
+        return list(self._by_waitable)
+
+    def by_waitable(self, obj) -> Worker | None:
+        return self._by_waitable.get(obj)
+
+    def spawn(self) -> Worker:
+        ctx = _mp_context()
+        engine_end, worker_end = ctx.Pipe(duplex=True)
+        process = ctx.Process(
+            target=worker_main,
+            args=(worker_end, os.getpid(), self._memory_limit_mb, self._max_runs),
+            name="flowdesk-worker",
+            daemon=True,
+        )
+        process.start()
+        worker_end.close()
+        worker = Worker(process=process, conn=engine_end)
+        self.workers.append(worker)
+        self._by_waitable[engine_end] = worker
+        self._by_waitable[process.sentinel] = worker
+        return worker
+
+    def take_idle(self) -> Worker | None:
+        while self.idle:
+            worker = self.idle.pop()
+            if not worker.dead:
+                return worker
+        return None
+
+    def release(self, worker: Worker) -> None:
+        worker.execution_id = None
+        worker.blocked = False
+        # A retiring worker exits by itself; its sentinel tells the dispatcher when to forget it.
+        if not (worker.retiring or worker.dead):
+            self.idle.append(worker)
+
+    def counted(self) -> int:
+        """Workers that count against ``max_workers``: all but those blocked on a child."""
+        return sum(1 for w in self.workers if not w.blocked and not w.retiring)
+
+    def kill(self, worker: Worker) -> None:
+        """Kill the worker and everything its flow started (its process group)."""
+        if not worker.dead and worker.pid:
+            for kill in (_killpg, os.kill):
+                try:
+                    kill(worker.pid, signal.SIGKILL)
+                    break
+                except (ProcessLookupError, PermissionError, OSError):
+                    continue
+        self.forget(worker)
+
+    def forget(self, worker: Worker) -> None:
+        worker.dead = True
+        if worker in self.workers:
+            self.workers.remove(worker)
+        if worker in self.idle:
+            self.idle.remove(worker)
+        self._by_waitable.pop(worker.conn, None)
+        self._by_waitable.pop(worker.process.sentinel, None)
+        worker.conn.close()
+        worker.process.join(timeout=0.5)
+
+    def stop_all(self) -> None:
+        for worker in list(self.workers):
+            if worker.execution_id is None:
+                try:
+                    worker.conn.send(("stop",))
+                except OSError:
+                    pass
+        for worker in list(self.workers):
+            worker.process.join(timeout=0.5)
+            self.kill(worker)
+
+
+def _killpg(pid: int, sig: int) -> None:
+    os.killpg(pid, sig)
+
+
+def describe_exit(exitcode: int | None) -> str:
+    if exitcode is None:
+        return "the flow's worker process stopped answering"
+    if exitcode < 0:
+        try:
+            name = signal.Signals(-exitcode).name
+        except ValueError:
+            name = f"signal {-exitcode}"
+        hint = " (it may have run out of memory)" if name == "SIGKILL" else ""
+        return f"the flow's worker process was killed by {name}{hint}"
+    return f"the flow's worker process exited with code {exitcode} (os._exit or a crash)"

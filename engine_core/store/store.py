@@ -1,0 +1,184 @@
+"""The read side of the execution database, and session housekeeping. Safe to use from any
+thread and from other processes (the CLI's ``executions``/``show``/``cancel``, the IDE)."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import time
+from typing import Any
+
+import sqlalchemy as sa
+
+from flow_api import _wire
+
+from . import migrate
+from .database import create_engine
+from .schema import engine_sessions, executions, logs, messages, settings, status_changes
+
+_ACTIVE = ("queued", "running", "paused")
+STOPPED_MESSAGE = "engine stopped while running"
+
+
+class Store:
+    def __init__(self, url: str):
+        self.url = url
+        self.engine = create_engine(url)
+        migrate.upgrade(self.engine)
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # -- executions ----------------------------------------------------------------------
+    def execution(self, execution_id: int) -> dict | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(executions).where(executions.c.id == execution_id)).mappings().first()
+        return _decode_row(row) if row else None
+
+    def executions(self, *, limit: int = 50, roots_only: bool = False, status: str | None = None) -> list[dict]:
+        query = sa.select(executions).order_by(executions.c.id.desc()).limit(limit)
+        if roots_only:
+            query = query.where(executions.c.parent_id.is_(None))
+        if status:
+            query = query.where(executions.c.status == status)
+        with self.engine.connect() as conn:
+            return [_decode_row(r) for r in conn.execute(query).mappings()]
+
+    def logs(self, execution_id: int) -> list[dict]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(logs).where(logs.c.execution_id == execution_id).order_by(logs.c.id))
+            return [_log_entry(r) for r in rows.mappings()]
+
+    def messages(self, execution_id: int) -> list[dict]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(messages).where(messages.c.execution_id == execution_id).order_by(messages.c.id))
+            return [_message_entry(r) for r in rows.mappings()]
+
+    def tree(self, root_id: int) -> dict | None:
+        """The execution ``root_id`` with its descendants, logs and messages, nested."""
+        with self.engine.connect() as conn:
+            root = conn.execute(sa.select(executions.c.root_id).where(executions.c.id == root_id)).first()
+            if root is None:
+                return None
+            rows = conn.execute(sa.select(executions).where(executions.c.root_id == root[0]).order_by(executions.c.id)).mappings().all()
+            ids = [r["id"] for r in rows]
+            log_rows = conn.execute(sa.select(logs).where(logs.c.execution_id.in_(ids)).order_by(logs.c.id)).mappings().all()
+            message_rows = conn.execute(sa.select(messages).where(messages.c.execution_id.in_(ids)).order_by(messages.c.id)).mappings().all()
+        nodes = {r["id"]: _tree_node(r) for r in rows}
+        for r in log_rows:
+            nodes[r["execution_id"]]["logs"].append(_log_entry(r))
+        for r in message_rows:
+            nodes[r["execution_id"]]["messages"].append(_message_entry(r))
+        for r in rows:
+            if r["parent_id"] in nodes and r["id"] != root_id:
+                nodes[r["parent_id"]]["children"].append(nodes[r["id"]])
+        return nodes[root_id]
+
+    def request_cancel(self, execution_id: int) -> str:
+        """Ask whichever engine runs ``execution_id`` (and its children) to cancel it.
+
+        Returns what happened: ``'requested'`` (its engine will cancel it), ``'cancelled'``
+        (its engine is gone, so it is marked here), or ``'finished'`` (already ended)."""
+        with self.engine.begin() as conn:
+            row = conn.execute(sa.select(executions.c.status, executions.c.engine_session_id)
+                               .where(executions.c.id == execution_id)).first()
+            if row is None:
+                raise LookupError(execution_id)
+            if row.status not in _ACTIVE:
+                return "finished"
+            alive = conn.execute(sa.select(engine_sessions.c.id).where(engine_sessions.c.id == row.engine_session_id)).first()
+            if alive:
+                conn.execute(executions.update().where(executions.c.id == execution_id).values(cancel_requested=True))
+                return "requested"
+            _end_active(conn, executions.c.id == execution_id, "cancelled", "cancelled by user")
+            return "cancelled"
+
+    # -- settings ------------------------------------------------------------------------
+    def settings(self) -> dict[str, Any]:
+        with self.engine.connect() as conn:
+            return {r.name: _wire.decode(r.value) for r in conn.execute(sa.select(settings).order_by(settings.c.name))}
+
+    # -- engine sessions -----------------------------------------------------------------
+    def reap_dead_sessions(self) -> int:
+        """Mark executions of engines that are no longer running as ``error`` ("engine stopped
+        while running"). Returns how many executions that ended."""
+        host = socket.gethostname()
+        ended = 0
+        with self.engine.begin() as conn:
+            for session in conn.execute(sa.select(engine_sessions)).all():
+                if session.host == host and _pid_alive(session.pid):
+                    continue
+                if session.host != host:
+                    continue  # another machine's engine (shared PostgreSQL): not ours to judge
+                ended += _end_active(conn, executions.c.engine_session_id == session.id, "error", STOPPED_MESSAGE)
+                conn.execute(engine_sessions.delete().where(engine_sessions.c.id == session.id))
+            # Rows without a session (a session row lost with a crash before its first commit).
+            live_sessions = sa.select(engine_sessions.c.id)
+            ended += _end_active(conn, sa.or_(executions.c.engine_session_id.is_(None),
+                                              executions.c.engine_session_id.not_in(live_sessions)),
+                                 "error", STOPPED_MESSAGE)
+        return ended
+
+
+def _end_active(conn, where, status: str, message: str) -> int:
+    now = time.time()
+    ids = conn.execute(sa.select(executions.c.id).where(where, executions.c.status.in_(_ACTIVE))).scalars().all()
+    if ids:
+        conn.execute(executions.update().where(executions.c.id.in_(ids))
+                     .values(status=status, message=message, ended_at=now, cancel_requested=False))
+        conn.execute(status_changes.insert(), [{"execution_id": i, "status": status, "at": now} for i in ids])
+    return len(ids)
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _decode_row(row) -> dict:
+    data = dict(row)
+    data["inputs"] = _wire.decode(data["inputs"])
+    data["outputs"] = _wire.decode(data["outputs"])
+    return data
+
+
+def _tree_node(row) -> dict:
+    return {
+        "id": row["id"],
+        "flow": row["flow"],
+        "name": row["name"],
+        "kind": row["kind"],
+        "status": row["status"],
+        "inputs": _plain_json(row["inputs"]),
+        "outputs": _plain_json(row["outputs"]),
+        "message": row["message"],
+        "started_at": row["started_at"],
+        "ended_at": row["ended_at"],
+        "logs": [],
+        "messages": [],
+        "children": [],
+    }
+
+
+def _plain_json(text: str):
+    # Resource markers stay as they are: the JSON tree is data, not live objects.
+    return json.loads(text) if text else None
+
+
+def _log_entry(row) -> dict:
+    return {"at": row["at"], "level": row["level"], "text": row["text"],
+            "fields": json.loads(row["fields"]) if row["fields"] else None}
+
+
+def _message_entry(row) -> dict:
+    return {"at": row["at"], "subject": row["subject"], "message": row["message"]}

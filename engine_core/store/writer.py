@@ -1,0 +1,103 @@
+"""Writes made by the engine's dispatcher: one connection, one thread, one transaction per
+round of work, committed before anything is shown (group commit)."""
+
+from __future__ import annotations
+
+import time
+
+import sqlalchemy as sa
+
+from .schema import engine_sessions, executions, logs, messages, settings, status_changes
+
+
+class Writer:
+    def __init__(self, engine: sa.Engine):
+        self._conn = engine.connect()
+        self._dirty = False
+
+    def commit(self) -> None:
+        if self._dirty:
+            self._conn.commit()
+            self._dirty = False
+
+    def rollback(self) -> None:
+        self._conn.rollback()
+        self._dirty = False
+
+    def close(self) -> None:
+        self._conn.close()
+
+    def _exec(self, statement, params=None):
+        self._dirty = True
+        return self._conn.execute(statement, params) if params is not None else self._conn.execute(statement)
+
+    # -- executions ----------------------------------------------------------------------
+    def create_execution(self, *, flow: str, name: str, kind: str, mode: str, inputs: str,
+                         parent_id: int | None, root_id: int | None, session_id: int, at: float) -> int:
+        result = self._exec(executions.insert().values(
+            flow=flow, name=name, kind=kind, mode=mode, inputs=inputs, outputs="{}",
+            status="queued", parent_id=parent_id, root_id=root_id, created_at=at,
+            engine_session_id=session_id,
+        ))
+        execution_id = result.inserted_primary_key[0]
+        if root_id is None:  # a root is its own root; known only once the row has an id
+            self._exec(executions.update().where(executions.c.id == execution_id).values(root_id=execution_id))
+        self._exec(status_changes.insert().values(execution_id=execution_id, status="queued", at=at))
+        return execution_id
+
+    def set_status(self, execution_id: int, status: str, at: float, *, message: str | None = None,
+                   traceback: str | None = None, started: bool = False, ended: bool = False) -> None:
+        values: dict = {"status": status}
+        if started:
+            values["started_at"] = at
+        if ended:
+            values["ended_at"] = at
+            values["message"] = message
+            values["traceback"] = traceback
+        self._exec(executions.update().where(executions.c.id == execution_id).values(**values))
+        self._exec(status_changes.insert().values(execution_id=execution_id, status=status, at=at))
+
+    def set_outputs(self, execution_id: int, outputs: str) -> None:
+        self._exec(executions.update().where(executions.c.id == execution_id).values(outputs=outputs))
+
+    def append_log(self, execution_id: int, at: float, level: str, text: str, fields: str | None) -> None:
+        self._exec(logs.insert().values(execution_id=execution_id, at=at, level=level, text=text, fields=fields))
+
+    def append_message(self, execution_id: int, at: float, subject: str, message: str) -> None:
+        self._exec(messages.insert().values(execution_id=execution_id, at=at, subject=subject, message=message))
+
+    def cancel_requests(self, session_id: int) -> list[int]:
+        rows = self._conn.execute(sa.select(executions.c.id).where(
+            executions.c.engine_session_id == session_id,
+            executions.c.cancel_requested.is_(True),
+            executions.c.status.in_(("queued", "running", "paused")),
+        )).scalars().all()
+        if rows:
+            self._exec(executions.update().where(executions.c.id.in_(rows)).values(cancel_requested=False))
+        return list(rows)
+
+    # -- settings ------------------------------------------------------------------------
+    def setting_get(self, name: str) -> tuple[bool, str | None]:
+        row = self._conn.execute(sa.select(settings.c.value).where(settings.c.name == name)).first()
+        return (row is not None, row[0] if row else None)
+
+    def setting_save(self, name: str, value: str) -> None:
+        now = time.time()
+        updated = self._exec(settings.update().where(settings.c.name == name).values(value=value, updated_at=now))
+        if updated.rowcount == 0:
+            self._exec(settings.insert().values(name=name, value=value, updated_at=now))
+
+    def setting_delete(self, name: str) -> None:
+        self._exec(settings.delete().where(settings.c.name == name))
+
+    def execution_fields(self, execution_id: int) -> dict | None:
+        row = self._conn.execute(sa.select(executions).where(executions.c.id == execution_id)).mappings().first()
+        return dict(row) if row else None
+
+    # -- engine sessions -----------------------------------------------------------------
+    def open_session(self, pid: int, host: str) -> int:
+        result = self._exec(engine_sessions.insert().values(pid=pid, host=host, started_at=time.time()))
+        return result.inserted_primary_key[0]
+
+    def close_session(self, session_id: int) -> None:
+        self._exec(engine_sessions.delete().where(engine_sessions.c.id == session_id))

@@ -1,0 +1,55 @@
+"""The worker's end of the flow API channel: requests to the engine over the pipe."""
+
+from __future__ import annotations
+
+import itertools
+from multiprocessing.connection import Connection
+from typing import Any
+
+import flow_api
+from flow_api import errors as api_errors
+
+from .. import protocol
+
+
+class EngineGone(SystemExit):
+    """The engine closed the pipe: there is nobody left to report to."""
+
+
+class PipeChannel:
+    def __init__(self, conn: Connection, execution_id: int):
+        self._conn = conn
+        self._execution_id = execution_id
+        self._ids = itertools.count(1)
+
+    def call(self, op: str, **payload: Any) -> Any:
+        request_id = next(self._ids)
+        self._send((protocol.CALL, request_id, self._execution_id, op, payload))
+        while True:
+            try:
+                message = self._conn.recv()
+            except EOFError:
+                raise EngineGone(3) from None
+            if message[0] == protocol.REPLY and message[1] == request_id:
+                _, _, ok, value = message
+                if ok:
+                    return value
+                raise _api_error(*value)
+            if message[0] == protocol.STOP:
+                raise EngineGone(0)
+
+    def notify(self, op: str, **payload: Any) -> None:
+        self._send((protocol.NOTE, self._execution_id, op, payload))
+
+    def _send(self, message: tuple) -> None:
+        try:
+            self._conn.send(message)
+        except (BrokenPipeError, OSError):
+            raise EngineGone(3) from None
+
+
+def _api_error(class_name: str, message: str) -> Exception:
+    cls = getattr(api_errors, class_name, None)
+    if isinstance(cls, type) and issubclass(cls, flow_api.FlowApiError):
+        return cls(message)
+    return flow_api.FlowApiError(message)

@@ -1,0 +1,74 @@
+"""The worker process's main loop.
+
+Workers are forked from a forkserver that has this module preloaded, so a new worker is
+ready in milliseconds and never inherits the threads of the engine's process (the IDE's
+Qt threads, for one). A worker runs one execution at a time and is reused; the engine
+kills it to cancel an execution, and replaces it when it dies."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+from multiprocessing.connection import Connection
+
+from .. import protocol
+from .channel import EngineGone
+from .runner import run_execution
+
+
+def worker_main(conn: Connection, engine_pid: int, memory_limit_mb: int | None, max_runs: int) -> None:
+    # Own process group: cancelling kills the flow and any subprocess it started.
+    os.setsid()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl+C is the engine's to handle
+    if memory_limit_mb:
+        _limit_memory(memory_limit_mb)
+    _watch_engine(engine_pid)
+    runs = 0
+    try:
+        while runs < max_runs:
+            try:
+                message = conn.recv()
+            except EOFError:
+                return
+            if message[0] == protocol.STOP:
+                return
+            if message[0] != protocol.RUN:
+                continue
+            _, execution_id, kind, target, path, source, inputs_json = message
+            outcome = run_execution(conn, execution_id, kind, target, path, source, inputs_json)
+            runs += 1
+            retire = outcome.retire or runs >= max_runs
+            conn.send((protocol.DONE, execution_id, outcome.status, outcome.message, outcome.traceback, retire))
+            if retire:
+                return
+    except (EngineGone, BrokenPipeError, OSError):
+        return
+    finally:
+        os._exit(0)  # skip interpreter teardown: nothing of a flow's state needs it
+
+
+def _limit_memory(megabytes: int) -> None:
+    try:
+        import resource
+    except ImportError:  # not on this platform
+        return
+    limit = megabytes * 1024 * 1024
+    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+
+
+def _watch_engine(engine_pid: int) -> None:
+    """End this worker when the engine's process is gone, even if a flow is looping."""
+
+    def watch() -> None:
+        while True:
+            time.sleep(1.0)
+            try:
+                os.kill(engine_pid, 0)
+            except ProcessLookupError:
+                os._exit(0)
+            except PermissionError:
+                pass
+
+    threading.Thread(target=watch, name="flowdesk-engine-watch", daemon=True).start()

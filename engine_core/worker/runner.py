@@ -1,0 +1,129 @@
+"""Running one execution inside the worker: load the flow, call its handler, and turn
+whatever happens into (status, message, traceback)."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import sys
+import traceback as tb_module
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+
+import flow_api
+from flow_api import _channel, _wire
+
+from .. import connectors
+from .channel import EngineGone, PipeChannel
+from .loader import FlowLoadError, flow_location, load_handler, unload
+
+
+@dataclass
+class Outcome:
+    status: str
+    message: str | None
+    traceback: str | None = None
+    retire: bool = False  # the worker should not run anything else (e.g. after MemoryError)
+
+
+def run_execution(conn: Connection, execution_id: int, kind: str, target: str, path: str | None,
+                  source: str | None, inputs_json: str) -> Outcome:
+    channel = PipeChannel(conn, execution_id)
+    _channel.install(channel)
+    this = flow_api.Execution(execution_id)
+    try:
+        with _output_to_log(this):
+            return _run(this, kind, target, path, source, inputs_json)
+    finally:
+        _channel.install(None)
+
+
+def _run(this: flow_api.Execution, kind: str, target: str, path: str | None, source: str | None,
+         inputs_json: str) -> Outcome:
+    module = None
+    try:
+        inputs = _wire.decode(inputs_json) or {}
+        if kind == "connection":
+            result = connectors.run(target, this, inputs)
+            if result:
+                this.set_output(**result)
+        else:
+            handler, module = load_handler(target, path, source)
+            handler(flow_api.System(), this, inputs)
+    except EngineGone:
+        raise
+    except FlowLoadError as exc:
+        return Outcome("error", str(exc))
+    except MemoryError:
+        return Outcome("error", "MemoryError: the flow ran out of memory (the worker's memory limit "
+                                "was reached); the worker process was replaced", retire=True)
+    except flow_api.DependencyFailedError as exc:
+        return Outcome("error", str(exc), _format_traceback(exc))
+    except BaseException as exc:  # noqa: BLE001 - any failure of user code ends the execution
+        return Outcome("error", _describe(exc, target, path), _format_traceback(exc),
+                       retire=isinstance(exc, (SystemExit, KeyboardInterrupt)))
+    finally:
+        if module is not None:
+            unload(module)
+    if this._ending is not None:
+        status, message = this._ending
+        return Outcome(status, message)
+    return Outcome("success", None)
+
+
+def _describe(exc: BaseException, flow_name: str, path: str | None) -> str:
+    if isinstance(exc, SystemExit):
+        text = f"the flow called sys.exit({exc.code!r})"
+    else:
+        detail = str(exc)
+        text = f"{type(exc).__name__}: {detail}" if detail else type(exc).__name__
+    line = flow_location(exc.__traceback__, path) if path else None
+    if line is not None:
+        text += f" (flow {flow_name!r}, line {line})"
+    return text
+
+
+def _format_traceback(exc: BaseException) -> str:
+    # Drop the worker's own frames: the user needs their flow's frames, not ours.
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_frame.f_globals.get("__name__", "").startswith("engine_core."):
+        tb = tb.tb_next
+    return "".join(tb_module.format_exception(type(exc), exc, tb))
+
+
+class _LogStream(io.TextIOBase):
+    """``print`` inside a flow becomes log entries, one per line."""
+
+    def __init__(self, this: flow_api.Execution, level: str):
+        self._this = this
+        self._level = level
+        self._buffer = ""
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, text: str) -> int:
+        self._buffer += text
+        while "\n" in self._buffer:
+            line, self._buffer = self._buffer.split("\n", 1)
+            self._this.log(line, level=self._level)
+        return len(text)
+
+    def flush(self) -> None:
+        if self._buffer:
+            line, self._buffer = self._buffer, ""
+            self._this.log(line, level=self._level)
+
+
+@contextlib.contextmanager
+def _output_to_log(this: flow_api.Execution):
+    out, err = _LogStream(this, "stdout"), _LogStream(this, "stderr")
+    saved = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = out, err
+    try:
+        yield
+    finally:
+        sys.stdout, sys.stderr = saved
+        with contextlib.suppress(EngineGone):
+            out.flush()
+            err.flush()

@@ -1,0 +1,91 @@
+"""A workspace: a folder with ``flows/<name>.py`` and local state in ``.flowdesk/``."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import UnknownFlowError, WorkspaceError
+
+FLOWS_DIR = "flows"
+STATE_DIR = ".flowdesk"
+_FORBIDDEN_IN_NAMES = set('/\\\0')
+
+
+@dataclass(frozen=True)
+class Workspace:
+    root: Path
+
+    @classmethod
+    def open(cls, path: str | os.PathLike, *, create: bool = False) -> "Workspace":
+        """Open the workspace at ``path``; with ``create``, make the folders if missing."""
+        root = Path(path).expanduser().resolve()
+        if create:
+            (root / FLOWS_DIR).mkdir(parents=True, exist_ok=True)
+        if not root.is_dir():
+            raise WorkspaceError(f"workspace {root} does not exist; pass an existing folder with --workspace")
+        if not (root / FLOWS_DIR).is_dir():
+            raise WorkspaceError(
+                f"{root} is not a Flowdesk workspace: it has no '{FLOWS_DIR}/' folder; "
+                f"create {root / FLOWS_DIR} or pass another folder with --workspace"
+            )
+        if not os.access(root / FLOWS_DIR, os.R_OK | os.X_OK):
+            raise WorkspaceError(f"cannot read {root / FLOWS_DIR}: check its permissions")
+        return cls(root)
+
+    @property
+    def flows_dir(self) -> Path:
+        return self.root / FLOWS_DIR
+
+    @property
+    def state_dir(self) -> Path:
+        """Local, never-committed state (database, session). Created on first use."""
+        path = self.root / STATE_DIR
+        if not path.is_dir():
+            path.mkdir(parents=True, exist_ok=True)
+            # The folder ignores itself, so no workspace repository ever commits it.
+            (path / ".gitignore").write_text("*\n")
+        return path
+
+    def flow_names(self) -> list[str]:
+        return sorted(p.stem for p in self.flows_dir.glob("*.py") if p.is_file())
+
+    def flow_path(self, name: str) -> Path:
+        """The file of flow ``name`` (which need not exist yet)."""
+        if not name or name.strip() != name or set(name) & _FORBIDDEN_IN_NAMES or name.startswith("."):
+            raise UnknownFlowError(f"{name!r} is not a valid flow name (no slashes, no leading dot or spaces)")
+        return self.flows_dir / f"{name}.py"
+
+    def has_flow(self, name: str) -> bool:
+        try:
+            return self.flow_path(name).is_file()
+        except UnknownFlowError:
+            return False
+
+    def read_flow(self, name: str) -> tuple[Path, str]:
+        """Path and source text of flow ``name``; UnknownFlowError names what exists instead."""
+        path = self.flow_path(name)
+        try:
+            return path, path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            known = ", ".join(repr(n) for n in self.flow_names()) or "none"
+            raise UnknownFlowError(
+                f"no flow {name!r} in workspace {self.root} (expected {path}); flows there: {known}"
+            ) from None
+        except UnicodeDecodeError as exc:
+            raise UnknownFlowError(f"flow file {path} is not UTF-8 text ({exc.reason}); save it as UTF-8") from None
+
+    def config(self) -> dict:
+        """Settings from ``.flowdesk/config.toml`` (e.g. ``db_url``); empty if there is none."""
+        path = self.root / STATE_DIR / "config.toml"
+        if not path.is_file():
+            return {}
+        try:
+            return tomllib.loads(path.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            raise WorkspaceError(f"{path} is not valid TOML ({exc}); fix or delete it") from None
+
+    def default_db_url(self) -> str:
+        return f"sqlite:///{self.state_dir / 'flowdesk.db'}"
