@@ -32,6 +32,12 @@ def create_engine(url: str) -> sa.Engine:
             f"database URL {parsed.render_as_string(hide_password=True)!r} names an unsupported "
             f"database ({exc}); Flowdesk supports sqlite:/// and postgresql:// URLs"
         ) from None
+    except ImportError as exc:
+        raise DatabaseError(
+            f"database URL {parsed.render_as_string(hide_password=True)!r} needs the Python driver "
+            f"{exc.name!r}, which is not installed; Flowdesk ships drivers for sqlite:/// and "
+            "postgresql:// URLs (install the other one into Flowdesk's environment to use it)"
+        ) from None
     if engine.dialect.name == "sqlite":
         sa.event.listen(engine, "connect", _sqlite_pragmas)
     try:

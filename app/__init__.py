@@ -1,0 +1,1 @@
+"""The Flowdesk desktop IDE (PySide6). A client of ``engine_core``."""

@@ -1,0 +1,78 @@
+#!/usr/bin/env python3
+"""Set up Flowdesk's virtual environment and run it: the two commands of the README.
+
+    python3 packaging/bootstrap.py ide     # set up, then open the IDE on the example workspace
+    python3 packaging/bootstrap.py test    # set up, then run the whole test suite
+    python3 packaging/bootstrap.py bench NAME   # set up, then run tests/bench/bench_NAME.py
+
+Needs only python3 (3.11+). The environment lives in .venv/ and is reinstalled when
+pyproject.toml changes. Standard library only: this runs before anything is installed."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+VENV = ROOT / ".venv"
+STAMP = VENV / ".flowdesk-installed"
+EXAMPLES = ROOT / "resources" / "examples"
+USER_EXAMPLES = Path(os.environ.get("FLOWDESK_EXAMPLES", Path.home() / "flowdesk-examples"))
+
+
+def venv_python() -> Path:
+    return VENV / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+
+
+def ensure_environment() -> Path:
+    if sys.version_info < (3, 11):
+        sys.exit(f"Flowdesk needs Python 3.11 or newer; this is {sys.version.split()[0]}")
+    wanted = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
+    python = venv_python()
+    if python.exists() and STAMP.exists() and STAMP.read_text() == wanted:
+        return python
+    if not python.exists():
+        print(f"bootstrap: creating {VENV}", flush=True)
+        venv.EnvBuilder(with_pip=True, clear=True).create(VENV)
+    print("bootstrap: installing Flowdesk and its dependencies (first time only)", flush=True)
+    pip = [str(python), "-m", "pip", "--disable-pip-version-check"]
+    subprocess.run([*pip, "install", "--quiet", "--upgrade", "pip"], check=True)
+    subprocess.run([*pip, "install", "--quiet", "-e", f"{ROOT}[test]"], check=True)
+    STAMP.write_text(wanted)
+    return python
+
+
+def example_workspace() -> Path:
+    """A copy of the example workspace the user may edit freely (the repository's stays clean)."""
+    if not USER_EXAMPLES.exists():
+        shutil.copytree(EXAMPLES, USER_EXAMPLES, ignore=shutil.ignore_patterns(".flowdesk"))
+        print(f"bootstrap: example workspace copied to {USER_EXAMPLES}", flush=True)
+    return USER_EXAMPLES
+
+
+def main(argv: list[str]) -> int:
+    if not argv or argv[0] not in ("ide", "test", "bench"):
+        print(__doc__)
+        return 2
+    command, rest = argv[0], argv[1:]
+    python = ensure_environment()
+    env = dict(os.environ)
+    if command == "test":
+        env.setdefault("QT_QPA_PLATFORM", "offscreen")
+        return subprocess.call([str(python), "-m", "pytest", *rest], cwd=ROOT, env=env)
+    if command == "bench":
+        if not rest:
+            print("usage: bootstrap.py bench NAME  (runs tests/bench/bench_NAME.py)")
+            return 2
+        return subprocess.call([str(python), str(ROOT / "tests" / "bench" / f"bench_{rest[0]}.py"), *rest[1:]], cwd=ROOT, env=env)
+    workspace = example_workspace()
+    return subprocess.call([str(python), "-m", "app", str(workspace), *rest], cwd=ROOT, env=env)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
