@@ -1,0 +1,103 @@
+"""PostgreSQL through a URL, against a real server the test starts with initdb/pg_ctl."""
+
+import os
+import pwd
+import shutil
+import socket
+import subprocess
+import tempfile
+import uuid
+
+import pytest
+
+from support import run_cli_json
+
+pytestmark = pytest.mark.postgres
+
+
+def _server_user():
+    # PostgreSQL refuses to run as root; CI runs as root, so use an unprivileged account.
+    if os.geteuid() != 0:
+        return None
+    for name in ("postgres", "nobody"):
+        try:
+            return pwd.getpwnam(name)
+        except KeyError:
+            continue
+    pytest.skip("running as root and no unprivileged user (postgres, nobody) to run PostgreSQL as")
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    initdb, pg_ctl = shutil.which("initdb"), shutil.which("pg_ctl")
+    if not (initdb and pg_ctl):
+        pytest.skip("PostgreSQL server binaries (initdb, pg_ctl) are not on PATH")
+    user = _server_user()
+    base = tempfile.mkdtemp(prefix="flowdesk-pg-")
+    os.chmod(base, 0o755)
+    if user:
+        os.chown(base, user.pw_uid, user.pw_gid)
+    data, log = os.path.join(base, "data"), os.path.join(base, "server.log")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    as_user = {"user": user.pw_uid, "group": user.pw_gid, "extra_groups": []} if user else {}
+    env = {**os.environ, "LC_ALL": "C"}
+    subprocess.run([initdb, "-D", data, "-U", "flowdesk", "--auth=trust", "-E", "UTF8"], check=True,
+                   capture_output=True, env=env, cwd=base, **as_user)
+    options = f"-p {port} -k {base} -c listen_addresses=127.0.0.1 -c fsync=off"
+    subprocess.run([pg_ctl, "-D", data, "-o", options, "-l", log, "-w", "-t", "30", "start"], check=True,
+                   capture_output=True, env=env, cwd=base, **as_user)
+    try:
+        yield f"postgresql://flowdesk@127.0.0.1:{port}"
+    finally:
+        subprocess.run([pg_ctl, "-D", data, "-m", "immediate", "-w", "stop"], capture_output=True, env=env,
+                       cwd=base, **as_user)
+        shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.fixture
+def postgres_url(postgres_server):
+    import psycopg
+
+    name = f"flowdesk_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(f"{postgres_server}/postgres", autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {name}")
+    return f"{postgres_server}/{name}"
+
+
+def test_seed_tree_on_postgresql(workspace, postgres_url):
+    code, tree = run_cli_json("run", "Main Process", "-w", str(workspace), "--db", postgres_url)
+    assert code == 0
+    assert [(c["name"], c["status"]) for c in tree["children"]] == [
+        ("calculate new value", "success"), ("create message with result", "success")]
+    assert tree["children"][1]["messages"][0]["message"] == " The value is: 42"
+    assert not (workspace.root / ".flowdesk" / "flowdesk.db").exists(), "nothing went to SQLite"
+
+    code, tree = run_cli_json("run", "Pass a Setting", "-w", str(workspace), "--db", postgres_url)
+    assert code == 0
+    from engine_core import Store
+    store = Store(postgres_url)
+    assert store.dialect == "postgresql"
+    assert store.settings() == {"my-setting": "my value"}
+    assert [r["flow"] for r in store.executions(roots_only=True)] == ["Pass a Setting", "Main Process"]
+    store.close()
+
+
+def test_failures_and_cancel_on_postgresql(workspace, postgres_url):
+    from engine_core import Engine
+
+    workspace.write_flow("my_other_flow_name", """
+        def handler(system, this, inputs):
+            raise RuntimeError('down')
+    """)
+    workspace.write_flow("Looper", """
+        def handler(system, this, inputs):
+            while True:
+                pass
+    """)
+    with Engine(workspace.root, db_url=postgres_url) as engine:
+        record = engine.run("Create Child", timeout=20)
+        assert record["message"].startswith("child execution 'my_other_flow_name' (#2) failed: RuntimeError: down")
+        record = engine.run("Looper", timeout=0.5)
+        assert (record["status"], record["message"]) == ("cancelled", "cancelled: timeout after 0.5 s")
