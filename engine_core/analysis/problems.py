@@ -1,0 +1,23 @@
+"""What the linter reports, shared by the editor, the Problems panel and the CLI."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Problem:
+    line: int  # 1-based
+    column: int  # 0-based, in characters
+    message: str
+    severity: str = "warning"  # "error" (the flow cannot run) | "warning"
+    source: str = "pyflakes"  # "syntax" | "pyflakes" | "flows"
+    end_column: int | None = None  # 0-based, exclusive; None: to the end of the word/line
+
+
+@dataclass(frozen=True)
+class Completion:
+    name: str  # what is shown in the list
+    insert: str  # the text that completes what was typed (the whole name)
+    kind: str = "name"  # "function" | "method" | "property" | "flow" | "keyword" | "module" | ...
+    signature: str = ""  # e.g. "flow(flow_name, *, name=None, wait=True, **inputs) -> Execution"
