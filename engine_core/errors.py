@@ -13,6 +13,10 @@ class UnknownFlowError(FlowdeskError):
     """No flow of that name in the workspace."""
 
 
+class FlowExistsError(FlowdeskError):
+    """A flow of that name exists already."""
+
+
 class DatabaseError(FlowdeskError):
     """The database URL is malformed or the database cannot be reached."""
 

@@ -7,11 +7,18 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import UnknownFlowError, WorkspaceError
+from .errors import FlowExistsError, UnknownFlowError, WorkspaceError
 
 FLOWS_DIR = "flows"
 STATE_DIR = ".flowdesk"
 _FORBIDDEN_IN_NAMES = set('/\\\0')
+NEW_FLOW_TEMPLATE = """import flow_api
+
+
+def handler(system: flow_api.System, this: flow_api.Execution, inputs: dict):
+    this.log('hello from a new flow')
+    return this.success('all done')
+"""
 
 
 @dataclass(frozen=True)
@@ -76,6 +83,31 @@ class Workspace:
             ) from None
         except UnicodeDecodeError as exc:
             raise UnknownFlowError(f"flow file {path} is not UTF-8 text ({exc.reason}); save it as UTF-8") from None
+
+    # -- editing flows (the IDE's explorer; each a single filesystem step) --------------
+    def create_flow(self, name: str, source: str | None = None) -> Path:
+        """Write a new flow from the template; FlowExistsError if the name is taken."""
+        path = self.flow_path(name)
+        if path.exists():
+            raise FlowExistsError(f"a flow {name!r} already exists ({path}); choose another name")
+        path.write_text(source if source is not None else NEW_FLOW_TEMPLATE, encoding="utf-8")
+        return path
+
+    def rename_flow(self, old: str, new: str) -> Path:
+        source, target = self.flow_path(old), self.flow_path(new)
+        if not source.exists():
+            raise UnknownFlowError(f"no flow {old!r} to rename in {self.flows_dir}")
+        if target.exists() and target != source:
+            raise FlowExistsError(f"a flow {new!r} already exists ({target}); choose another name")
+        source.rename(target)
+        return target
+
+    def delete_flow(self, name: str) -> None:
+        path = self.flow_path(name)
+        try:
+            path.unlink()
+        except FileNotFoundError:
+            raise UnknownFlowError(f"no flow {name!r} to delete in {self.flows_dir}") from None
 
     def config(self) -> dict:
         """Settings from ``.flowdesk/config.toml`` (e.g. ``db_url``); empty if there is none."""

@@ -13,6 +13,7 @@ import sqlalchemy as sa
 
 from flow_api import _wire
 
+from ..errors import UsageError
 from . import migrate
 from .database import create_engine
 from .schema import engine_sessions, executions, logs, messages, settings, status_changes
@@ -102,6 +103,20 @@ class Store:
     def settings(self) -> dict[str, Any]:
         with self.engine.connect() as conn:
             return {r.name: _wire.decode(r.value) for r in conn.execute(sa.select(settings).order_by(settings.c.name))}
+
+    def save_setting(self, name: str, value: Any) -> None:
+        """Create or overwrite a setting (the IDE's settings editor; flows use their engine)."""
+        if not name or not name.strip():
+            raise UsageError("a setting needs a name")
+        text = _wire.encode(value, f"value of setting {name!r}")
+        now = time.time()
+        with self.engine.begin() as conn:
+            if conn.execute(settings.update().where(settings.c.name == name).values(value=text, updated_at=now)).rowcount == 0:
+                conn.execute(settings.insert().values(name=name, value=text, updated_at=now))
+
+    def delete_setting(self, name: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(settings.delete().where(settings.c.name == name))
 
     # -- engine sessions -----------------------------------------------------------------
     def reap_dead_sessions(self) -> int:

@@ -28,3 +28,14 @@ def test_every_transition_is_stored_with_its_time(engine):
     assert [r.status for r in rows] == ["queued", "running", "success"]
     assert rows[0].at <= rows[1].at <= rows[2].at
     assert record["started_at"] <= record["ended_at"]
+
+
+def test_settings_edited_outside_a_flow_are_seen_by_flows(engine, workspace):
+    engine.store.save_setting("region", {"name": "eu", "zones": [1, 2]})
+    workspace.write_flow("Reader", """
+        def handler(system, this, inputs):
+            this.set_output(region=system.setting('region').get('value'))
+    """)
+    assert engine.run("Reader")["outputs"] == {"region": {"name": "eu", "zones": [1, 2]}}
+    engine.store.delete_setting("region")
+    assert engine.store.settings() == {}
