@@ -1,0 +1,225 @@
+"""Lint a flow script: syntax errors, pyflakes findings, unknown flow names and the handler shape.
+
+The source is parsed once; the same tree feeds pyflakes and the flow-specific checks, because
+the editor lints on every pause in typing and a long flow must still come back at once.
+"""
+
+from __future__ import annotations
+
+import ast
+import difflib
+import re
+from collections.abc import Iterable
+
+from pyflakes import checker, messages
+
+from .problems import Problem
+
+HANDLER_HINT = "a flow needs 'def handler(system, this, inputs)'"
+
+# pyflakes findings that make the flow fail when it is compiled or run; everything else
+# (unused names, redefinitions, style slips) is a warning. Matched by class name so that
+# classes missing from an older or newer pyflakes simply never match.
+_ERROR_MESSAGES = frozenset({
+    "UndefinedName", "UndefinedLocal", "UndefinedExport",
+    "ImportStarNotPermitted", "DuplicateArgument", "FutureFeatureNotDefined", "LateFutureImport",
+    "ReturnOutsideFunction", "YieldOutsideFunction", "ContinueOutsideLoop", "BreakOutsideLoop",
+    "DefaultExceptNotLast", "TwoStarredExpressions", "TooManyExpressionsInStarredAssignment",
+    "LazyImportNotAtModuleScope", "LazyImportStarNotPermitted", "InvalidPrintSyntax",
+    "PercentFormatInvalidFormat", "PercentFormatMissingArgument", "PercentFormatExpectedMapping",
+    "PercentFormatExpectedSequence", "PercentFormatPositionalCountMismatch",
+    "PercentFormatUnsupportedFormatCharacter", "PercentFormatMixedPositionalAndNamed",
+    "StringDotFormatInvalidFormat", "StringDotFormatMissingArgument", "StringDotFormatMixingAutomatic",
+})
+
+# pyflakes findings whose first argument is the identifier they are about (to underline it).
+_NAME_MESSAGES = frozenset({
+    "UndefinedName", "UndefinedLocal", "UndefinedExport", "UnusedImport", "UnusedVariable",
+    "UnusedAnnotation", "RedefinedWhileUnused", "ImportShadowedByLoopVar", "ImportStarUsage",
+    "DuplicateArgument", "EagerUseOfLazyImport",
+})
+
+# Python ends lines at \n, \r\n or \r only (str.splitlines also splits at \f, \x1c, ...).
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+
+
+def lint(source: str, filename: str = "<flow>", known_flows: Iterable[str] | None = None) -> list[Problem]:
+    """All problems in ``source``, sorted by (line, column). Never raises.
+
+    ``known_flows``: the flow names of the workspace; when given, ``.flow('Name')`` calls naming
+    another flow are reported. A syntax error is the only problem reported for a file that does
+    not parse, since nothing else can be checked then.
+    """
+    lines = _LINE_BREAK.split(source)
+    tree_or_problem = _parse(source, filename, lines)
+    if isinstance(tree_or_problem, Problem):
+        return [tree_or_problem]
+    try:
+        checked = _FlowChecker(tree_or_problem, filename)
+    except RecursionError:
+        # pyflakes recurses per nesting level; a generated expression (1+1+...+1) can be
+        # parseable yet too deep for it. Say so rather than fail or claim the file is clean.
+        problems = [Problem(1, 0, "too deeply nested to check for undefined names", "warning", "pyflakes")]
+        return problems + _handler_problems(tree_or_problem, lines)
+    problems = [_pyflakes_problem(message, lines) for message in checked.messages]
+    problems += _handler_problems(tree_or_problem, lines)
+    if known_flows is not None:
+        problems += _flow_reference_problems(checked.flow_name_literals, lines, set(known_flows))
+    return sorted(problems, key=lambda problem: (problem.line, problem.column))
+
+
+# -- syntax -------------------------------------------------------------------------------
+
+def _parse(source: str, filename: str, lines: list[str]) -> ast.Module | Problem:
+    """The module's tree, or the Problem describing why it does not parse."""
+    null_at = source.find("\0")
+    if null_at >= 0:
+        # Depending on the Python version compile raises ValueError or a SyntaxError
+        # without a position; either way the user needs to see where the byte is.
+        line = source.count("\n", 0, null_at) + 1
+        column = null_at - (source.rfind("\n", 0, null_at) + 1)
+        return Problem(line, column, "SyntaxError: source code cannot contain null bytes",
+                       "error", "syntax", column + 1)
+    try:
+        return ast.parse(source, filename=filename)
+    except SyntaxError as error:  # also IndentationError and TabError
+        return _syntax_problem(error, lines)
+    except (ValueError, MemoryError, RecursionError) as error:
+        # Deeply nested expressions exhaust the parser (MemoryError, RecursionError), and some
+        # Python versions raise ValueError for invalid source: report, do not crash the editor.
+        return Problem(1, 0, f"{type(error).__name__}: {error}", "error", "syntax")
+
+
+def _syntax_problem(error: SyntaxError, lines: list[str]) -> Problem:
+    line = min(max(error.lineno or 1, 1), len(lines))
+    # SyntaxError offsets are 1-based characters; Problem columns are 0-based.
+    column = max((error.offset or 1) - 1, 0)
+    end_column = None
+    if error.end_lineno == line and error.end_offset and error.end_offset - 1 > column:
+        end_column = error.end_offset - 1
+    return Problem(line, column, f"{type(error).__name__}: {error.msg}", "error", "syntax", end_column)
+
+
+# -- pyflakes -----------------------------------------------------------------------------
+
+class _FlowChecker(checker.Checker):
+    """pyflakes, also collecting the flow-name literals of ``.flow(...)`` calls on its way.
+
+    pyflakes already visits every call (dispatching on the node type's name, CALL), so
+    collecting here saves a second walk over the whole tree (about 10 ms on 3,000 lines).
+    """
+
+    def __init__(self, tree: ast.Module, filename: str):
+        self.flow_name_literals: list[ast.Constant] = []
+        super().__init__(tree, filename=filename, withDoctest=False)
+
+    def CALL(self, node: ast.Call) -> None:  # noqa: N802 - the name pyflakes dispatches to
+        literal = _flow_name_literal(node)
+        if literal is not None:
+            self.flow_name_literals.append(literal)
+        super().CALL(node)
+
+
+def _pyflakes_problem(message: messages.Message, lines: list[str]) -> Problem:
+    kind = type(message).__name__
+    severity = "error" if kind in _ERROR_MESSAGES else "warning"
+    text = message.message % message.message_args
+    line_text = _line(lines, message.lineno)
+    column = _char_column(line_text, message.col)
+    span = _name_span(line_text, column, _subject_name(message))
+    if span is None:
+        return Problem(message.lineno, column, text, severity, "pyflakes")
+    return Problem(message.lineno, span[0], text, severity, "pyflakes", span[1])
+
+
+def _subject_name(message: messages.Message) -> str | None:
+    """The identifier a message is about, when its first argument is one."""
+    if type(message).__name__ not in _NAME_MESSAGES or not message.message_args:
+        return None
+    name = message.message_args[0]
+    # UnusedImport names 'module.name as alias'; what is written (and unused) is the alias.
+    return name.rpartition(" as ")[2]
+
+
+def _name_span(line_text: str, column: int, name: str | None) -> tuple[int, int] | None:
+    """Where ``name`` is written as a whole word at or after ``column`` on the line.
+
+    pyflakes points at the statement for imports and definitions ('import os', 'def f'),
+    so the name is looked for rather than assumed to start at ``column``.
+    """
+    if not name:
+        return None
+    found = re.compile(rf"(?<![\w.]){re.escape(name)}(?!\w)").search(line_text, column)
+    return (found.start(), found.end()) if found else None
+
+
+# -- handler ------------------------------------------------------------------------------
+
+def _handler_problems(tree: ast.Module, lines: list[str]) -> list[Problem]:
+    handlers = [node for node in tree.body
+                if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name == "handler"]
+    if not handlers:
+        return [Problem(1, 0, HANDLER_HINT, "warning", "flows")]
+    handler = handlers[-1]  # the last definition is the one that runs
+    arguments = handler.args
+    positional = len(arguments.posonlyargs) + len(arguments.args)
+    # A *args handler accepts the three arguments as long as it does not demand more.
+    if positional == 3 or (arguments.vararg is not None and positional < 3):
+        return []
+    span = _name_span(_line(lines, handler.lineno), 0, "handler")
+    column, end_column = span if span else (0, None)
+    message = f"handler takes {positional} positional parameters; {HANDLER_HINT}"
+    return [Problem(handler.lineno, column, message, "warning", "flows", end_column)]
+
+
+# -- flow references ----------------------------------------------------------------------
+
+def _flow_reference_problems(literals: list[ast.Constant], lines: list[str],
+                             known_flows: set[str]) -> list[Problem]:
+    problems = []
+    for literal in literals:
+        if literal.value in known_flows:
+            continue
+        # A literal split over lines cannot be underlined on one line; mark its start.
+        line_text = _line(lines, literal.lineno)
+        column = _char_column(line_text, literal.col_offset)
+        end_column = None
+        if literal.end_lineno == literal.lineno and literal.end_col_offset is not None:
+            end_column = _char_column(line_text, literal.end_col_offset)
+        problems.append(Problem(literal.lineno, column, _unknown_flow_message(literal.value, known_flows),
+                                "error", "flows", end_column))
+    return problems
+
+
+def _flow_name_literal(node: ast.AST) -> ast.Constant | None:
+    """The string literal naming the flow in ``<anything>.flow('Name', ...)``, if ``node`` is one."""
+    if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "flow"):
+        return None
+    candidates = node.args[:1] + [keyword.value for keyword in node.keywords if keyword.arg == "flow_name"]
+    for candidate in candidates:
+        if isinstance(candidate, ast.Constant) and isinstance(candidate.value, str):
+            return candidate
+    return None  # a name built at run time: nothing to check
+
+
+def _unknown_flow_message(name: str, known_flows: set[str]) -> str:
+    message = f"no flow {name!r} in this workspace"
+    close = difflib.get_close_matches(name, known_flows, n=1)
+    if not close:
+        # difflib's ratio is case-sensitive; 'calculator' should still suggest 'Calculator'.
+        folded = {flow.casefold(): flow for flow in known_flows}
+        close = [folded[match] for match in difflib.get_close_matches(name.casefold(), folded, n=1)]
+    return f"{message}; did you mean {close[0]!r}?" if close else message
+
+
+# -- positions ----------------------------------------------------------------------------
+
+def _line(lines: list[str], lineno: int) -> str:
+    return lines[lineno - 1] if 0 < lineno <= len(lines) else ""
+
+
+def _char_column(line_text: str, byte_offset: int) -> int:
+    """ast columns count UTF-8 bytes; the editor counts characters."""
+    if line_text.isascii():
+        return byte_offset
+    return len(line_text.encode("utf-8")[:byte_offset].decode("utf-8", errors="ignore"))
