@@ -1,0 +1,386 @@
+"""The Python code editor: Scintilla with Lexilla's Python lexer, set up the way a VS Code
+user expects (margins, folding, brace matching, auto-indent, find, comments, problems)."""
+
+from __future__ import annotations
+
+import keyword
+
+import lexilla
+from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtGui import QKeyEvent, QKeySequence, QShortcut
+from PySide6.QtWidgets import QInputDialog, QWidget
+from pyside6_scintilla import Scintilla, ScintillaEdit
+
+from engine_core.analysis import Completion, Problem
+
+from .completion import CompletionList, wants_completion
+from .find_bar import FindBar
+from .problems import ProblemOverlay
+from .search import Query
+from . import search
+from .themes import SCE_P_COMMENTLINE, SCE_P_OPERATOR, STYLE, THEMES, apply_theme
+
+_S = Scintilla
+INDENT = 4
+
+# Margins, left to right. Margin 1 is left empty for breakpoints: markers 0-3 are reserved for
+# breakpoints and the current-execution-line arrow (see problems.py for the problem markers).
+LINE_NUMBER_MARGIN = 0
+BREAKPOINT_MARGIN = 1
+BREAKPOINT_MARKERS_MASK = 0b1111
+FOLD_MARGIN = 3
+FOLD_MARGIN_WIDTH = 14
+MARGIN_COUNT = 4
+
+_FOLD_MARKERS = {  # VS Code-like boxed +/- with tree lines
+    _S.MarkerOutline.Folder: _S.MarkerSymbol.BoxPlus,
+    _S.MarkerOutline.FolderOpen: _S.MarkerSymbol.BoxMinus,
+    _S.MarkerOutline.FolderSub: _S.MarkerSymbol.VLine,
+    _S.MarkerOutline.FolderTail: _S.MarkerSymbol.LCorner,
+    _S.MarkerOutline.FolderEnd: _S.MarkerSymbol.BoxPlusConnected,
+    _S.MarkerOutline.FolderOpenMid: _S.MarkerSymbol.BoxMinusConnected,
+    _S.MarkerOutline.FolderMidTail: _S.MarkerSymbol.TCorner,
+}
+_MASK_FOLDERS = 0xFE000000
+_BRACES = frozenset(b"()[]{}")
+_BLANKS = frozenset(b" \t")
+_BLOCK_ENDERS = (["return"], ["pass"], ["raise"], ["break"], ["continue"])
+_SOFT_KEYWORDS = ("match", "case", "type", "_")
+_EDITS = _S.ModificationFlags.InsertText | _S.ModificationFlags.DeleteText
+
+
+class CodeEditor(ScintillaEdit):
+    dirtyChanged = Signal(bool)
+    textEdited = Signal()  # every insertion/deletion after set_text (typing, undo, API calls)
+    cursorLineChanged = Signal(int)  # 1-based
+    completionRequested = Signal()
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self._loading = False
+        self._caret_line = 0
+        self._theme = THEMES["light"]
+        self._setup_lexer()
+        self._setup_editing()
+        self._setup_margins()
+        self._problems = ProblemOverlay(self)
+        self._completions = CompletionList(self)
+        self.find_bar = FindBar(self)
+        self.find_bar.shownChanged.connect(self._place_find_bar)
+        self._setup_shortcuts()
+        self._connect_notifications()
+        self.set_theme("light")
+
+    # -- setup ------------------------------------------------------------------------------
+    def _setup_lexer(self) -> None:
+        lexer = lexilla.create_lexer("python")
+        lexer.property_set("fold", "1")
+        lexer.property_set("fold.compact", "0")  # blank lines after a block stay visible when folded
+        lexer.property_set("fold.quotes.python", "1")
+        # Soft keywords only as keywords, not as attributes (re.match, node.type).
+        lexer.property_set("lexer.python.keywords2.no.sub.identifiers", "1")
+        self.setILexer(lexer.detach())  # the editor owns the lexer from now on
+        hard = [k for k in keyword.kwlist if k not in _SOFT_KEYWORDS]
+        self.setKeyWords(0, " ".join(hard))
+        self.setKeyWords(1, " ".join(_SOFT_KEYWORDS[:-1]))  # "_" alone is too common to colour
+
+    def _setup_editing(self) -> None:
+        self.setCodePage(_S.CpUtf8)
+        self.setEOLMode(_S.EndOfLine.Lf)
+        self.setUseTabs(False)
+        self.setTabWidth(INDENT)
+        self.setIndent(INDENT)
+        self.setTabIndents(True)
+        self.setBackSpaceUnIndents(True)
+        self.setIndentationGuides(_S.IndentView.LookBoth)
+        self.setCaretLineVisible(True)
+        self.setCaretLineVisibleAlways(True)
+        self.setCaretWidth(2)
+        self.setScrollWidthTracking(True)  # no horizontal scrollbar for short files
+        self.setScrollWidth(1)
+        self.setEndAtLastLine(False)
+        self.setMultipleSelection(True)
+        self.setAdditionalSelectionTyping(True)
+        self.setModEventMask(_EDITS)
+        self.usePopUp(_S.PopUp.Text)
+        # Scintilla binds Ctrl+/ and Ctrl+\ to word-part moves; our shortcuts must win.
+        for key in ("/", "\\"):
+            self.clearCmdKey(ord(key) | _S.KeyMod.Ctrl << 16)
+
+    def _setup_margins(self) -> None:
+        self.setMargins(MARGIN_COUNT)
+        self.setMarginTypeN(LINE_NUMBER_MARGIN, _S.MarginType.Number)
+        self.setMarginTypeN(BREAKPOINT_MARGIN, _S.MarginType.Symbol)
+        self.setMarginMaskN(BREAKPOINT_MARGIN, BREAKPOINT_MARKERS_MASK)
+        self.setMarginWidthN(BREAKPOINT_MARGIN, 0)  # shown once breakpoints exist
+        self.setMarginLeft(4)
+        self.setMarginTypeN(FOLD_MARGIN, _S.MarginType.Symbol)
+        self.setMarginMaskN(FOLD_MARGIN, _MASK_FOLDERS)
+        self.setMarginWidthN(FOLD_MARGIN, FOLD_MARGIN_WIDTH)
+        self.setMarginSensitiveN(FOLD_MARGIN, True)
+        for marker, symbol in _FOLD_MARKERS.items():
+            self.markerDefine(marker, symbol)
+        # Scintilla folds on fold-margin clicks itself and keeps folds consistent on edits.
+        self.setAutomaticFold(_S.AutomaticFold.Show | _S.AutomaticFold.Click | _S.AutomaticFold.Change)
+        self.setFoldFlags(_S.FoldFlag.LineAfterContracted)
+
+    def _setup_shortcuts(self) -> None:
+        bindings = {
+            "Ctrl+F": lambda: self.show_find(False),
+            "Ctrl+H": lambda: self.show_find(True),
+            "Ctrl+G": self.prompt_go_to_line,
+            "Ctrl+/": self.toggle_comment,
+            "Ctrl+Space": self.completionRequested.emit,
+            "F3": lambda: self.find_bar.find(),
+            "Shift+F3": lambda: self.find_bar.find(backwards=True),
+        }
+        for keys, slot in bindings.items():
+            # WidgetWithChildren: active while the editor or its find bar has focus, and not
+            # ambiguous with the same keys in another editor tab.
+            QShortcut(QKeySequence(keys), self, slot, context=Qt.ShortcutContext.WidgetWithChildrenShortcut)
+
+    def _connect_notifications(self) -> None:
+        self.savePointChanged.connect(self.dirtyChanged.emit)
+        self.modified.connect(self._modified)
+        self.updateUi.connect(self._update_ui)
+        self.charAdded.connect(self._char_added)
+
+    # -- Qt names that ScintillaEdit shadows with Scintilla messages ------------------------
+    # SCI_SETFOCUS / SCI_SETPROPERTY / SCI_GETPROPERTY hide QWidget.setFocus() and the QObject
+    # dynamic properties the rest of the IDE relies on; lexer properties are set on the lexer.
+    def setFocus(self, reason: Qt.FocusReason = Qt.FocusReason.OtherFocusReason) -> None:
+        QWidget.setFocus(self, reason)
+
+    def setProperty(self, name: str, value: object) -> bool:
+        return QObject.setProperty(self, name, value)
+
+    def property(self, name: str) -> object:
+        return QObject.property(self, name)
+
+    # -- text and dirtiness -----------------------------------------------------------------
+    def text(self) -> str:
+        return bytes(self.getText(self.length() + 1)).decode("utf-8")
+
+    def set_text(self, text: str) -> None:
+        """Replace the whole content as a freshly opened file: no undo history, clean."""
+        self._loading = True
+        try:
+            self.setEOLMode(_S.EndOfLine.CrLf if "\r\n" in text else _S.EndOfLine.Lf)
+            self.setText(text)
+            self.emptyUndoBuffer()
+            self.setSavePoint()
+        finally:
+            self._loading = False
+        self.setEmptySelection(0)
+        self._update_line_number_width()
+
+    def is_dirty(self) -> bool:
+        return self.modify()
+
+    def mark_clean(self) -> None:
+        self.setSavePoint()
+
+    def _modified(self, kind: int, *_args) -> None:
+        if kind & _EDITS and not self._loading:
+            self._update_line_number_width()
+            self.textEdited.emit()
+
+    def _update_line_number_width(self) -> None:
+        digits = max(3, len(str(self.lineCount())))
+        width = self.textWidth(STYLE.LineNumber, "9" * digits) + 12
+        if width != self.marginWidthN(LINE_NUMBER_MARGIN):
+            self.setMarginWidthN(LINE_NUMBER_MARGIN, width)
+
+    # -- caret and lines --------------------------------------------------------------------
+    def current_line(self) -> int:
+        return self.lineFromPosition(self.currentPos()) + 1
+
+    def cursor_position(self) -> tuple[int, int]:
+        """(1-based line, 0-based column in characters) of the caret."""
+        caret = self.currentPos()
+        line = self.lineFromPosition(caret)
+        return line + 1, self.countCharacters(self.positionFromLine(line), caret)
+
+    def go_to_line(self, line: int) -> None:
+        index = min(max(line, 1), self.lineCount()) - 1
+        self.ensureVisibleEnforcePolicy(index)  # unfolds the line if it is folded away
+        self.gotoLine(index)
+        self.verticalCentreCaret()
+        self.setFocus()
+        self._update_caret_line()
+
+    def select_lines(self, first: int, last: int) -> None:
+        first_index = min(max(first, 1), self.lineCount()) - 1
+        last_index = min(max(last, first_index + 1), self.lineCount()) - 1
+        self.ensureVisibleEnforcePolicy(first_index)
+        self.setSel(self.positionFromLine(first_index), self.lineEndPosition(last_index))
+        self._update_caret_line()
+
+    def prompt_go_to_line(self) -> None:
+        line, ok = QInputDialog.getInt(self, "Go to Line", f"Line (1 - {self.lineCount()}):",
+                                       self.current_line(), 1, self.lineCount())
+        if ok:
+            self.go_to_line(line)
+
+    def _update_ui(self, updated: int) -> None:
+        if updated & (_S.Update.Selection | _S.Update.Content):
+            self._update_caret_line()
+            self._highlight_braces()
+
+    def _update_caret_line(self) -> None:
+        line = self.current_line()
+        if line != self._caret_line:
+            self._caret_line = line
+            self.cursorLineChanged.emit(line)
+
+    def _highlight_braces(self) -> None:
+        caret = self.currentPos()
+        # Like VS Code: the brace after the caret, else the one before it.
+        for pos in (caret, self.positionBefore(caret)):
+            if pos < self.length() and self.charAt(pos) in _BRACES:
+                match = self.braceMatch(pos, 0)
+                if match >= 0:
+                    self.braceHighlight(pos, match)
+                else:
+                    self.braceBadLight(pos)
+                return
+        self.braceHighlight(-1, -1)
+
+    # -- typing -----------------------------------------------------------------------------
+    def _char_added(self, char: int) -> None:
+        if char == ord("\n"):
+            self._auto_indent()
+        elif char in (ord("."), ord("'"), ord('"')) and self.selections() == 1:
+            line, column = self.cursor_position()
+            if wants_completion(self._line_text(line - 1)[:column], chr(char)):
+                self.completionRequested.emit()
+
+    def _auto_indent(self) -> None:
+        """Keep the previous line's indentation: one level more after a line ending in ':',
+        one less after a statement that ends its block (return, pass, ...)."""
+        line = self.lineFromPosition(self.currentPos())
+        if line == 0:
+            return
+        indent = self.lineIndentation(line - 1)
+        if self._opens_block(line - 1):
+            indent += INDENT
+        elif self._line_text(line - 1).split(maxsplit=1)[:1] in _BLOCK_ENDERS:
+            indent = max(0, indent - INDENT)
+        self.setLineIndentation(line, indent)
+        self.gotoPos(self.lineIndentPosition(line))
+
+    def _opens_block(self, index: int) -> bool:
+        """Whether the line's code (ignoring a trailing comment, per the lexer) ends in ':'."""
+        start, pos = self.positionFromLine(index), self.lineEndPosition(index)
+        self.colourise(start, pos)
+        while pos > start:
+            pos = self.positionBefore(pos)
+            if self.styleAt(pos) == SCE_P_COMMENTLINE or self.charAt(pos) in _BLANKS:
+                continue
+            return self.charAt(pos) == ord(":") and self.styleAt(pos) == SCE_P_OPERATOR
+        return False
+
+    def _line_text(self, index: int) -> str:
+        return bytes(self.textRange(self.positionFromLine(index), self.lineEndPosition(index))).decode("utf-8")
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        # Escape closes popups first (Scintilla), then the find bar, as in VS Code.
+        if (event.key() == Qt.Key.Key_Escape and self.find_bar.isVisible()
+                and not self.autoCActive() and not self.callTipActive()):
+            self.find_bar.close_bar()
+            return
+        super().keyPressEvent(event)
+
+    # -- toggle comment ---------------------------------------------------------------------
+    def toggle_comment(self) -> None:
+        """Comment out the selected lines (or the caret's) with "# " at their common indentation,
+        or uncomment them if all are comments; one undo step."""
+        first, last = self._selected_line_range()
+        lines = [(i, self._line_text(i)) for i in range(first, last + 1)]
+        code = [(i, text) for i, text in lines if text.strip()]
+        if not code:
+            return
+        self.beginUndoAction()
+        try:
+            if all(text.lstrip().startswith("#") for _, text in code):
+                for i, text in code:
+                    self._uncomment_line(i, text)
+            else:
+                column = min(len(text) - len(text.lstrip()) for _, text in code)
+                for i, _text in code:
+                    # Target replacement, not insertText, which would collapse the selection.
+                    pos = self.positionRelative(self.positionFromLine(i), column) if column else self.positionFromLine(i)
+                    self.setTargetRange(pos, pos)
+                    self.replaceTarget(2, "# ")
+        finally:
+            self.endUndoAction()
+
+    def _selected_line_range(self) -> tuple[int, int]:
+        start, end = self.selectionStart(), self.selectionEnd()
+        first, last = self.lineFromPosition(start), self.lineFromPosition(end)
+        if last > first and end == self.positionFromLine(last):
+            last -= 1  # a selection ending at a line start does not include that line
+        return first, last
+
+    def _uncomment_line(self, index: int, text: str) -> None:
+        hash_column = len(text) - len(text.lstrip())
+        width = 2 if text.lstrip().startswith("# ") else 1
+        start = self.positionFromLine(index) + len(text[:hash_column].encode("utf-8"))
+        self.deleteRange(start, width)
+
+    # -- find and replace -------------------------------------------------------------------
+    def show_find(self, replace: bool = False) -> None:
+        self.find_bar.open(replace)
+
+    def find_next(self, text: str, *, case: bool = False, word: bool = False, regex: bool = False,
+                  backwards: bool = False) -> bool:
+        return search.find(self, Query(text, case, word, regex), backwards=backwards) is not None
+
+    def replace_all(self, find: str, replace: str, *, case: bool = False, word: bool = False,
+                    regex: bool = False) -> int:
+        return search.replace_all(self, Query(find, case, word, regex), replace)
+
+    def _place_find_bar(self, _shown: bool = False) -> None:
+        """The bar sits under the text, above the horizontal scrollbar: the viewport gives up
+        its height while the bar is shown."""
+        bar = self.find_bar
+        height = bar.sizeHint().height() if bar.isVisible() else 0
+        self.setViewportMargins(0, 0, 0, height)
+        if bar.isVisible():
+            viewport = self.viewport().geometry()
+            bar.setGeometry(viewport.left(), viewport.bottom() + 1, viewport.width(), height)
+            bar.raise_()
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._place_find_bar()
+
+    # -- problems ---------------------------------------------------------------------------
+    def set_problems(self, problems: list[Problem]) -> None:
+        self._problems.set_problems(problems)
+
+    def problems_at_line(self, line: int) -> list[Problem]:
+        return self._problems.problems_at_line(line)
+
+    def indicator_ranges(self) -> list[tuple[int, int, str]]:
+        return self._problems.indicator_ranges()
+
+    def problem_tooltip(self, line: int) -> str:
+        """The tooltip shown when hovering the line's problem marker."""
+        return self._problems.tooltip_for_line(line)
+
+    def tooltip_at_point(self, x: int, y: int) -> str:
+        """The tooltip shown when the mouse rests at viewport point (x, y)."""
+        return self._problems.tooltip_at_point(x, y)
+
+    # -- completion -------------------------------------------------------------------------
+    def show_completions(self, items: list[Completion], typed_prefix_len: int) -> None:
+        self._completions.show(items, typed_prefix_len)
+
+    # -- themes -----------------------------------------------------------------------------
+    def set_theme(self, name: str) -> None:
+        self._theme = THEMES.get(name, THEMES["light"])
+        apply_theme(self, self._theme)
+        self._problems.restyle(self._theme)
+        self._update_line_number_width()  # the margin font may have changed
+
