@@ -4,7 +4,8 @@ indentation, shortcuts, completion."""
 from __future__ import annotations
 
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QPoint, Qt
+from PySide6.QtWidgets import QToolTip
 
 from app.editor import CodeEditor
 from app.editor.themes import SCE_P_COMMENTLINE, SCE_P_DECORATOR, SCE_P_DEFNAME, SCE_P_STRING, SCE_P_WORD, SCE_P_WORD2
@@ -60,6 +61,16 @@ def test_theme_switch_changes_background_and_keyword_colour(editor):
     assert editor.styleFore(SCE_P_WORD) != light_keyword
     editor.set_theme("light")
     assert editor.styleBack(0) == light_back
+
+
+def test_clicking_the_fold_margin_folds_a_block(qtbot, editor):
+    editor.set_text("def f():\n    x = 1\n    return x\n\ny = 2\n")
+    fold_x = sum(editor.marginWidthN(m) for m in range(3)) + 5
+    qtbot.waitUntil(lambda: bool(editor.foldLevel(0) & 0x2000))  # painted: the lexer marked the fold header
+    qtbot.mouseClick(editor.viewport(), Qt.MouseButton.LeftButton, pos=QPoint(fold_x, editor.pointYFromPosition(0) + 3))
+    assert not editor.lineVisible(1) and not editor.lineVisible(2) and editor.lineVisible(4)
+    editor.go_to_line(3)  # jumping into a folded block unfolds it
+    assert editor.lineVisible(2)
 
 
 def test_line_number_margin_grows_with_line_count(editor):
@@ -119,6 +130,16 @@ def test_problems_show_squiggles_markers_and_tooltips(editor):
     editor.set_problems([Problem(1, 7, "other", "warning")])
     assert editor.indicator_ranges() == [(7, 2, "warning")]
     assert editor.problems_at_line(2) == [] and editor.markerGet(1) == 0
+
+
+def test_resting_the_mouse_on_a_squiggle_shows_its_message(qtbot, editor):
+    editor.set_text("def f():\n    return undefined\n")
+    editor.set_problems([Problem(2, 11, "undefined name 'undefined'", "error")])
+    pos = editor.positionFromLine(1) + 13
+    with qtbot.waitSignal(editor.dwellStart, timeout=3000):
+        qtbot.mouseMove(editor.viewport(), QPoint(editor.pointXFromPosition(pos) + 1, editor.pointYFromPosition(pos) + 3))
+    assert QToolTip.isVisible() and QToolTip.text() == "Error: undefined name 'undefined'"
+    QToolTip.hideText()
 
 
 def test_problem_without_identifier_marks_to_end_of_line(editor):
