@@ -103,9 +103,9 @@ class CodeEditor(ScintillaEdit):
         self.setAdditionalSelectionTyping(True)
         self.setModEventMask(_EDITS)
         self.usePopUp(_S.PopUp.Text)
-        # Scintilla binds Ctrl+/ and Ctrl+\ to word-part moves; our shortcuts must win.
-        for key in ("/", "\\"):
-            self.clearCmdKey(ord(key) | _S.KeyMod.Ctrl << 16)
+        # Scintilla binds Ctrl+/ to a word-part move; toggle comment must win even if a key
+        # event reaches Scintilla without passing Qt's shortcut map.
+        self.clearCmdKey(ord("/") | _S.KeyMod.Ctrl << 16)
 
     def _setup_margins(self) -> None:
         self.setMargins(MARGIN_COUNT)
@@ -180,9 +180,10 @@ class CodeEditor(ScintillaEdit):
     def mark_clean(self) -> None:
         self.setSavePoint()
 
-    def _modified(self, kind: int, *_args) -> None:
-        if kind & _EDITS and not self._loading:
+    def _modified(self, kind: int, _position: int, _length: int, lines_added: int, *_rest) -> None:
+        if lines_added:
             self._update_line_number_width()
+        if kind & _EDITS and not self._loading:
             self.textEdited.emit()
 
     def _update_line_number_width(self) -> None:
@@ -281,7 +282,8 @@ class CodeEditor(ScintillaEdit):
         return False
 
     def _line_text(self, index: int) -> str:
-        return bytes(self.textRange(self.positionFromLine(index), self.lineEndPosition(index))).decode("utf-8")
+        start, end = self.positionFromLine(index), self.lineEndPosition(index)
+        return bytes(self.textRange(start, end)).decode("utf-8")
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
         # Escape closes popups first (Scintilla), then the find bar, as in VS Code.
@@ -306,10 +308,10 @@ class CodeEditor(ScintillaEdit):
                 for i, text in code:
                     self._uncomment_line(i, text)
             else:
-                column = min(len(text) - len(text.lstrip()) for _, text in code)
+                column = min(_indent_width(text) for _, text in code)
                 for i, _text in code:
                     # Target replacement, not insertText, which would collapse the selection.
-                    pos = self.positionRelative(self.positionFromLine(i), column) if column else self.positionFromLine(i)
+                    pos = self.positionFromLine(i) + column  # indentation is ASCII: 1 byte per column
                     self.setTargetRange(pos, pos)
                     self.replaceTarget(2, "# ")
         finally:
@@ -323,10 +325,8 @@ class CodeEditor(ScintillaEdit):
         return first, last
 
     def _uncomment_line(self, index: int, text: str) -> None:
-        hash_column = len(text) - len(text.lstrip())
         width = 2 if text.lstrip().startswith("# ") else 1
-        start = self.positionFromLine(index) + len(text[:hash_column].encode("utf-8"))
-        self.deleteRange(start, width)
+        self.deleteRange(self.positionFromLine(index) + _indent_width(text), width)
 
     # -- find and replace -------------------------------------------------------------------
     def show_find(self, replace: bool = False) -> None:
@@ -384,3 +384,6 @@ class CodeEditor(ScintillaEdit):
         self._problems.restyle(self._theme)
         self._update_line_number_width()  # the margin font may have changed
 
+
+def _indent_width(line: str) -> int:
+    return len(line) - len(line.lstrip(" \t"))

@@ -58,8 +58,10 @@ class CompletionList(QObject):
         """Scintilla wants the typed length in bytes; the caller counts characters."""
         e = self._editor
         caret = e.currentPos()
-        start = max(e.positionFromLine(e.lineFromPosition(caret)), e.positionRelative(caret, -typed_prefix_len)
-                    if typed_prefix_len else caret)
+        if not typed_prefix_len:
+            return 0
+        # positionRelative answers 0 past the document start; never reach before the line.
+        start = max(e.positionFromLine(e.lineFromPosition(caret)), e.positionRelative(caret, -typed_prefix_len))
         return caret - start
 
     def _selected(self, start: int, text: str) -> None:

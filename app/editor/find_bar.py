@@ -77,12 +77,9 @@ class FindBar(QWidget):
 
     def _connect(self) -> None:
         self.find_edit.textEdited.connect(self._search_as_typed)
-        # Escape closes from anywhere in the bar; the editor keeps Escape for its popups.
+        # Escape closes from anywhere in the bar; the editor keeps Escape for its popups. F3 and
+        # Shift+F3 are the editor's shortcuts, which also apply here (the bar is its child).
         QShortcut(QKeySequence(Qt.Key.Key_Escape), self, self.close_bar,
-                  context=Qt.ShortcutContext.WidgetWithChildrenShortcut)
-        QShortcut(QKeySequence(Qt.Key.Key_F3), self, lambda: self.find(),
-                  context=Qt.ShortcutContext.WidgetWithChildrenShortcut)
-        QShortcut(QKeySequence("Shift+F3"), self, lambda: self.find(backwards=True),
                   context=Qt.ShortcutContext.WidgetWithChildrenShortcut)
 
     # -- opening and closing ----------------------------------------------------------------

@@ -8,7 +8,8 @@ from PySide6.QtCore import QPoint, Qt
 from PySide6.QtWidgets import QToolTip
 
 from app.editor import CodeEditor
-from app.editor.themes import SCE_P_COMMENTLINE, SCE_P_DECORATOR, SCE_P_DEFNAME, SCE_P_STRING, SCE_P_WORD, SCE_P_WORD2
+from app.editor.themes import (SCE_P_COMMENTLINE, SCE_P_DECORATOR, SCE_P_DEFNAME, SCE_P_STRING, SCE_P_WORD,
+                               SCE_P_WORD2)
 from engine_core.analysis import Completion, Problem
 
 CTRL = Qt.KeyboardModifier.ControlModifier
@@ -104,6 +105,9 @@ def test_go_to_line_select_lines_and_cursor_position(qtbot, editor):
     assert editor.current_line() == 150
     assert editor.cursor_position() == (150, 0)
     assert editor.firstVisibleLine() > 100, "scrolled into view"
+    with qtbot.waitSignal(editor.cursorLineChanged, check_params_cb=lambda line: line == 151):
+        qtbot.keyClick(editor, Qt.Key.Key_Down)
+    qtbot.keyClick(editor, Qt.Key.Key_Up)
     qtbot.keyClick(editor, Qt.Key.Key_End)
     assert editor.cursor_position() == (150, len("line_150 = 150"))
     editor.select_lines(3, 4)
@@ -142,6 +146,13 @@ def test_resting_the_mouse_on_a_squiggle_shows_its_message(qtbot, editor):
     QToolTip.hideText()
 
 
+def test_problem_columns_count_characters(editor):
+    editor.set_text("café = unknown\n")
+    editor.set_problems([Problem(1, 7, "undefined name 'unknown'", "error")])
+    [(start, length, _)] = editor.indicator_ranges()
+    assert bytes(editor.textRange(start, start + length)).decode() == "unknown"
+
+
 def test_problem_without_identifier_marks_to_end_of_line(editor):
     editor.set_text("x = (1,\n")
     editor.set_problems([Problem(1, 4, "'(' was never closed", "error")])
@@ -172,6 +183,10 @@ def test_find_bar_counts_and_navigates_with_keys(qtbot, editor):
     qtbot.keyClick(bar.find_edit, Qt.Key.Key_Return, SHIFT)
     qtbot.keyClick(bar.find_edit, Qt.Key.Key_Return, SHIFT)
     assert bar.status_label.text() == "3 of 3", "wrapped backwards"
+    qtbot.keyClick(bar.find_edit, Qt.Key.Key_F3)
+    assert bar.status_label.text() == "1 of 3", "F3 wraps forwards"
+    qtbot.keyClick(bar.find_edit, Qt.Key.Key_F3, SHIFT)
+    assert bar.status_label.text() == "3 of 3"
     qtbot.keyClicks(bar.find_edit, "zz")
     assert bar.status_label.text() == "No results"
     qtbot.keyClick(bar.find_edit, Qt.Key.Key_Escape)
@@ -267,8 +282,9 @@ def test_completion_inserts_the_chosen_item_and_shows_signature(qtbot, editor):
 
 def test_completion_insert_text_differs_from_name(qtbot, editor):
     editor.set_text("")
-    qtbot.keyClicks(editor, "this.flow('Ca")
-    editor.show_completions([Completion("Calculator (flow)", "Calculator", "flow")], 2)
+    qtbot.keyClicks(editor, "this.flow('R")
+    editor.replaceSel("é")  # as typed (QTest cannot type non-ASCII); 2 characters, 3 bytes
+    editor.show_completions([Completion("Résumé (flow)", "Résumé", "flow")], 2)
     qtbot.keyClick(editor, Qt.Key.Key_Tab)
-    assert editor.text() == "this.flow('Calculator"
-    assert editor.cursor_position() == (1, len("this.flow('Calculator"))
+    assert editor.text() == "this.flow('Résumé"
+    assert editor.cursor_position() == (1, len("this.flow('Résumé"))
