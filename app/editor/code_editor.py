@@ -59,7 +59,6 @@ class CodeEditor(ScintillaEdit):
         super().__init__(parent)
         self._loading = False
         self._caret_line = 0
-        self._theme = THEMES["light"]
         self._setup_lexer()
         self._setup_editing()
         self._setup_margins()
@@ -379,9 +378,9 @@ class CodeEditor(ScintillaEdit):
 
     # -- themes -----------------------------------------------------------------------------
     def set_theme(self, name: str) -> None:
-        self._theme = THEMES.get(name, THEMES["light"])
-        apply_theme(self, self._theme)
-        self._problems.restyle(self._theme)
+        theme = THEMES.get(name, THEMES["light"])
+        apply_theme(self, theme)
+        self._problems.restyle(theme)
         self._update_line_number_width()  # the margin font may have changed
 
 
