@@ -13,7 +13,9 @@ from ..worker.process import worker_main
 _context = None
 
 
-def _mp_context():
+def mp_context():
+    """The multiprocessing context for every helper process of Flowdesk (workers and the IDE's
+    analysis process): a forkserver with the flow runtime preloaded, where available."""
     global _context
     if _context is None:
         if "forkserver" in multiprocessing.get_all_start_methods():
@@ -55,7 +57,7 @@ class WorkerPool:
         return self._by_waitable.get(obj)
 
     def spawn(self) -> Worker:
-        ctx = _mp_context()
+        ctx = mp_context()
         engine_end, worker_end = ctx.Pipe(duplex=True)
         process = ctx.Process(
             target=worker_main,

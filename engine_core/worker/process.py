@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import os
 import signal
-import threading
-import time
 from multiprocessing.connection import Connection
 
 from .. import protocol
+from ..lifeline import exit_when_gone
 from .channel import EngineGone
 from .runner import run_execution
 
@@ -24,7 +23,7 @@ def worker_main(conn: Connection, engine_pid: int, memory_limit_mb: int | None, 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl+C is the engine's to handle
     if memory_limit_mb:
         _limit_memory(memory_limit_mb)
-    _watch_engine(engine_pid)
+    exit_when_gone(engine_pid)  # even if a flow is looping
     runs = 0
     try:
         while runs < max_runs:
@@ -56,19 +55,3 @@ def _limit_memory(megabytes: int) -> None:
         return
     limit = megabytes * 1024 * 1024
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-
-
-def _watch_engine(engine_pid: int) -> None:
-    """End this worker when the engine's process is gone, even if a flow is looping."""
-
-    def watch() -> None:
-        while True:
-            time.sleep(1.0)
-            try:
-                os.kill(engine_pid, 0)
-            except ProcessLookupError:
-                os._exit(0)
-            except PermissionError:
-                pass
-
-    threading.Thread(target=watch, name="flowdesk-engine-watch", daemon=True).start()

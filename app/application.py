@@ -1,0 +1,27 @@
+"""Starting the IDE: the QApplication, the main window, and the workspace to open."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+from PySide6.QtWidgets import QApplication
+
+
+def run_ide(workspace: str | None = None) -> int:
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName("Flowdesk")
+    app.setOrganizationName("Flowdesk")
+    from .main_window import MainWindow
+
+    window = MainWindow()
+    window.show()
+    target = workspace or window.session.last_workspace()
+    if target:
+        window.open_workspace(target)
+    code = app.exec()
+    from .analysis_service import analysis
+
+    analysis().shutdown()
+    return code

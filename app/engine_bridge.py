@@ -1,0 +1,101 @@
+"""The IDE's link to ``engine_core.Engine``: opens it off the GUI thread and turns its events
+(delivered on the engine's thread) into batched Qt signals on the GUI thread."""
+
+from __future__ import annotations
+
+import collections
+import threading
+from typing import Any, Callable
+
+from PySide6.QtCore import QObject, Signal
+
+from engine_core import Engine, Workspace
+from engine_core.events import Event
+
+from .tasks import call_on_gui_thread, run_in_background
+
+
+class EngineBridge(QObject):
+    opened = Signal()
+    openFailed = Signal(str)
+    eventsArrived = Signal(list)  # a batch of engine events, in commit order
+    problem = Signal(str)  # a user-facing error from a background engine call
+
+    def __init__(self, parent: QObject | None = None):
+        super().__init__(parent)
+        self.engine: Engine | None = None
+        self.workspace: Workspace | None = None
+        self._pending: collections.deque[Event] = collections.deque()
+        self._flush_scheduled = False
+        self._lock = threading.Lock()
+        self._unsubscribe: Callable[[], None] | None = None
+
+    # -- lifecycle ------------------------------------------------------------------------
+    def open(self, workspace: Workspace, db_url: str | None = None) -> None:
+        self.close()
+        self.workspace = workspace
+        run_in_background(self._start_engine, workspace, db_url, on_done=self._started, on_error=self.openFailed.emit)
+
+    @staticmethod
+    def _start_engine(workspace: Workspace, db_url: str | None) -> Engine:
+        return Engine(workspace, db_url=db_url).start()
+
+    def _started(self, engine: Engine) -> None:
+        if self.workspace is None or engine.workspace != self.workspace:
+            engine.close()  # the user switched workspaces while this one was opening
+            return
+        self.engine = engine
+        self._unsubscribe = engine.subscribe(self._on_engine_event)
+        self.opened.emit()
+
+    def close(self) -> None:
+        if self._unsubscribe:
+            self._unsubscribe()
+            self._unsubscribe = None
+        if self.engine is not None:
+            self.engine.close()
+            self.engine = None
+
+    @property
+    def is_open(self) -> bool:
+        return self.engine is not None
+
+    # -- events (engine thread -> GUI thread) -----------------------------------------------
+    def _on_engine_event(self, event: Event) -> None:
+        self._pending.append(event)
+        with self._lock:
+            if self._flush_scheduled:
+                return
+            self._flush_scheduled = True
+        call_on_gui_thread(self._flush)
+
+    def _flush(self, _=None) -> None:
+        with self._lock:
+            self._flush_scheduled = False
+        batch = []
+        while self._pending:
+            batch.append(self._pending.popleft())
+        if batch:
+            self.eventsArrived.emit(batch)
+
+    # -- commands (run off the GUI thread) -------------------------------------------------
+    def submit(self, flow: str, inputs: dict[str, Any], on_done: Callable[[int], None] | None = None) -> None:
+        engine = self._require()
+        if engine:
+            run_in_background(engine.submit, flow, inputs, on_done=on_done, on_error=self.problem.emit)
+
+    def cancel(self, execution_id: int) -> None:
+        engine = self._require()
+        if engine:
+            run_in_background(engine.cancel, execution_id, on_error=self.problem.emit)
+
+    def read(self, fn: Callable[..., Any], *args: Any, on_done: Callable[[Any], None]) -> None:
+        """Run a read of the store (``fn(store, *args)``) in the background."""
+        engine = self._require()
+        if engine:
+            run_in_background(fn, engine.store, *args, on_done=on_done, on_error=self.problem.emit)
+
+    def _require(self) -> Engine | None:
+        if self.engine is None:
+            self.problem.emit("the engine is still starting; try again in a moment")
+        return self.engine

@@ -1,0 +1,46 @@
+"""Linting as you type: ~300 ms after the last keystroke the text is linted in the analysis
+process, and the result is applied only if the text has not changed since (otherwise a newer
+lint follows)."""
+
+from __future__ import annotations
+
+from typing import Callable, Iterable
+
+import shiboken6
+from PySide6.QtCore import QObject, QTimer
+
+from engine_core.analysis import Problem
+from engine_core.analysis.lint import lint
+
+from .analysis_service import analysis
+
+DEBOUNCE_MS = 300
+
+
+class LintScheduler(QObject):
+    """One per editor tab."""
+
+    def __init__(self, text: Callable[[], str], filename: Callable[[], str],
+                 known_flows: Callable[[], Iterable[str]], apply: Callable[[list[Problem]], None], parent=None):
+        super().__init__(parent)
+        self._text, self._filename, self._known_flows, self._apply = text, filename, known_flows, apply
+        self._version = 0
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(DEBOUNCE_MS)
+        self._timer.timeout.connect(self.lint_now)
+
+    def text_changed(self) -> None:
+        self._version += 1
+        self._timer.start()
+
+    def lint_now(self) -> None:
+        self._timer.stop()
+        version = self._version
+        analysis().submit(lint, self._text(), self._filename(), list(self._known_flows()),
+                          on_done=lambda problems: self._done(version, problems))
+
+    def _done(self, version: int, problems: list[Problem]) -> None:
+        # Dropped: results for an older text, or for a tab closed while linting ran.
+        if shiboken6.isValid(self) and version == self._version:
+            self._apply(problems)

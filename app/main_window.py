@@ -1,0 +1,463 @@
+"""The main window: explorer, editor tabs, and the Problems / Executions / Log / Messages
+panels, assembled from their own modules. It wires them together; logic lives elsewhere."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from PySide6.QtCore import QFileSystemWatcher, Qt, QTimer
+from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
+from PySide6.QtWidgets import (QApplication, QDockWidget, QFileDialog, QHeaderView, QInputDialog, QLabel,
+                               QMainWindow, QMessageBox, QTableView, QWidget)
+
+from engine_core import Workspace
+from engine_core.errors import FlowdeskError
+
+from . import themes
+from .dialogs.json_dialog import JsonDialog
+from .editor_tabs import EditorTabs
+from .engine_bridge import EngineBridge
+from .models.execution_tree import ExecutionTreeModel
+from .models.messages import MessagesModel
+from .models.problems import ProblemsModel
+from .panels.executions_panel import ExecutionsPanel
+from .panels.explorer import ExplorerPanel
+from .panels.log_panel import LogPanel
+from .session import Session
+from .analysis_service import analysis
+from .tasks import courier
+
+_HISTORY_LIMIT = 2000
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, session: Session | None = None):
+        super().__init__()
+        courier()  # the cross-thread courier must live on this (the GUI) thread
+        analysis().start()
+        self.session = session or Session()
+        self.workspace: Workspace | None = None
+        self.last_error: str | None = None
+        self.last_run_id: int | None = None
+        self.setWindowTitle("Flowdesk")
+        self.resize(1280, 820)
+
+        self.bridge = EngineBridge(self)
+        self.tree_model = ExecutionTreeModel(self)
+        self.problems_model = ProblemsModel(self)
+        self.messages_model = MessagesModel(self._execution_label, self)
+
+        self.tabs = EditorTabs(self._flow_names, self)
+        self.tabs.problemsChanged.connect(self._problems_changed)
+        self.tabs.saved.connect(lambda _: self._refresh_flows())
+        self.tabs.currentFlowChanged.connect(self._current_flow_changed)
+        self.setCentralWidget(self.tabs)
+        # Asked for the inputs of a run: (flow, remembered JSON text) -> dict, or None to cancel.
+        self.ask_run_inputs = self._ask_run_inputs
+
+        self.explorer = ExplorerPanel()
+        self.executions = ExecutionsPanel(self.bridge, self.tree_model)
+        self.executions.openFlowAt.connect(lambda flow, line: self.open_flow(flow, line))
+        self.log_panel = LogPanel(self._execution_label)
+        self.problems_view = self._table("problemsView", self.problems_model)
+        self.problems_view.activated.connect(self._problem_activated)
+        self.problems_view.clicked.connect(self._problem_activated)
+        self.messages_view = self._table("messagesView", self.messages_model)
+
+        self.explorer_dock = self._dock("Explorer", self.explorer, Qt.DockWidgetArea.LeftDockWidgetArea)
+        self.problems_dock = self._dock("Problems", self.problems_view, Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.executions_dock = self._dock("Executions", self.executions, Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.log_dock = self._dock("Log", self.log_panel, Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.messages_dock = self._dock("Messages", self.messages_view, Qt.DockWidgetArea.BottomDockWidgetArea)
+        for dock in (self.executions_dock, self.log_dock, self.messages_dock):
+            self.tabifyDockWidget(self.problems_dock, dock)
+        self.executions_dock.raise_()
+
+        self._connect_explorer()
+        self._build_actions()
+        self._build_status_bar()
+
+        self.bridge.opened.connect(self._engine_opened)
+        self.bridge.openFailed.connect(self.show_error)
+        self.bridge.problem.connect(self.show_error)
+        self.bridge.eventsArrived.connect(self._engine_events)
+        self._watcher = QFileSystemWatcher(self)
+        self._watcher.directoryChanged.connect(lambda _: self._refresh_flows())
+        self._explorer_refresh = QTimer(self, singleShot=True, interval=300)
+        self._explorer_refresh.timeout.connect(self._refresh_store_views)
+
+        self.theme = self.session.theme()
+        self.apply_theme(self.theme)
+        if geometry := self.session.window_geometry():
+            self.restoreGeometry(geometry)
+        if state := self.session.window_state():
+            self.restoreState(state)
+
+    # -- building -------------------------------------------------------------------------
+    def _dock(self, title: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
+        dock = QDockWidget(title, self)
+        dock.setObjectName(f"{title.lower()}Dock")  # saveState/restoreState need names
+        dock.setWidget(widget)
+        self.addDockWidget(area, dock)
+        return dock
+
+    def _table(self, name: str, model) -> QTableView:
+        view = QTableView()
+        view.setObjectName(name)
+        view.setModel(model)
+        view.setSelectionBehavior(QTableView.SelectionBehavior.SelectRows)
+        view.verticalHeader().hide()
+        view.horizontalHeader().setStretchLastSection(True)
+        view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        return view
+
+    def _connect_explorer(self) -> None:
+        e = self.explorer
+        e.openFlow.connect(self.open_flow)
+        e.runFlow.connect(self.run_flow)
+        e.newFlow.connect(self.new_flow)
+        e.renameFlow.connect(self.rename_flow)
+        e.deleteFlow.connect(self.delete_flow)
+        e.newSetting.connect(lambda: self.edit_setting(None))
+        e.editSetting.connect(self.edit_setting)
+        e.deleteSetting.connect(self.delete_setting)
+        e.showExecution.connect(self.show_execution)
+
+    def _action(self, menu, text: str, slot, shortcut=None, name: str | None = None) -> QAction:
+        action = QAction(text, self)
+        if shortcut is not None:
+            action.setShortcut(QKeySequence(shortcut))
+        action.triggered.connect(lambda _checked=False: slot())
+        if name:
+            action.setObjectName(name)
+        menu.addAction(action)
+        return action
+
+    def _build_actions(self) -> None:
+        bar = self.menuBar()
+        file_menu = bar.addMenu("&File")
+        self._action(file_menu, "New Flow…", self.new_flow, QKeySequence.StandardKey.New)
+        self._action(file_menu, "Open Workspace…", self.choose_workspace, QKeySequence.StandardKey.Open)
+        self.recent_menu = file_menu.addMenu("Open Recent")
+        self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
+        file_menu.addSeparator()
+        self.save_action = self._action(file_menu, "Save", self.save, QKeySequence.StandardKey.Save, "saveAction")
+        self._action(file_menu, "Save All", self.tabs.save_all, "Ctrl+Alt+S")
+        self._action(file_menu, "Close Tab", self.close_current_tab, QKeySequence.StandardKey.Close)
+        file_menu.addSeparator()
+        self._action(file_menu, "Quit", self.close, QKeySequence.StandardKey.Quit)
+
+        # The editor owns Ctrl+F/H/G and Ctrl+/ (focused-widget shortcuts); the menu shows them
+        # as text only, since the same key on a window-wide action would make both ambiguous.
+        edit_menu = bar.addMenu("&Edit")
+        self._action(edit_menu, "Find\tCtrl+F", lambda: self._with_editor(lambda e: e.show_find(False)))
+        self._action(edit_menu, "Replace\tCtrl+H", lambda: self._with_editor(lambda e: e.show_find(True)))
+        self._action(edit_menu, "Go to Line…\tCtrl+G", lambda: self._with_editor(lambda e: e.prompt_go_to_line()))
+        self._action(edit_menu, "Toggle Comment\tCtrl+/", lambda: self._with_editor(lambda e: e.toggle_comment()))
+
+        run_menu = bar.addMenu("&Run")
+        self.run_action = self._action(run_menu, "Run Flow", self.run_current, "F5", "runAction")
+        self.stop_action = self._action(run_menu, "Stop", self.stop_run, "Shift+F5", "stopAction")
+
+        view_menu = bar.addMenu("&View")
+        for dock in (self.explorer_dock, self.problems_dock, self.executions_dock, self.log_dock, self.messages_dock):
+            view_menu.addAction(dock.toggleViewAction())
+        view_menu.addSeparator()
+        group = QActionGroup(self)
+        self.theme_actions = {}
+        for name in themes.THEMES:
+            action = QAction(f"{name.title()} Theme", self, checkable=True)
+            action.triggered.connect(lambda _checked=False, n=name: self.apply_theme(n))
+            group.addAction(action)
+            view_menu.addAction(action)
+            self.theme_actions[name] = action
+
+        toolbar = self.addToolBar("Main")
+        toolbar.setObjectName("mainToolbar")
+        toolbar.addAction(self.run_action)
+        toolbar.addAction(self.stop_action)
+        toolbar.addAction(self.save_action)
+
+    def _build_status_bar(self) -> None:
+        self.workspace_label = QLabel("No workspace")
+        self.problems_label = QLabel("")
+        self.statusBar().addWidget(self.workspace_label, 1)
+        self.statusBar().addPermanentWidget(self.problems_label)
+
+    # -- workspace ------------------------------------------------------------------------
+    def choose_workspace(self) -> None:
+        start = str(self.workspace.root) if self.workspace else str(Path.home())
+        folder = QFileDialog.getExistingDirectory(self, "Open Workspace", start)
+        if folder:
+            self.open_workspace(folder)
+
+    def open_workspace(self, path: str) -> bool:
+        try:
+            workspace = Workspace.open(path)
+        except FlowdeskError as exc:
+            self.show_error(str(exc))
+            return False
+        if self.workspace is not None:
+            if not self.tabs.close_all():
+                return False
+            self._save_tabs()
+        self.workspace = workspace
+        self.tabs.workspace = workspace
+        self.session.remember_workspace(str(workspace.root))
+        self.setWindowTitle(f"{workspace.root.name} — Flowdesk")
+        self.workspace_label.setText(str(workspace.root))
+        if self._watcher.directories():
+            self._watcher.removePaths(self._watcher.directories())
+        self._watcher.addPath(str(workspace.flows_dir))
+        self._refresh_flows()
+        self.tree_model.load_history([])
+        self.bridge.open(workspace)
+        names, current = self.session.open_tabs(str(workspace.root))
+        for name in names:
+            if workspace.has_flow(name):
+                self.tabs.open_flow(name)
+        if current and workspace.has_flow(current):
+            self.tabs.open_flow(current)
+        return True
+
+    def _flow_names(self) -> list[str]:
+        return self.explorer.flow_names()
+
+    def _refresh_flows(self) -> None:
+        if self.workspace is not None:
+            before = self.explorer.flow_names()
+            self.explorer.set_flows(self.workspace.flow_names())
+            if self.explorer.flow_names() != before:
+                self.tabs.relint_all()  # a this.flow('X') may have become (un)known
+
+    def _engine_opened(self) -> None:
+        self.statusBar().showMessage("Engine ready", 3000)
+        self.bridge.read(lambda store: store.executions(limit=_HISTORY_LIMIT), on_done=self.tree_model.load_history)
+        self._refresh_store_views()
+
+    def _refresh_store_views(self) -> None:
+        if self.bridge.is_open:
+            self.bridge.read(lambda store: store.settings(), on_done=self.explorer.set_settings)
+            self.bridge.read(lambda store: store.executions(limit=20, roots_only=True), on_done=self.explorer.set_recent)
+
+    def _engine_events(self, events: list) -> None:
+        self.tree_model.enqueue(events)
+        self.log_panel.add_events(events)
+        self.messages_model.add_events(events)
+        self.executions.on_events(events)
+        if any(getattr(e, "status", None) in ("success", "error", "cancelled") for e in events):
+            self._explorer_refresh.start()  # settings may have changed; recent list grows
+
+    def _execution_label(self, execution_id: int) -> str:
+        node = self.tree_model.node(execution_id)
+        return f"#{execution_id} {node.name}" if node else f"#{execution_id}"
+
+    # -- flows ----------------------------------------------------------------------------
+    def open_flow(self, name: str, line: int | None = None) -> None:
+        if self.workspace is None:
+            return
+        if not self.workspace.has_flow(name):
+            self.show_error(f"no flow {name!r} in workspace {self.workspace.root}")
+            return
+        self.tabs.open_flow(name, line)
+
+    def new_flow(self) -> None:
+        if self.workspace is None:
+            return self.show_error("open a workspace first (File ▸ Open Workspace)")
+        name, ok = QInputDialog.getText(self, "New Flow", "Flow name:")
+        if ok and name:
+            self.create_flow(name.strip())
+
+    def create_flow(self, name: str) -> bool:
+        try:
+            self.workspace.create_flow(name)
+        except FlowdeskError as exc:
+            self.show_error(str(exc))
+            return False
+        self._refresh_flows()
+        self.tabs.open_flow(name)
+        return True
+
+    def rename_flow(self, old: str) -> None:
+        new, ok = QInputDialog.getText(self, "Rename Flow", f"New name for {old!r}:", text=old)
+        if ok and new and new.strip() != old:
+            self.do_rename_flow(old, new.strip())
+
+    def do_rename_flow(self, old: str, new: str) -> bool:
+        try:
+            self.workspace.rename_flow(old, new)
+        except FlowdeskError as exc:
+            self.show_error(str(exc))
+            return False
+        self.tabs.flow_renamed(old, new)
+        self.problems_model.rename_flow(old, new)
+        self._refresh_flows()
+        return True
+
+    def delete_flow(self, name: str) -> None:
+        answer = QMessageBox.question(self, "Delete Flow", f"Delete the flow {name!r}? Its file is removed.",
+                                      QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+                                      QMessageBox.StandardButton.No)
+        if answer == QMessageBox.StandardButton.Yes:
+            self.do_delete_flow(name)
+
+    def do_delete_flow(self, name: str) -> bool:
+        try:
+            self.workspace.delete_flow(name)
+        except FlowdeskError as exc:
+            self.show_error(str(exc))
+            return False
+        self.tabs.flow_deleted(name)
+        self._refresh_flows()
+        return True
+
+    def save(self) -> None:
+        try:
+            self.tabs.save()
+        except OSError as exc:
+            self.show_error(f"could not save {self.tabs.current_flow()!r}: {exc.strerror or exc}")
+
+    def close_current_tab(self) -> None:
+        if self.tabs.count():
+            self.tabs.close_tab(self.tabs.currentIndex())
+
+    # -- settings -------------------------------------------------------------------------
+    def edit_setting(self, name: str | None) -> None:
+        if not self.bridge.is_open:
+            return self.show_error("the engine is still starting; try again in a moment")
+        if name is None:
+            self._open_setting_dialog(None, None)
+        else:  # read the current value off the GUI thread, then ask
+            self.bridge.read(lambda store: store.settings().get(name), on_done=lambda v: self._open_setting_dialog(name, v))
+
+    def _open_setting_dialog(self, name: str | None, current) -> None:
+        dialog = JsonDialog("Edit Setting" if name else "New Setting", "Value (JSON)",
+                            json.dumps(current, indent=2, ensure_ascii=False), name=name or "", parent=self)
+        if name:
+            dialog.name_edit.setReadOnly(True)
+        if dialog.exec():
+            self.save_setting(dialog.name(), dialog.value())
+
+    def save_setting(self, name: str, value) -> None:
+        self.bridge.read(lambda store: store.save_setting(name, value), on_done=lambda _: self._refresh_store_views())
+
+    def delete_setting(self, name: str) -> None:
+        answer = QMessageBox.question(self, "Delete Setting", f"Delete the setting {name!r}?",
+                                      QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+                                      QMessageBox.StandardButton.No)
+        if answer == QMessageBox.StandardButton.Yes:
+            self.bridge.read(lambda store: store.delete_setting(name), on_done=lambda _: self._refresh_store_views())
+
+    # -- running --------------------------------------------------------------------------
+    def run_current(self) -> None:
+        flow = self.tabs.current_flow()
+        if flow is None:
+            return self.show_error("open the flow to run first (double-click it in the Explorer)")
+        self.run_flow(flow)
+
+    def run_flow(self, flow: str) -> None:
+        if self.workspace is None:
+            return
+        try:
+            self.tabs.save_all()  # a run uses what is on disk: the user expects their edits
+        except OSError as exc:
+            return self.show_error(f"could not save before running: {exc.strerror or exc}")
+        remembered = self.session.run_inputs(str(self.workspace.root), flow)
+        inputs = self.ask_run_inputs(flow, remembered)
+        if inputs is None:
+            return
+        self.session.save_run_inputs(str(self.workspace.root), flow, json.dumps(inputs))
+        self.executions_dock.show()
+        self.executions_dock.raise_()
+        self.bridge.submit(flow, inputs, on_done=self._run_started)
+
+    def _ask_run_inputs(self, flow: str, remembered: str) -> dict | None:
+        try:
+            text = json.dumps(json.loads(remembered), indent=2)
+        except ValueError:
+            text = "{}"
+        dialog = JsonDialog(f"Run {flow}", "Inputs (a JSON object)", text, require_object=True, parent=self)
+        return dialog.value() if dialog.exec() else None
+
+    def _run_started(self, execution_id: int) -> None:
+        self.last_run_id = execution_id
+        self.statusBar().showMessage(f"Started execution #{execution_id}", 3000)
+        if self.tree_model.node(execution_id) is not None:
+            self.executions.select(execution_id)
+        else:  # its row arrives with the next batch of events
+            def select_when_added(added_id: int) -> None:
+                if added_id == execution_id:
+                    self.tree_model.rootAdded.disconnect(select_when_added)
+                    self.executions.select(execution_id)
+            self.tree_model.rootAdded.connect(select_when_added)
+
+    def stop_run(self) -> None:
+        target = self.executions.selected_id or self.last_run_id
+        if target is not None:
+            self.bridge.cancel(target)
+
+    def show_execution(self, execution_id: int) -> None:
+        self.executions_dock.show()
+        self.executions_dock.raise_()
+        self.executions.select(execution_id)
+
+    # -- problems -------------------------------------------------------------------------
+    def _problems_changed(self, flow: str, problems: list) -> None:
+        self.problems_model.set_problems(flow, problems)
+        errors, warnings = self.problems_model.counts()
+        self.problems_label.setText(f"{errors} errors, {warnings} warnings" if errors or warnings else "No problems")
+
+    def _problem_activated(self, index) -> None:
+        flow = index.data(ProblemsModel.FlowRole)
+        line = index.data(ProblemsModel.LineRole)
+        if flow:
+            self.open_flow(flow, line)
+
+    def _current_flow_changed(self, flow) -> None:
+        self.run_action.setEnabled(flow is not None)
+
+    # -- misc -----------------------------------------------------------------------------
+    def _with_editor(self, fn) -> None:
+        editor = self.tabs.current_editor()
+        if editor is not None:
+            fn(editor)
+
+    def _fill_recent_menu(self) -> None:
+        self.recent_menu.clear()
+        for path in self.session.recent_workspaces():
+            self.recent_menu.addAction(path, lambda p=path: self.open_workspace(p))
+        if self.recent_menu.isEmpty():
+            self.recent_menu.addAction("(none yet)").setEnabled(False)
+
+    def apply_theme(self, name: str) -> None:
+        self.theme = name
+        themes.apply_theme(QApplication.instance(), name)
+        self.tabs.set_theme(name)
+        self.theme_actions[name].setChecked(True)
+        self.session.set_theme(name)
+
+    def show_error(self, message: str) -> None:
+        """A problem the user can act on: in the status bar and a non-blocking message box."""
+        self.last_error = message
+        self.statusBar().showMessage(message, 10000)
+        box = QMessageBox(QMessageBox.Icon.Warning, "Flowdesk", message, QMessageBox.StandardButton.Ok, self)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.open()
+
+    def _save_tabs(self) -> None:
+        if self.workspace is not None:
+            self.session.save_open_tabs(str(self.workspace.root), self.tabs.open_flow_names(), self.tabs.current_flow())
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        names = self.tabs.open_flow_names()
+        current = self.tabs.current_flow()
+        if not self.tabs.close_all():
+            event.ignore()
+            return
+        if self.workspace is not None:
+            self.session.save_open_tabs(str(self.workspace.root), names, current)
+        self.session.save_window(self.saveGeometry(), self.saveState())
+        self.session.sync()
+        self.bridge.close()
+        event.accept()

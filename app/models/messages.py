@@ -1,0 +1,56 @@
+"""Rows of the Messages panel: ``this.message(...)`` of executions, newest last."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt
+
+from engine_core import events as ev
+
+_LIMIT = 5000
+
+
+class MessagesModel(QAbstractTableModel):
+    COLUMNS = ("Time", "Execution", "Subject", "Message")
+    IdRole = Qt.ItemDataRole.UserRole + 1
+
+    def __init__(self, names, parent=None):
+        super().__init__(parent)
+        self._names = names  # execution id -> label, from the execution tree
+        self._rows: list[tuple[float, int, str, str]] = []
+
+    def add_events(self, events: list[ev.Event]) -> None:
+        new = [(e.at, e.id, e.subject, e.message) for e in events if isinstance(e, ev.MessageAdded)]
+        if not new:
+            return
+        if len(self._rows) + len(new) > _LIMIT:
+            self.beginResetModel()
+            self._rows = (self._rows + new)[-_LIMIT:]
+            self.endResetModel()
+            return
+        self.beginInsertRows(QModelIndex(), len(self._rows), len(self._rows) + len(new) - 1)
+        self._rows.extend(new)
+        self.endInsertRows()
+
+    def rowCount(self, parent=QModelIndex()) -> int:
+        return 0 if parent.isValid() else len(self._rows)
+
+    def columnCount(self, parent=QModelIndex()) -> int:
+        return len(self.COLUMNS)
+
+    def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole) -> Any:
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+            return self.COLUMNS[section]
+        return None
+
+    def data(self, index, role=Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid():
+            return None
+        at, execution_id, subject, message = self._rows[index.row()]
+        if role == Qt.ItemDataRole.DisplayRole:
+            return (time.strftime("%H:%M:%S", time.localtime(at)), self._names(execution_id), subject, message)[index.column()]
+        if role == self.IdRole:
+            return execution_id
+        return None

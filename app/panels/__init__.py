@@ -1,0 +1,1 @@
+"""The IDE's dockable panels."""
