@@ -58,7 +58,16 @@ class OutputChanged:
     outputs: Any = field(default_factory=dict)
 
 
-Event = ExecutionCreated | StatusChanged | LogAppended | MessageAdded | OutputChanged
+@dataclass(frozen=True)
+class DebugListening:
+    """A development-mode execution waits for a debugger (Flowdesk's or VS Code's) at host:port."""
+
+    id: int
+    host: str
+    port: int
+
+
+Event = ExecutionCreated | StatusChanged | LogAppended | MessageAdded | OutputChanged | DebugListening
 Subscriber = Callable[[Event], None]
 
 

@@ -28,6 +28,13 @@ def install(channel: Channel | None) -> None:
     _current = channel
 
 
+def swap(channel: Channel | None) -> Channel | None:
+    """Install ``channel`` and return the one it replaces (children run inline nest channels)."""
+    global _current
+    previous, _current = _current, channel
+    return previous
+
+
 def current() -> Channel:
     if _current is None:
         raise NotInsideFlowError(

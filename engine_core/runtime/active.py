@@ -38,6 +38,8 @@ class Active:
     outputs: dict[str, Any] = field(default_factory=dict)
     children: set[int] = field(default_factory=set)
     waiters: list[Waiter] = field(default_factory=list)
+    inline: bool = False  # runs inside its parent's worker (development mode)
+    debug_address: tuple[str, int] | None = None
 
     @property
     def label(self) -> str:

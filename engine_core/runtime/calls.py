@@ -39,6 +39,8 @@ class WorkerCalls:
         elif op == "message":
             d.writer.append_message(execution_id, now, payload["subject"], payload["message"])
             d._events.append(ev.MessageAdded(execution_id, payload["subject"], payload["message"], now))
+        elif op == "debug_listening":
+            d.note_debug_listening(active, payload["host"], payload["port"])
         elif op == "set_output":
             active.outputs.update(json.loads(payload["outputs"]))
             d.writer.set_outputs(execution_id, json.dumps(active.outputs, separators=(",", ":")))
@@ -68,8 +70,15 @@ class WorkerCalls:
                 f"child executions nest deeper than {d.options.max_depth} levels "
                 f"(starting {flow!r} from {parent.label}); is a flow calling itself without end?"
             )
+        inline = parent.mode == "development"
         child = d.create(flow=flow, name=name, kind=kind, inputs=inputs, mode=parent.mode,
-                         parent=parent, path=path, source=source)
+                         parent=parent, path=path, source=source, inline=inline)
+        if inline:
+            # Debugging: the parent's worker runs the child itself (even with wait=False), so
+            # one debug session covers the whole tree. It reports the child's end with "done".
+            d.mark_running(child)
+            return {"inline": {"id": child.id, "kind": kind, "target": flow, "path": path, "source": source,
+                               "inputs": inputs, "label": child.label}}
         if not wait:
             return child.summary()
         d.add_waiter(Waiter(worker=worker, request_id=request_id, ids=[child.id], single=True))

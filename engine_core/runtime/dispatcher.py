@@ -231,7 +231,7 @@ class Dispatcher:
             _, execution_id, status, message_text, traceback, retire = message
             worker.retiring = retire
             active = self.active.get(execution_id)
-            if active is not None and active.worker is worker:
+            if active is not None and (active.worker is worker or active.inline):
                 self.finish(active, status, message_text, traceback)
 
     def reply(self, worker: Worker, request_id: int, ok: bool, value: Any) -> None:
@@ -256,7 +256,7 @@ class Dispatcher:
 
     # -- executions -----------------------------------------------------------------------
     def create(self, *, flow: str, name: str | None, kind: str, inputs: str, mode: str,
-               parent: Active | None, path: str | None, source: str | None) -> Active:
+               parent: Active | None, path: str | None, source: str | None, inline: bool = False) -> Active:
         now = time.time()
         name = name or flow
         execution_id = self.writer.create_execution(
@@ -268,10 +268,14 @@ class Dispatcher:
             id=execution_id, parent_id=parent.id if parent else None,
             root_id=parent.root_id if parent else execution_id, flow=flow, name=name, kind=kind,
             mode=mode, inputs=inputs, path=path, source=source, depth=(parent.depth + 1) if parent else 0,
+            inline=inline,
         )
         self.active[execution_id] = active
         if parent is not None:
             parent.children.add(execution_id)
+        if inline:
+            pass  # its parent's worker runs it: it is marked running by the caller
+        elif parent is not None:
             self._child_queue.append(execution_id)
         else:
             self._root_queue.append(execution_id)
@@ -280,6 +284,16 @@ class Dispatcher:
             kind=kind, status="queued", inputs=json.loads(inputs), at=now,
         ))
         return active
+
+    def mark_running(self, active: Active) -> None:
+        now = time.time()
+        active.status = "running"
+        self.writer.set_status(active.id, "running", now, started=True)
+        self._events.append(ev.StatusChanged(active.id, "running", None, now))
+
+    def note_debug_listening(self, active: Active, host: str, port: int) -> None:
+        active.debug_address = (host, port)
+        self._events.append(ev.DebugListening(active.id, host, port))
 
     def finish(self, active: Active, status: str, message: str | None, traceback: str | None = None,
                *, kill: bool = False) -> None:
@@ -308,12 +322,20 @@ class Dispatcher:
                 if child is not None:
                     self.cancel_tree(child, f"parent execution {active.label} ended in {status}")
 
-    def cancel_tree(self, active: Active, message: str) -> None:
+    def cancel_tree(self, active: Active, message: str, *, within_tree: bool = False) -> None:
         """Cancel ``active`` and its running descendants, deepest first."""
+        if active.inline and not within_tree:
+            # It runs on its ancestor's thread (debugging): only killing that process stops it.
+            host = active
+            while host.inline and host.parent_id in self.active:
+                host = self.active[host.parent_id]
+            if host is not active:
+                self.cancel_tree(host, message)
+                return
         for child_id in list(active.children):
             child = self.active.get(child_id)
             if child is not None:
-                self.cancel_tree(child, f"parent execution {active.label} was cancelled")
+                self.cancel_tree(child, f"parent execution {active.label} was cancelled", within_tree=True)
         if active.id not in self.active:
             return
         if active.worker is None:
@@ -376,9 +398,12 @@ class Dispatcher:
                 break
             self._dispatch(self._child_queue.popleft(), worker)
         while self._root_queue and self._running_roots < self.options.max_parallel:
-            worker = self._obtain_worker()
+            debug = self.active[self._root_queue[0]].mode == "development"
+            # A debugged execution gets a process of its own, which it does not give back.
+            worker = self.pool.spawn() if debug else self._obtain_worker()
             if worker is None:
                 break
+            worker.retiring = debug
             self._dispatch(self._root_queue.popleft(), worker)
         while len(self.pool.idle) < self.options.warm_workers and self.pool.counted() < self.options.max_workers:
             self.pool.release(self.pool.spawn())
@@ -399,8 +424,9 @@ class Dispatcher:
             self._running_roots += 1
         self.writer.set_status(execution_id, "running", now, started=True)
         self._events.append(ev.StatusChanged(execution_id, "running", None, now))
+        debug = active.mode == "development"
         self._outbox.append((worker, (protocol.RUN, execution_id, active.kind, active.flow, active.path,
-                                      active.source, active.inputs)))
+                                      active.source, active.inputs, debug)))
 
     def _shutdown(self) -> None:
         for active in [a for a in self.active.values() if a.parent_id is None or a.parent_id not in self.active]:

@@ -136,6 +136,11 @@ class Engine:
         Callbacks run on the engine's thread: keep them short, never block in them."""
         return self._bus.subscribe(callback)
 
+    def debug_address(self, execution_id: int) -> tuple[str, int] | None:
+        """Where a development-mode execution serves DAP (127.0.0.1, port), once it listens."""
+        active = self._dispatcher.active.get(execution_id)
+        return active.debug_address if active else None
+
     def tree(self, execution_id: int) -> dict | None:
         return self.store.tree(execution_id)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 from multiprocessing.connection import Connection
-from typing import Any
+from typing import Any, Callable
 
 import flow_api
 from flow_api import errors as api_errors
@@ -12,18 +12,22 @@ from flow_api import errors as api_errors
 from .. import protocol
 
 
+# Request ids are unique per process, not per channel: inline children nest channels on one pipe.
+_request_ids = itertools.count(1)
+
+
 class EngineGone(SystemExit):
     """The engine closed the pipe: there is nobody left to report to."""
 
 
 class PipeChannel:
-    def __init__(self, conn: Connection, execution_id: int):
+    def __init__(self, conn: Connection, execution_id: int, run_inline: Callable[[dict], dict] | None = None):
         self._conn = conn
         self._execution_id = execution_id
-        self._ids = itertools.count(1)
+        self._run_inline = run_inline
 
     def call(self, op: str, **payload: Any) -> Any:
-        request_id = next(self._ids)
+        request_id = next(_request_ids)
         self._send((protocol.CALL, request_id, self._execution_id, op, payload))
         while True:
             try:
@@ -32,9 +36,11 @@ class PipeChannel:
                 raise EngineGone(3) from None
             if message[0] == protocol.REPLY and message[1] == request_id:
                 _, _, ok, value = message
-                if ok:
-                    return value
-                raise _api_error(*value)
+                if not ok:
+                    raise _api_error(*value)
+                if isinstance(value, dict) and "inline" in value and self._run_inline is not None:
+                    return self._run_inline(value["inline"])
+                return value
             if message[0] == protocol.STOP:
                 raise EngineGone(0)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import signal
+import time
 from multiprocessing.connection import Connection
 
 from .. import protocol
@@ -35,17 +36,32 @@ def worker_main(conn: Connection, engine_pid: int, memory_limit_mb: int | None, 
                 return
             if message[0] != protocol.RUN:
                 continue
-            _, execution_id, kind, target, path, source, inputs_json = message
+            _, execution_id, kind, target, path, source, inputs_json, debug = message
+            if debug:
+                _listen_for_debugger(conn, execution_id)
             outcome = run_execution(conn, execution_id, kind, target, path, source, inputs_json)
             runs += 1
-            retire = outcome.retire or runs >= max_runs
+            # A debugged worker is not reused: debugpy cannot be detached from a process.
+            retire = outcome.retire or debug or runs >= max_runs
             conn.send((protocol.DONE, execution_id, outcome.status, outcome.message, outcome.traceback, retire))
+            if debug:
+                time.sleep(0.3)  # let debugpy deliver its last output (logpoints) before we exit
             if retire:
                 return
     except (EngineGone, BrokenPipeError, OSError):
         return
     finally:
         os._exit(0)  # skip interpreter teardown: nothing of a flow's state needs it
+
+
+def _listen_for_debugger(conn: Connection, execution_id: int) -> None:
+    """Development mode: serve DAP on a free loopback port and wait for a client to attach.
+    debugpy is imported only here, so productive runs never load it."""
+    import debugpy
+
+    host, port = debugpy.listen(("127.0.0.1", 0))
+    conn.send((protocol.NOTE, execution_id, "debug_listening", {"host": host, "port": port}))
+    debugpy.wait_for_client()
 
 
 def _limit_memory(megabytes: int) -> None:

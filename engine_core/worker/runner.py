@@ -13,7 +13,7 @@ from multiprocessing.connection import Connection
 import flow_api
 from flow_api import _channel, _wire
 
-from .. import connectors
+from .. import connectors, protocol
 from .channel import EngineGone, PipeChannel
 from .loader import FlowLoadError, flow_location, load_handler, unload
 
@@ -28,14 +28,25 @@ class Outcome:
 
 def run_execution(conn: Connection, execution_id: int, kind: str, target: str, path: str | None,
                   source: str | None, inputs_json: str) -> Outcome:
-    channel = PipeChannel(conn, execution_id)
-    _channel.install(channel)
+    channel = PipeChannel(conn, execution_id, run_inline=lambda spec: _run_inline(conn, spec))
+    previous = _channel.swap(channel)  # nested for inline children (debugging): restored after
     this = flow_api.Execution(execution_id)
     try:
         with _output_to_log(this):
             return _run(this, kind, target, path, source, inputs_json)
     finally:
-        _channel.install(None)
+        _channel.install(previous)
+
+
+def _run_inline(conn: Connection, spec: dict) -> dict:
+    """Run a child execution in this process, on this thread, and report it like a worker would.
+
+    Used while debugging, so the child's frames sit under the parent's in one debug session:
+    a breakpoint in the child is hit and Step In on ``this.flow(...)`` lands in its handler."""
+    outcome = run_execution(conn, spec["id"], spec["kind"], spec["target"], spec["path"], spec["source"],
+                            spec["inputs"])
+    conn.send((protocol.DONE, spec["id"], outcome.status, outcome.message, outcome.traceback, False))
+    return {"id": spec["id"], "status": outcome.status, "message": outcome.message, "label": spec["label"]}
 
 
 def _run(this: flow_api.Execution, kind: str, target: str, path: str | None, source: str | None,
