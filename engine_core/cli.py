@@ -32,6 +32,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--json", action="store_true", help="print the whole execution tree as JSON at the end")
     run.add_argument("--timeout", type=float, metavar="S", help="cancel the tree after S seconds")
 
+    debug = sub.add_parser("debug", help="run a flow under debugpy and wait for a debugger (e.g. VS Code) to attach")
+    debug.add_argument("flow")
+    common(debug)
+    debug.add_argument("--input", "-i", action="append", default=[], metavar="KEY=JSON")
+
     listing = sub.add_parser("executions", help="list past executions, newest first")
     common(listing)
     listing.add_argument("--limit", type=int, default=30)
@@ -104,6 +109,41 @@ def cmd_run(args) -> int:
     return EXIT_OK if record["status"] == "success" else EXIT_FAILED
 
 
+def cmd_debug(args) -> int:
+    from . import events
+    from .cli_output import LivePrinter
+    from .runtime.engine import Engine, parse_input
+
+    inputs = dict(parse_input(item) for item in args.input)
+    workspace = Workspace.open(args.workspace)
+    workspace.read_flow(args.flow)
+    printer = LivePrinter()
+
+    def on_event(event) -> None:
+        if isinstance(event, events.DebugListening):
+            print(ATTACH_HELP.format(host=event.host, port=event.port, flows=workspace.flows_dir), flush=True)
+        else:
+            printer(event)
+
+    with Engine(workspace, db_url=args.db) as engine:
+        engine.subscribe(on_event)
+        root_id = engine.submit(args.flow, inputs, mode="development")
+        printer.follow(root_id)
+        try:
+            record = engine.wait(root_id)
+        except KeyboardInterrupt:
+            engine.cancel(root_id, "cancelled: interrupted (Ctrl+C)")
+            record = engine.wait(root_id)
+    return EXIT_OK if record["status"] == "success" else EXIT_FAILED
+
+
+ATTACH_HELP = """debugpy listens on {host}:{port} (loopback only); the flow starts when a debugger attaches.
+VS Code: add to .vscode/launch.json and start "Attach to Flowdesk":
+  {{"name": "Attach to Flowdesk", "type": "debugpy", "request": "attach",
+    "connect": {{"host": "{host}", "port": {port}}}, "justMyCode": true}}
+Breakpoints go in the flow files under {flows}."""
+
+
 def cmd_executions(args) -> int:
     from .cli_output import executions_table
 
@@ -166,7 +206,7 @@ def cmd_flows(args) -> int:
     return EXIT_OK
 
 
-_COMMANDS = {"run": cmd_run, "executions": cmd_executions, "show": cmd_show, "cancel": cmd_cancel, "flows": cmd_flows}
+_COMMANDS = {"run": cmd_run, "debug": cmd_debug, "executions": cmd_executions, "show": cmd_show, "cancel": cmd_cancel, "flows": cmd_flows}
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -154,3 +154,34 @@ def test_productive_runs_have_no_debugger(engine, debug_workspace):
             this.set_output(debugpy='debugpy' in sys.modules, pydevd='pydevd' in sys.modules)
     """)
     assert engine.run("Probe")["outputs"] == {"debugpy": False, "pydevd": False}
+
+
+def test_cli_debug_prints_where_to_attach_and_runs_once_attached(debug_workspace):
+    import subprocess
+    import sys
+
+    from engine_core.debug import DapClient
+
+    cli = subprocess.Popen([sys.executable, "-m", "engine_core.cli", "debug", "Loop", "-w", str(debug_workspace)],
+                           stdout=subprocess.PIPE, text=True)
+    try:
+        lines = []
+        while not any("listens on" in line for line in lines):
+            line = cli.stdout.readline()
+            assert line, "the CLI ended before its debugger listened"
+            lines.append(line)
+        address = next(line for line in lines if "listens on" in line).split()[3]
+        host, port = address.split(":")
+        assert host == "127.0.0.1"
+        # Attach as VS Code would: the flow runs to its end.
+        client = DapClient(host, int(port))
+        client.request("initialize", {"adapterID": "debugpy"})
+        attached = client.send("attach", {"justMyCode": True})
+        client.wait_event("initialized")
+        client.request("configurationDone")
+        attached.result(15)
+        assert cli.wait(timeout=20) == 0
+        client.close()  # the adapter (which shares the CLI's stdout) ends with its client
+        assert "✔ #1 Loop: success" in cli.stdout.read()
+    finally:
+        cli.kill()
