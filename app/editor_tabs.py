@@ -45,6 +45,7 @@ class EditorTabs(QTabWidget):
     currentFlowChanged = Signal(object)  # flow name or None
     problemsChanged = Signal(str, list)  # flow name, [Problem]
     saved = Signal(str)
+    editorOpened = Signal(str, object)  # flow name, CodeEditor: a new tab
 
     def __init__(self, known_flows: Callable[[], list[str]], parent=None):
         super().__init__(parent)
@@ -80,6 +81,7 @@ class EditorTabs(QTabWidget):
             index = self.addTab(editor, name)
             self.setTabToolTip(index, str(path))
             open_flow.linter.lint_now()
+            self.editorOpened.emit(name, editor)
         self.setCurrentIndex(index)
         editor = self.widget(index)
         if line is not None:

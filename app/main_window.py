@@ -15,6 +15,7 @@ from engine_core import Workspace
 from engine_core.errors import FlowdeskError
 
 from . import themes
+from .debug.integration import DebugUi
 from .dialogs.json_dialog import JsonDialog
 from .editor_tabs import EditorTabs
 from .engine_bridge import EngineBridge
@@ -77,6 +78,8 @@ class MainWindow(QMainWindow):
         self._connect_explorer()
         self._build_actions()
         self._build_status_bar()
+        self.debug = DebugUi(self)
+        self.tabs.saved.connect(self.debug.flow_saved)
 
         self.bridge.opened.connect(self._engine_opened)
         self.bridge.openFailed.connect(self.show_error)
@@ -100,6 +103,13 @@ class MainWindow(QMainWindow):
         dock.setObjectName(f"{title.lower()}Dock")  # saveState/restoreState need names
         dock.setWidget(widget)
         self.addDockWidget(area, dock)
+        return dock
+
+    def add_panel(self, title: str, widget: QWidget) -> QDockWidget:
+        """A bottom panel, tabbed with the others, with its entry in the View menu."""
+        dock = self._dock(title, widget, Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.tabifyDockWidget(self.problems_dock, dock)
+        self.view_menu.insertAction(self.view_menu.actions()[0], dock.toggleViewAction())
         return dock
 
     def _table(self, name: str, model) -> QTableView:
@@ -160,7 +170,7 @@ class MainWindow(QMainWindow):
         self.run_action = self._action(run_menu, "Run Flow", self.run_current, "F5", "runAction")
         self.stop_action = self._action(run_menu, "Stop", self.stop_run, "Shift+F5", "stopAction")
 
-        view_menu = bar.addMenu("&View")
+        view_menu = self.view_menu = bar.addMenu("&View")
         for dock in (self.explorer_dock, self.problems_dock, self.executions_dock, self.log_dock, self.messages_dock):
             view_menu.addAction(dock.toggleViewAction())
         view_menu.addSeparator()
@@ -173,11 +183,11 @@ class MainWindow(QMainWindow):
             view_menu.addAction(action)
             self.theme_actions[name] = action
 
-        toolbar = self.addToolBar("Main")
-        toolbar.setObjectName("mainToolbar")
-        toolbar.addAction(self.run_action)
-        toolbar.addAction(self.stop_action)
-        toolbar.addAction(self.save_action)
+        self.toolbar = self.addToolBar("Main")
+        self.toolbar.setObjectName("mainToolbar")
+        self.toolbar.addAction(self.run_action)
+        self.toolbar.addAction(self.stop_action)
+        self.toolbar.addAction(self.save_action)
 
     def _build_status_bar(self) -> None:
         self.workspace_label = QLabel("No workspace")
@@ -213,6 +223,7 @@ class MainWindow(QMainWindow):
         self._refresh_flows()
         self.tree_model.load_history([])
         self.bridge.open(workspace)
+        self.debug.workspace_opened(workspace)
         names, current = self.session.open_tabs(str(workspace.root))
         for name in names:
             if workspace.has_flow(name):
@@ -351,23 +362,33 @@ class MainWindow(QMainWindow):
 
     # -- running --------------------------------------------------------------------------
     def run_current(self) -> None:
+        """F5: continue when the debugger is stopped, otherwise run the current flow."""
+        if self.debug.controller.is_stopped:
+            return self.debug.controller.continue_()
         flow = self.tabs.current_flow()
         if flow is None:
             return self.show_error("open the flow to run first (double-click it in the Explorer)")
         self.run_flow(flow)
 
-    def run_flow(self, flow: str) -> None:
+    def prepare_run(self, flow: str) -> dict | None:
+        """Save all flows and ask for the inputs (remembered per flow); None if cancelled."""
         if self.workspace is None:
-            return
+            return None
         try:
             self.tabs.save_all()  # a run uses what is on disk: the user expects their edits
         except OSError as exc:
-            return self.show_error(f"could not save before running: {exc.strerror or exc}")
+            self.show_error(f"could not save before running: {exc.strerror or exc}")
+            return None
         remembered = self.session.run_inputs(str(self.workspace.root), flow)
         inputs = self.ask_run_inputs(flow, remembered)
+        if inputs is not None:
+            self.session.save_run_inputs(str(self.workspace.root), flow, json.dumps(inputs))
+        return inputs
+
+    def run_flow(self, flow: str) -> None:
+        inputs = self.prepare_run(flow)
         if inputs is None:
             return
-        self.session.save_run_inputs(str(self.workspace.root), flow, json.dumps(inputs))
         self.executions_dock.show()
         self.executions_dock.raise_()
         self.bridge.submit(flow, inputs, on_done=self._run_started)
@@ -393,6 +414,8 @@ class MainWindow(QMainWindow):
             self.tree_model.rootAdded.connect(select_when_added)
 
     def stop_run(self) -> None:
+        if self.debug.controller.active:
+            return self.debug.controller.stop()
         target = self.executions.selected_id or self.last_run_id
         if target is not None:
             self.bridge.cancel(target)

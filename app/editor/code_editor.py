@@ -14,6 +14,7 @@ from pyside6_scintilla import Scintilla, ScintillaEdit
 from engine_core.analysis import Completion, Problem
 
 from .completion import CompletionList, wants_completion
+from .debug_markers import DebugMarkers
 from .find_bar import FindBar
 from .problems import ProblemOverlay
 from .search import Query
@@ -54,6 +55,7 @@ class CodeEditor(ScintillaEdit):
     textEdited = Signal()  # every insertion/deletion after set_text (typing, undo, API calls)
     cursorLineChanged = Signal(int)  # 1-based
     completionRequested = Signal()
+    breakpointToggled = Signal(int)  # 1-based line: a click in the breakpoint margin
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -63,6 +65,7 @@ class CodeEditor(ScintillaEdit):
         self._setup_editing()
         self._setup_margins()
         self._problems = ProblemOverlay(self)
+        self.debug_markers = DebugMarkers(self, BREAKPOINT_MARGIN)
         self._completions = CompletionList(self)
         self.find_bar = FindBar(self)
         self.find_bar.shownChanged.connect(self._place_find_bar)
@@ -111,7 +114,6 @@ class CodeEditor(ScintillaEdit):
         self.setMarginTypeN(LINE_NUMBER_MARGIN, _S.MarginType.Number)
         self.setMarginTypeN(BREAKPOINT_MARGIN, _S.MarginType.Symbol)
         self.setMarginMaskN(BREAKPOINT_MARGIN, BREAKPOINT_MARKERS_MASK)
-        self.setMarginWidthN(BREAKPOINT_MARGIN, 0)  # shown once breakpoints exist
         self.setMarginLeft(4)
         self.setMarginTypeN(FOLD_MARGIN, _S.MarginType.Symbol)
         self.setMarginMaskN(FOLD_MARGIN, _MASK_FOLDERS)
@@ -143,6 +145,7 @@ class CodeEditor(ScintillaEdit):
         self.modified.connect(self._modified)
         self.updateUi.connect(self._update_ui)
         self.charAdded.connect(self._char_added)
+        self.marginClicked.connect(self._margin_clicked)
 
     # -- Qt names that ScintillaEdit shadows with Scintilla messages ------------------------
     # SCI_SETFOCUS / SCI_SETPROPERTY / SCI_GETPROPERTY hide QWidget.setFocus() and the QObject
@@ -377,10 +380,32 @@ class CodeEditor(ScintillaEdit):
         self._completions.show(items, typed_prefix_len)
 
     # -- themes -----------------------------------------------------------------------------
+    def _margin_clicked(self, position: int, _modifiers: int, margin: int) -> None:
+        if margin == BREAKPOINT_MARGIN:
+            self.breakpointToggled.emit(self.lineFromPosition(position) + 1)
+
+    # -- debugging --------------------------------------------------------------------------
+    def set_breakpoints(self, breakpoints: dict[int, str]) -> None:
+        """``{line: "enabled" | "disabled" | "conditional"}`` markers in the breakpoint margin."""
+        self.debug_markers.set_breakpoints(breakpoints)
+
+    def breakpoint_lines(self) -> list[int]:
+        return self.debug_markers.breakpoint_lines()
+
+    def set_execution_line(self, line: int | None) -> None:
+        """Show where the debugger stopped (arrow and line colour); None clears it."""
+        self.debug_markers.set_execution_line(line)
+        if line is not None:
+            self.go_to_line(line)
+
+    def execution_line(self) -> int | None:
+        return self.debug_markers.execution_line()
+
     def set_theme(self, name: str) -> None:
         theme = THEMES.get(name, THEMES["light"])
         apply_theme(self, theme)
         self._problems.restyle(theme)
+        self.debug_markers.restyle(theme)
         self._update_line_number_width()  # the margin font may have changed
 
 

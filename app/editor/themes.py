@@ -59,6 +59,7 @@ class Theme:
     error: str  # squiggle and margin marker
     warning: str
     calltip_background: str
+    current_execution_line: str = "#fff3b0"  # where the debugger stopped
     # SCE_P_* style -> (foreground, bold, italic)
     syntax: dict[int, tuple[str, bool, bool]] = field(default_factory=dict)
 
@@ -98,7 +99,7 @@ DARK = Theme(
     caret_line="#2a2d2e", selection="#264f78", margin_background="#1e1e1e",
     line_number="#858585", fold_margin="#1e1e1e", fold_marker="#6e6e6e", indent_guide="#404040",
     brace_match="#4fc1ff", brace_bad="#f14c4c", error="#f14c4c", warning="#cca700",
-    calltip_background="#252526",
+    calltip_background="#252526", current_execution_line="#4b4b18",
     syntax={
         SCE_P_COMMENTLINE: ("#6a9955", False, True),
         SCE_P_COMMENTBLOCK: ("#6a9955", False, True),

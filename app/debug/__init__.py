@@ -1,0 +1,1 @@
+"""The IDE's debugger UI: a controller over ``engine_core.debug.DebugSession`` and its panels."""

@@ -1,0 +1,132 @@
+"""Drives one DebugSession for the IDE: every DAP round trip runs off the GUI thread, and what
+the session reports comes back as Qt signals on the GUI thread."""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from PySide6.QtCore import QObject, Signal
+
+from engine_core.debug import DebugSession, Frame, StopInfo
+
+from ..engine_bridge import EngineBridge
+from ..tasks import call_on_gui_thread, run_in_background
+
+
+class DebugController(QObject):
+    started = Signal(int)  # the root execution being debugged
+    stopped = Signal(object, list)  # StopInfo, [Frame] (innermost first)
+    resumed = Signal()
+    ended = Signal()
+    output = Signal(str)
+    failed = Signal(str)
+
+    def __init__(self, bridge: EngineBridge, parent=None):
+        super().__init__(parent)
+        self._bridge = bridge
+        self.session: DebugSession | None = None
+        self.stop_info: StopInfo | None = None
+        self.frames: list[Frame] = []
+
+    @property
+    def active(self) -> bool:
+        return self.session is not None
+
+    @property
+    def is_stopped(self) -> bool:
+        return self.stop_info is not None
+
+    # -- lifecycle ------------------------------------------------------------------------
+    def start(self, flow: str, inputs: dict, breakpoints: dict[str, list[dict]], *, break_on_raised: bool = False) -> None:
+        if self.session is not None or self._bridge.engine is None:
+            return
+        session = DebugSession(self._bridge.engine, break_on_raised=break_on_raised)
+        session.add_listener(self._on_session_event)
+        self.session = session
+        run_in_background(session.start, flow, inputs, breakpoints, on_done=self.started.emit, on_error=self._start_failed)
+
+    def _start_failed(self, message: str) -> None:
+        self.session = None
+        self.failed.emit(f"could not start debugging: {message}")
+
+    def _on_session_event(self, kind: str, payload: Any) -> None:
+        # Called on the session's threads. The stack is read here too (off the GUI thread).
+        if kind == "stopped":
+            session = self.session
+            frames = session.stack() if session else []
+            call_on_gui_thread(self._stopped, (payload, frames))
+        elif kind == "continued":
+            call_on_gui_thread(lambda _: self._resumed())
+        elif kind == "output":
+            call_on_gui_thread(self.output.emit, payload)
+        elif kind == "terminated":
+            call_on_gui_thread(lambda _: self._ended())
+
+    def _stopped(self, stop_and_frames) -> None:
+        self.stop_info, self.frames = stop_and_frames
+        self.stopped.emit(self.stop_info, self.frames)
+
+    def _resumed(self) -> None:
+        if self.stop_info is not None:
+            self.stop_info, self.frames = None, []
+            self.resumed.emit()
+
+    def _ended(self) -> None:
+        if self.session is not None:
+            self.session = None
+            self.stop_info, self.frames = None, []
+            self.ended.emit()
+
+    # -- commands -------------------------------------------------------------------------
+    def _command(self, method: Callable, *args: Any) -> None:
+        if self.session is None:
+            return
+        if method.__name__ not in ("pause", "stop", "set_breakpoints"):
+            self._resumed()  # the UI leaves the stopped state at once, not when the event comes
+        run_in_background(method, *args, on_error=self.failed.emit)
+
+    def continue_(self) -> None:
+        if self.session:
+            self._command(self.session.continue_)
+
+    def step_over(self) -> None:
+        if self.session:
+            self._command(self.session.step_over)
+
+    def step_in(self) -> None:
+        if self.session:
+            self._command(self.session.step_in)
+
+    def step_out(self) -> None:
+        if self.session:
+            self._command(self.session.step_out)
+
+    def pause(self) -> None:
+        if self.session:
+            self._command(self.session.pause)
+
+    def run_to_cursor(self, path: str, line: int) -> None:
+        if self.session:
+            self._command(self.session.run_to_cursor, path, line)
+
+    def stop(self) -> None:
+        if self.session:
+            self._command(self.session.stop)
+
+    def set_breakpoints(self, path: str, specs: list[dict]) -> None:
+        if self.session and self.session.client is not None:
+            self._command(self.session.set_breakpoints, path, specs)
+
+    # -- inspecting (results delivered on the GUI thread) ----------------------------------
+    def scopes(self, frame_id: int, on_done: Callable[[list], None]) -> None:
+        if self.session:
+            run_in_background(self.session.scopes, frame_id, on_done=on_done, on_error=self.failed.emit)
+
+    def variables(self, ref: int, on_done: Callable[[list], None]) -> None:
+        if self.session:
+            run_in_background(self.session.variables, ref, on_done=on_done, on_error=self.failed.emit)
+
+    def evaluate(self, expression: str, frame_id: int | None, context: str, on_done, on_error=None) -> None:
+        if self.session:
+            run_in_background(self.session.evaluate, expression, frame_id, context, on_done=on_done,
+                              on_error=on_error or self.failed.emit)
