@@ -95,6 +95,9 @@ def test_breakpoints_persist_and_stop_ends_the_tree(qtbot, make_window, workspac
     qtbot.waitUntil(lambda: controller.is_stopped, timeout=20000)
     assert controller.frames[0].flow == "Child" and controller.frames[0].line == 3
     root_id = controller.session.execution_id
+    # Editing while stopped is allowed, and the IDE says what runs.
+    qtbot.keyClicks(window.tabs.editor_for("Child"), "# edit")
+    assert "the running code is the version that was started" in window.debug.notice.text()
     window.stop_run()  # Shift+F5
     qtbot.waitUntil(lambda: not controller.active, timeout=20000)
     qtbot.waitUntil(lambda: window.tree_model.node(root_id).status == "cancelled", timeout=5000)
