@@ -57,6 +57,8 @@ def worker_main(conn: Connection, engine_pid: int, memory_limit_mb: int | None, 
 def _listen_for_debugger(conn: Connection, execution_id: int) -> None:
     """Development mode: serve DAP on a free loopback port and wait for a client to attach.
     debugpy is imported only here, so productive runs never load it."""
+    # Flow files are never frozen modules; without this debugpy warns about them on stderr.
+    os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
     import debugpy
 
     host, port = debugpy.listen(("127.0.0.1", 0))
