@@ -134,7 +134,8 @@ class MainWindow(QMainWindow):
         e.deleteSetting.connect(self.delete_setting)
         e.showExecution.connect(self.show_execution)
 
-    def _action(self, menu, text: str, slot, shortcut=None, name: str | None = None) -> QAction:
+    def add_action(self, menu, text: str, slot, shortcut=None, name: str | None = None) -> QAction:
+        """A menu entry (and window-wide shortcut) that calls ``slot()``."""
         action = QAction(text, self)
         if shortcut is not None:
             action.setShortcut(QKeySequence(shortcut))
@@ -147,28 +148,28 @@ class MainWindow(QMainWindow):
     def _build_actions(self) -> None:
         bar = self.menuBar()
         file_menu = bar.addMenu("&File")
-        self._action(file_menu, "New Flow…", self.new_flow, QKeySequence.StandardKey.New)
-        self._action(file_menu, "Open Workspace…", self.choose_workspace, QKeySequence.StandardKey.Open)
+        self.add_action(file_menu, "New Flow…", self.new_flow, QKeySequence.StandardKey.New)
+        self.add_action(file_menu, "Open Workspace…", self.choose_workspace, QKeySequence.StandardKey.Open)
         self.recent_menu = file_menu.addMenu("Open Recent")
         self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
         file_menu.addSeparator()
-        self.save_action = self._action(file_menu, "Save", self.save, QKeySequence.StandardKey.Save, "saveAction")
-        self._action(file_menu, "Save All", self.tabs.save_all, "Ctrl+Alt+S")
-        self._action(file_menu, "Close Tab", self.close_current_tab, QKeySequence.StandardKey.Close)
+        self.save_action = self.add_action(file_menu, "Save", self.save, QKeySequence.StandardKey.Save, "saveAction")
+        self.add_action(file_menu, "Save All", self.tabs.save_all, "Ctrl+Alt+S")
+        self.add_action(file_menu, "Close Tab", self.close_current_tab, QKeySequence.StandardKey.Close)
         file_menu.addSeparator()
-        self._action(file_menu, "Quit", self.close, QKeySequence.StandardKey.Quit)
+        self.add_action(file_menu, "Quit", self.close, QKeySequence.StandardKey.Quit)
 
         # The editor owns Ctrl+F/H/G and Ctrl+/ (focused-widget shortcuts); the menu shows them
         # as text only, since the same key on a window-wide action would make both ambiguous.
         edit_menu = bar.addMenu("&Edit")
-        self._action(edit_menu, "Find\tCtrl+F", lambda: self._with_editor(lambda e: e.show_find(False)))
-        self._action(edit_menu, "Replace\tCtrl+H", lambda: self._with_editor(lambda e: e.show_find(True)))
-        self._action(edit_menu, "Go to Line…\tCtrl+G", lambda: self._with_editor(lambda e: e.prompt_go_to_line()))
-        self._action(edit_menu, "Toggle Comment\tCtrl+/", lambda: self._with_editor(lambda e: e.toggle_comment()))
+        self.add_action(edit_menu, "Find\tCtrl+F", lambda: self._with_editor(lambda e: e.show_find(False)))
+        self.add_action(edit_menu, "Replace\tCtrl+H", lambda: self._with_editor(lambda e: e.show_find(True)))
+        self.add_action(edit_menu, "Go to Line…\tCtrl+G", lambda: self._with_editor(lambda e: e.prompt_go_to_line()))
+        self.add_action(edit_menu, "Toggle Comment\tCtrl+/", lambda: self._with_editor(lambda e: e.toggle_comment()))
 
         run_menu = bar.addMenu("&Run")
-        self.run_action = self._action(run_menu, "Run Flow", self.run_current, "F5", "runAction")
-        self.stop_action = self._action(run_menu, "Stop", self.stop_run, "Shift+F5", "stopAction")
+        self.run_action = self.add_action(run_menu, "Run Flow", self.run_current, "F5", "runAction")
+        self.stop_action = self.add_action(run_menu, "Stop", self.stop_run, "Shift+F5", "stopAction")
 
         view_menu = self.view_menu = bar.addMenu("&View")
         for dock in (self.explorer_dock, self.problems_dock, self.executions_dock, self.log_dock, self.messages_dock):

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 import shiboken6
 from PySide6.QtCore import QObject
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QLabel
 
 from engine_core import Workspace
@@ -55,13 +55,7 @@ class DebugUi(QObject):
         menu = self.window.menuBar().addMenu("&Debug")
 
         def action(text: str, keys: str | None, slot, name: str) -> QAction:
-            act = QAction(text, self.window)
-            if keys:
-                act.setShortcut(QKeySequence(keys))
-            act.setObjectName(name)
-            act.triggered.connect(lambda _checked=False: slot())
-            menu.addAction(act)
-            return act
+            return self.window.add_action(menu, text, slot, keys, name)
 
         self.debug_action = action("Debug Flow / Pause", "F6", self.debug_or_pause, "debugAction")
         self.continue_action = action("Continue\tF5", None, self.controller.continue_, "continueAction")

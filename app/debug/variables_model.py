@@ -9,6 +9,7 @@ from PySide6.QtCore import QAbstractItemModel, QModelIndex, Qt
 
 from engine_core.debug import Scope, Variable
 
+from ..models.headers import ColumnHeaders
 from .controller import DebugController
 
 
@@ -21,7 +22,7 @@ class _Node:
         self.loading = False
 
 
-class VariablesModel(QAbstractItemModel):
+class VariablesModel(ColumnHeaders, QAbstractItemModel):
     COLUMNS = ("Name", "Value", "Type")
 
     def __init__(self, controller: DebugController, parent=None):
@@ -102,13 +103,6 @@ class VariablesModel(QAbstractItemModel):
             return 0
         return len(self._node(parent).children or [])
 
-    def columnCount(self, parent=QModelIndex()) -> int:
-        return len(self.COLUMNS)
-
-    def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole) -> Any:
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return self.COLUMNS[section]
-        return None
 
     def data(self, index, role=Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid() or role not in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole):

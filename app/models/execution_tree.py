@@ -14,6 +14,7 @@ from PySide6.QtCore import QAbstractItemModel, QModelIndex, QPersistentModelInde
 from engine_core import events as ev
 
 from ..icons import status_icon
+from .headers import ColumnHeaders
 
 _TERMINAL = ("success", "error", "cancelled")
 _CHUNK = 500
@@ -38,7 +39,7 @@ class Node:
         self.stopped = False  # stopped at a breakpoint (debugging)
 
 
-class ExecutionTreeModel(QAbstractItemModel):
+class ExecutionTreeModel(ColumnHeaders, QAbstractItemModel):
     COLUMNS = ("Name", "Flow", "Status", "Duration")
     IdRole = Qt.ItemDataRole.UserRole + 1
     StatusRole = Qt.ItemDataRole.UserRole + 2
@@ -208,13 +209,6 @@ class ExecutionTreeModel(QAbstractItemModel):
             return 0
         return len(parent.internalPointer().children) if parent.isValid() else len(self._roots)
 
-    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:
-        return len(self.COLUMNS)
-
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return self.COLUMNS[section]
-        return None
 
     def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid():

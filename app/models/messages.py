@@ -9,10 +9,12 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt
 
 from engine_core import events as ev
 
+from .headers import ColumnHeaders
+
 _LIMIT = 5000
 
 
-class MessagesModel(QAbstractTableModel):
+class MessagesModel(ColumnHeaders, QAbstractTableModel):
     COLUMNS = ("Time", "Execution", "Subject", "Message")
     IdRole = Qt.ItemDataRole.UserRole + 1
 
@@ -37,13 +39,6 @@ class MessagesModel(QAbstractTableModel):
     def rowCount(self, parent=QModelIndex()) -> int:
         return 0 if parent.isValid() else len(self._rows)
 
-    def columnCount(self, parent=QModelIndex()) -> int:
-        return len(self.COLUMNS)
-
-    def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole) -> Any:
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return self.COLUMNS[section]
-        return None
 
     def data(self, index, role=Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid():

@@ -9,9 +9,10 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt
 from engine_core.analysis import Problem
 
 from ..icons import status_icon
+from .headers import ColumnHeaders
 
 
-class ProblemsModel(QAbstractTableModel):
+class ProblemsModel(ColumnHeaders, QAbstractTableModel):
     COLUMNS = ("Flow", "Line", "Message")
     FlowRole = Qt.ItemDataRole.UserRole + 1
     LineRole = Qt.ItemDataRole.UserRole + 2
@@ -46,13 +47,6 @@ class ProblemsModel(QAbstractTableModel):
     def rowCount(self, parent=QModelIndex()) -> int:
         return 0 if parent.isValid() else len(self._rows)
 
-    def columnCount(self, parent=QModelIndex()) -> int:
-        return len(self.COLUMNS)
-
-    def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole) -> Any:
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return self.COLUMNS[section]
-        return None
 
     def data(self, index, role=Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid():
