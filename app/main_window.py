@@ -137,6 +137,7 @@ class MainWindow(QMainWindow):
     def add_action(self, menu, text: str, slot, shortcut=None, name: str | None = None) -> QAction:
         """A menu entry (and window-wide shortcut) that calls ``slot()``."""
         action = QAction(text, self)
+        action.setIconText(text.split("\t")[0])  # toolbars show the name, not the key hint
         if shortcut is not None:
             action.setShortcut(QKeySequence(shortcut))
         action.triggered.connect(lambda _checked=False: slot())
