@@ -279,3 +279,13 @@ def test_json_dialog_validates(qtbot):
     assert not ok.isEnabled() and "must be a JSON object" in dialog.error.text()
     dialog.editor.setPlainText('{"a": 1}')
     assert ok.isEnabled() and dialog.value() == {"a": 1}
+
+
+def test_flowdesk_command_passes_engine_commands_to_the_cli(workspace):
+    import subprocess
+    import sys
+
+    result = subprocess.run([sys.executable, "-m", "app.launcher", "flows", "-w", str(workspace)],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0
+    assert "Main Process" in result.stdout.splitlines()
