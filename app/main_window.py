@@ -28,6 +28,7 @@ from .panels.log_panel import LogPanel
 from .session import Session
 from .analysis_service import analysis
 from .tasks import courier
+from .visual import install as install_visuals
 
 _HISTORY_LIMIT = 2000
 
@@ -89,6 +90,8 @@ class MainWindow(QMainWindow):
         self._watcher.directoryChanged.connect(lambda _: self._refresh_flows())
         self._explorer_refresh = QTimer(self, singleShot=True, interval=300)
         self._explorer_refresh.timeout.connect(self._refresh_store_views)
+
+        self.visuals = install_visuals(self)
 
         self.theme = self.session.theme()
         self.apply_theme(self.theme)

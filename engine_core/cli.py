@@ -55,6 +55,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     flows = sub.add_parser("flows", help="list the flows of a workspace")
     flows.add_argument("--workspace", "-w", default=".", metavar="DIR")
+
+    from .graph import cli as graph_cli
+
+    graph_cli.add_parser(sub)
     return parser
 
 
@@ -206,7 +210,13 @@ def cmd_flows(args) -> int:
     return EXIT_OK
 
 
-_COMMANDS = {"run": cmd_run, "debug": cmd_debug, "executions": cmd_executions, "show": cmd_show, "cancel": cmd_cancel, "flows": cmd_flows}
+def cmd_graph(args) -> int:
+    from .graph.cli import run
+
+    return run(args)
+
+
+_COMMANDS = {"run": cmd_run, "debug": cmd_debug, "graph": cmd_graph, "executions": cmd_executions, "show": cmd_show, "cancel": cmd_cancel, "flows": cmd_flows}
 
 if __name__ == "__main__":
     sys.exit(main())
