@@ -79,3 +79,12 @@ def test_database_url_from_workspace_config(workspace, tmp_path):
     assert run_cli("run", "Calculator", "-w", str(workspace), "-i", "initial_value=1").returncode == 0
     assert db.exists()
     assert not (workspace.root / ".flowdesk" / "flowdesk.db").exists()
+
+
+def test_graph_command(workspace):
+    result = run_cli("graph", "-w", str(workspace), "--format", "json")
+    assert result.returncode == 0, result.stderr
+    graph = json.loads(result.stdout)
+    edges = {(e["source"], e["target"]) for e in graph["edges"]}
+    assert ("flow:Main Process", "flow:Calculator") in edges
+    assert ("flow:Main Process", "flow:Messenger") in edges
