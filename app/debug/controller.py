@@ -118,15 +118,21 @@ class DebugController(QObject):
             self._command(self.session.set_breakpoints, path, specs)
 
     # -- inspecting (results delivered on the GUI thread) ----------------------------------
+    # A frame stops existing when the flow moves on; a read that races with that is dropped
+    # quietly (the panel refreshes at the next stop) instead of alarming the user.
     def scopes(self, frame_id: int, on_done: Callable[[list], None]) -> None:
         if self.session:
-            run_in_background(self.session.scopes, frame_id, on_done=on_done, on_error=self.failed.emit)
+            run_in_background(self.session.scopes, frame_id, on_done=on_done, on_error=_ignore)
 
     def variables(self, ref: int, on_done: Callable[[list], None]) -> None:
         if self.session:
-            run_in_background(self.session.variables, ref, on_done=on_done, on_error=self.failed.emit)
+            run_in_background(self.session.variables, ref, on_done=on_done, on_error=_ignore)
 
     def evaluate(self, expression: str, frame_id: int | None, context: str, on_done, on_error=None) -> None:
         if self.session:
             run_in_background(self.session.evaluate, expression, frame_id, context, on_done=on_done,
                               on_error=on_error or self.failed.emit)
+
+
+def _ignore(_message: str) -> None:
+    pass

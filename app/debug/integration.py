@@ -176,6 +176,9 @@ class DebugUi(QObject):
         if editor is not None:
             editor.set_execution_line(frame.line)
             self._marked_editors.append(editor)
+        visuals = getattr(self.window, "visuals", None)
+        if visuals is not None and visuals.flowchart.flow == frame.flow:
+            visuals.flowchart.highlight_line(frame.line)  # the box the debugger stopped in
 
     def _clear_execution_lines(self) -> None:
         for editor in self._marked_editors:

@@ -44,6 +44,8 @@ def test_debug_a_flow_from_the_ide(qtbot, make_window, workspace):
     controller = window.debug.controller
     qtbot.waitUntil(lambda: controller.is_stopped, timeout=20000)
     assert editor.execution_line() == 5
+    flowchart = window.visuals.flowchart
+    assert flowchart.flow == "Parent" and flowchart.chart.box_at_line(5).id == flowchart.marked
     qtbot.waitUntil(lambda: window.tree_model.node(controller.session.execution_id) is not None
                     and window.tree_model.node(controller.session.execution_id).stopped, timeout=5000)
     root_index = window.tree_model.index_for(controller.session.execution_id)
@@ -75,8 +77,8 @@ def test_debug_a_flow_from_the_ide(qtbot, make_window, workspace):
     qtbot.keyClick(window.tabs.current_editor(), Qt.Key.Key_F5)
     qtbot.waitUntil(lambda: not controller.active, timeout=20000)
     root = window.tree_model.node(window.last_run_id)
-    qtbot.waitUntil(lambda: root.status == "success", timeout=5000)
-    assert root.message == "result 40"
+    qtbot.waitUntil(lambda: root.status in ("success", "error", "cancelled"), timeout=5000)
+    assert (root.status, root.message) == ("success", "result 40")
     assert all(e.execution_line() is None for e in window.tabs.editors())
 
 
