@@ -56,6 +56,7 @@ class EditorTabs(QTabWidget):
         self.tabCloseRequested.connect(self.close_tab)
         self.currentChanged.connect(lambda _: self.currentFlowChanged.emit(self.current_flow()))
         self._known_flows = known_flows
+        self._open: dict[CodeEditor, OpenFlow] = {}
         self.workspace: Workspace | None = None
         self.theme = "light"
         # Asked before unsaved work is dropped: names -> "save" | "discard" | "cancel".
@@ -74,7 +75,7 @@ class EditorTabs(QTabWidget):
             open_flow.linter = LintScheduler(editor.text, lambda: str(self.workspace.flow_path(open_flow.name)),
                                              self._known_flows, lambda p: self._apply_problems(open_flow, p), editor)
             editor.setProperty("flow", name)
-            editor._open_flow = open_flow
+            self._open[editor] = open_flow
             editor.dirtyChanged.connect(lambda _dirty, e=editor: self._update_title(e))
             editor.textEdited.connect(open_flow.linter.text_changed)
             editor.completionRequested.connect(lambda e=editor: self._complete(e))
@@ -93,15 +94,25 @@ class EditorTabs(QTabWidget):
         open_flow.editor.set_problems(problems)
         self.problemsChanged.emit(open_flow.name, problems)
 
+    def linter_for(self, editor: CodeEditor) -> LintScheduler:
+        return self._open[editor].linter
+
+    def flow_of(self, editor: CodeEditor) -> str:
+        return self._open[editor].name
+
+    def _forget(self, editor: CodeEditor) -> None:
+        self._open.pop(editor, None)
+        editor.deleteLater()
+
     def relint_all(self) -> None:
         for editor in self.editors():
-            editor._open_flow.linter.lint_now()
+            self._open[editor].linter.lint_now()
 
     def _complete(self, editor: CodeEditor) -> None:
         line, column = editor.cursor_position()
         source = editor.text()
         prefix = _typed_prefix(source.splitlines()[line - 1][:column] if source else "")
-        path = str(self.workspace.flow_path(editor._open_flow.name))
+        path = str(self.workspace.flow_path(self._open[editor].name))
         analysis().submit(complete, source, line, column, list(self._known_flows()), path,
                           on_done=lambda items: self._show_completions(editor, source, items, len(prefix)))
 
@@ -116,11 +127,11 @@ class EditorTabs(QTabWidget):
         editor = editor or self.current_editor()
         if editor is None:
             return False
-        path = self.workspace.flow_path(editor._open_flow.name)
+        path = self.workspace.flow_path(self._open[editor].name)
         write_atomically(path, editor.text())
         editor.mark_clean()
         self._update_title(editor)
-        self.saved.emit(editor._open_flow.name)
+        self.saved.emit(self._open[editor].name)
         return True
 
     def save_all(self) -> None:
@@ -133,21 +144,21 @@ class EditorTabs(QTabWidget):
         if editor is None:
             return True
         if editor.is_dirty():
-            answer = self.ask_save_changes([editor._open_flow.name])
+            answer = self.ask_save_changes([self._open[editor].name])
             if answer == "cancel":
                 return False
             if answer == "save":
                 self.save(editor)
         self.removeTab(index)
-        self.problemsChanged.emit(editor._open_flow.name, [])
-        editor.deleteLater()
+        self.problemsChanged.emit(self._open[editor].name, [])
+        self._forget(editor)
         return True
 
     def close_all(self) -> bool:
         """Before the window or workspace closes: one prompt for every unsaved flow."""
         dirty = [e for e in self.editors() if e.is_dirty()]
         if dirty:
-            answer = self.ask_save_changes([e._open_flow.name for e in dirty])
+            answer = self.ask_save_changes([self._open[e].name for e in dirty])
             if answer == "cancel":
                 return False
             if answer == "save":
@@ -156,8 +167,8 @@ class EditorTabs(QTabWidget):
         while self.count():
             editor = self.widget(0)
             self.removeTab(0)
-            self.problemsChanged.emit(editor._open_flow.name, [])
-            editor.deleteLater()
+            self.problemsChanged.emit(self._open[editor].name, [])
+            self._forget(editor)
         return True
 
     def _ask_save_changes(self, names: list[str]) -> str:
@@ -175,7 +186,7 @@ class EditorTabs(QTabWidget):
     def flow_renamed(self, old: str, new: str) -> None:
         index = self._index_of(old)
         if index >= 0:
-            self.widget(index)._open_flow.name = new
+            self._open[self.widget(index)].name = new
             self.widget(index).setProperty("flow", new)
             self._update_title(self.widget(index))
             self.setTabToolTip(index, str(self.workspace.flow_path(new)))
@@ -186,7 +197,7 @@ class EditorTabs(QTabWidget):
             editor = self.widget(index)
             self.removeTab(index)
             self.problemsChanged.emit(name, [])
-            editor.deleteLater()
+            self._forget(editor)
 
     # -- queries --------------------------------------------------------------------------
     def editors(self) -> list[CodeEditor]:
@@ -197,10 +208,10 @@ class EditorTabs(QTabWidget):
 
     def current_flow(self) -> str | None:
         editor = self.current_editor()
-        return editor._open_flow.name if editor is not None else None
+        return self._open[editor].name if editor is not None else None
 
     def open_flow_names(self) -> list[str]:
-        return [e._open_flow.name for e in self.editors()]
+        return [self._open[e].name for e in self.editors()]
 
     def editor_for(self, name: str) -> CodeEditor | None:
         index = self._index_of(name)
@@ -216,14 +227,14 @@ class EditorTabs(QTabWidget):
 
     def _index_of(self, name: str) -> int:
         for i in range(self.count()):
-            if self.widget(i)._open_flow.name == name:
+            if self._open[self.widget(i)].name == name:
                 return i
         return -1
 
     def _update_title(self, editor: CodeEditor) -> None:
         index = self.indexOf(editor)
         if index >= 0:
-            name = editor._open_flow.name
+            name = self._open[editor].name
             self.setTabText(index, f"● {name}" if editor.is_dirty() else name)
 
 

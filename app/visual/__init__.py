@@ -11,8 +11,9 @@ from PySide6.QtWidgets import QDockWidget, QMainWindow, QMenu, QWidget
 
 from engine_core import events as ev
 from engine_core.graph import build_graph, observed_edges
+from engine_core.graph.flowchart import build_flowchart
 
-from ..tasks import run_in_background
+from ..analysis_service import analysis
 from .export import export_dialog
 from .flowchart_view import FlowchartView
 from .graph_view import GraphView
@@ -47,7 +48,9 @@ class Visuals:
         def done(graph) -> None:
             if self.window.workspace == workspace:  # not a stale result after switching workspaces
                 self.graph.set_graph(graph)
-        run_in_background(build_graph, workspace, observed, on_done=done)
+        # In the analysis process: parsing every flow holds the GIL for tens of milliseconds
+        # (hundreds for a large workspace), which a thread of this process would steal from the GUI.
+        analysis().submit(build_graph, workspace, observed, on_done=done)
 
     # -- the flowchart ------------------------------------------------------------------------
     def follow_editor(self, _flow=None) -> None:
@@ -58,8 +61,13 @@ class Visuals:
         if id(editor) not in self._editors:  # connect each editor once, for its whole life
             self._editors.add(id(editor))
             editor.cursorLineChanged.connect(lambda line, e=editor: self._cursor_moved(e, line))
-        self.flowchart.show_flow(flow, editor.text())
-        self.flowchart.highlight_line(editor.current_line())
+        source = editor.text()
+
+        def show(chart) -> None:  # only if the user is still on that flow, unchanged
+            if self.window.tabs.current_flow() == flow and editor.text() == source:
+                self.flowchart.show_chart(flow, chart)
+                self.flowchart.highlight_line(editor.current_line())
+        analysis().submit(build_flowchart, source, on_done=show)
 
     def _cursor_moved(self, editor, line: int) -> None:
         if editor is self.window.tabs.current_editor():

@@ -75,9 +75,13 @@ class FlowchartView(QWidget):
         layout.addWidget(self.canvas, 1)
 
     def show_flow(self, flow: str, source: str) -> None:
+        self.show_chart(flow, build_flowchart(source))
+
+    def show_chart(self, flow: str, chart: Flowchart) -> None:
+        """Show a chart built elsewhere (the IDE builds it in its analysis process)."""
         self.flow = flow
-        self.set_chart(build_flowchart(source))
-        self.title.setText(f"{flow}: {self.chart.error}" if self.chart.error else flow)
+        self.set_chart(chart)
+        self.title.setText(f"{flow}: {chart.error}" if chart.error else flow)
 
     def set_chart(self, chart: Flowchart) -> None:
         self.chart = chart

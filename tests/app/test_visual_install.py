@@ -42,7 +42,8 @@ def test_flowchart_follows_the_editor_both_ways(qtbot, make_window, workspace):
     visuals.docks["flowchart"].show()
     visuals.docks["flowchart"].raise_()
     editor = window.tabs.open_flow("Main Process")
-    assert visuals.flowchart.flow == "Main Process"
+    # The chart is built in the analysis process and arrives a moment later.
+    qtbot.waitUntil(lambda: visuals.flowchart.flow == "Main Process", timeout=5000)
     editor.go_to_line(13)  # inside this.flow('Messenger', ...)
     qtbot.waitUntil(lambda: visuals.flowchart.marked is not None
                     and visuals.flowchart.chart.box(visuals.flowchart.marked).target == "Messenger", timeout=2000)
