@@ -49,7 +49,7 @@ _UNREACHABLE = re.compile(r"Could not resolve host|Connection refused|unable to 
                           r"does not appear to be a git repository|Could not read from remote repository|"
                           r"repository .* not found|No route to host|Network is unreachable|"
                           r"unable to access|Failed to connect|not found: did you run git update-server-info|"
-                          r"The remote end hung up unexpectedly|service not enabled", re.I)
+                          r"The remote end hung up unexpectedly|service not enabled|repository .* does not exist", re.I)
 _REJECTED = re.compile(r"non-fast-forward|\[rejected\]|fetch first|Updates were rejected", re.I)
 
 
