@@ -57,8 +57,10 @@ def build_parser() -> argparse.ArgumentParser:
     flows.add_argument("--workspace", "-w", default=".", metavar="DIR")
 
     from .graph import cli as graph_cli
+    from .vcs import cli as git_cli
 
     graph_cli.add_parser(sub)
+    git_cli.add_parser(sub)
     return parser
 
 
@@ -216,7 +218,13 @@ def cmd_graph(args) -> int:
     return run(args)
 
 
-_COMMANDS = {"run": cmd_run, "debug": cmd_debug, "graph": cmd_graph, "executions": cmd_executions, "show": cmd_show, "cancel": cmd_cancel, "flows": cmd_flows}
+def cmd_git(args) -> int:
+    from .vcs.cli import run
+
+    return run(args)
+
+
+_COMMANDS = {"run": cmd_run, "debug": cmd_debug, "graph": cmd_graph, "git": cmd_git, "executions": cmd_executions, "show": cmd_show, "cancel": cmd_cancel, "flows": cmd_flows}
 
 if __name__ == "__main__":
     sys.exit(main())

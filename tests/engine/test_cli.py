@@ -88,3 +88,10 @@ def test_graph_command(workspace):
     edges = {(e["source"], e["target"]) for e in graph["edges"]}
     assert ("flow:Main Process", "flow:Calculator") in edges
     assert ("flow:Main Process", "flow:Messenger") in edges
+
+
+def test_git_status_outside_a_repository_says_what_to_do(workspace):
+    result = run_cli("git", "status", "-w", str(workspace))
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+    assert "not a Git repository" in result.stderr or "not a git repository" in result.stderr.lower()
