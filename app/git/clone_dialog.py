@@ -8,6 +8,7 @@ import threading
 from pathlib import Path
 
 import git
+import shiboken6
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import (QDialog, QFileDialog, QFormLayout, QHBoxLayout, QLabel, QLineEdit, QProgressBar,
                                QPushButton, QVBoxLayout)
@@ -35,7 +36,10 @@ class QtProgress(git.RemoteProgress):
 
     def update(self, op_code, cur_count, max_count=None, message=""):
         stage = _STAGES.get(op_code & self.OP_MASK, "Working")
-        self.relay.progressed.emit(int(cur_count or 0), int(max_count or 0), f"{stage}… {message}".strip())
+        try:
+            self.relay.progressed.emit(int(cur_count or 0), int(max_count or 0), f"{stage}… {message}".strip())
+        except RuntimeError:  # the dialog was closed while git still ran: nobody to tell
+            pass
 
 
 class CloneDialog(QDialog):
@@ -106,7 +110,8 @@ class CloneDialog(QDialog):
         self.status.setText("Cloning…")
         dest = self.destination()
         run_in_background(GitRepository.clone, url, dest, QtProgress(self.relay), self.cancel_event,
-                          on_done=lambda _repo: self._done(dest), on_error=self._failed)
+                          on_done=lambda _repo: shiboken6.isValid(self) and self._done(dest),
+                          on_error=lambda message: shiboken6.isValid(self) and self._failed(message))
 
     def cancel(self) -> None:
         if self.cancel_event is not None and not self.cancel_event.is_set():

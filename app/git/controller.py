@@ -8,9 +8,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Callable
 
+import shiboken6
 from PySide6.QtCore import QObject, QTimer
 from PySide6.QtWidgets import QInputDialog, QMessageBox
 
+from engine_core.errors import FlowdeskError
 from engine_core.vcs import GitRepository, PullResult, WorkspaceRepo
 from engine_core.vcs.gitcmd import is_repository
 
@@ -58,7 +60,10 @@ class GitController(QObject):
         workspace = self.window.workspace
         if workspace is None or not is_repository(workspace.root):
             return None
-        return WorkspaceRepo.open(workspace, self._store())
+        try:
+            return WorkspaceRepo.open(workspace, self._store())
+        except FlowdeskError:  # e.g. .git half made by an init still running: not one yet
+            return None
 
     # -- running ------------------------------------------------------------------------------
     def _run(self, label: str, fn: Callable[..., Any], *args: Any, on_done: Callable[[Any], None] | None = None,
@@ -89,22 +94,32 @@ class GitController(QObject):
             self.window.show_error(message)
             self.refresh()
 
-        run_in_background(fn, *args, on_done=done, on_error=failed)
+        run_in_background(fn, *args, on_done=self._guard(done), on_error=self._guard(failed))
         return True
+
+    def _guard(self, callback: Callable[[Any], None]) -> Callable[[Any], None]:
+        """Results arrive later; by then the window (and this panel) may be gone."""
+        def deliver(value: Any) -> None:
+            if shiboken6.isValid(self.panel):
+                callback(value)
+        return deliver
 
     # -- status and diff ----------------------------------------------------------------------
     def schedule_refresh(self, *_args) -> None:
         self._refresh_timer.start()
 
     def refresh(self) -> None:
+        if self.busy:  # no settings export while a pull or switch is changing files; later
+            self.schedule_refresh()
+            return
         repo = self.workspace_repo()
         if repo is None:
             self.panel.set_repository(False)
             return
         self._generation += 1
         generation = self._generation
-        run_in_background(_snapshot, repo, on_done=lambda result: self._show(generation, result),
-                          on_error=self.panel.show_message)
+        run_in_background(_snapshot, repo, on_done=self._guard(lambda result: self._show(generation, result)),
+                          on_error=self._guard(self.panel.show_message))
 
     def _show(self, generation: int, result) -> None:
         if generation != self._generation:
@@ -119,9 +134,9 @@ class GitController(QObject):
         repo = self.workspace_repo()
         if repo is not None:
             run_in_background(repo.repository.diff_texts, path,
-                              on_done=lambda texts: self.panel.diff.set_texts(*texts, f"{path} — committed",
-                                                                             f"{path} — working copy"),
-                              on_error=self.window.show_error)
+                              on_done=self._guard(lambda texts: self.panel.diff.set_texts(
+                                  *texts, f"{path} — committed", f"{path} — working copy")),
+                              on_error=self._guard(self.window.show_error))
 
     # -- local operations ---------------------------------------------------------------------
     def stage(self, paths: list[str]) -> None:

@@ -1,4 +1,4 @@
-"""``flowdesk git status|pull|push|commit|abort|resolve`` for scripted use. The main CLI adds
+"""``flowdesk git status|pull|push|commit|abort|resolve|secret`` for scripted use. The main CLI adds
 it with ``add_parser(subparsers)`` and dispatches to ``run(args)``.
 
 Exit codes: 0 done; 1 git said no (conflicts, rejected push, unreachable remote, nothing to
@@ -38,6 +38,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     resolve.add_argument("path", help="the file, relative to the workspace (e.g. 'flows/Main Process.py')")
     resolve.add_argument("choice", choices=["ours", "theirs"])
     common(resolve)
+    secret = actions.add_parser("secret", help="keep a setting in the system keyring; only a reference is committed")
+    secret.add_argument("name", help="the setting's name")
+    common(secret)
     return parser
 
 
@@ -143,5 +146,17 @@ def cmd_resolve(workspace: Workspace, args) -> int:
     return EXIT_OK
 
 
-_ACTIONS = {"status": cmd_status, "pull": cmd_pull, "push": cmd_push, "commit": cmd_commit,
+def cmd_secret(workspace: Workspace, args) -> int:
+    from .settings_files import mark_secret
+
+    repo = _open(workspace, args)
+    repo.export_settings()  # the setting's current value is on disk before it becomes a reference
+    key = mark_secret(repo.root, repo.state_dir, repo.store, args.name)
+    _warn(repo)
+    print(f"setting {args.name!r} is now secret: its value is in the keyring (service 'flowdesk', key {key!r}); "
+          f"settings/ holds only a reference. Commit to share the reference.")
+    return EXIT_OK
+
+
+_ACTIONS = {"secret": cmd_secret, "status": cmd_status, "pull": cmd_pull, "push": cmd_push, "commit": cmd_commit,
             "abort": cmd_abort, "resolve": cmd_resolve}

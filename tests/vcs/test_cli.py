@@ -78,3 +78,29 @@ def test_cli_errors_are_messages_with_exit_codes(clone, workspace, capsys):
     assert flowdesk_git("pull", "-w", str(ws.root)) == 1
     err = capsys.readouterr().err
     assert err.startswith("flowdesk: fetch failed: cannot reach") and "Traceback" not in err
+
+
+def test_the_flowdesk_command_runs_git_commit_and_status(clone):
+    """The real entry point in its own process, as a script would call it."""
+    from support import run_cli
+
+    ws = clone("alice")
+    (ws.flows_dir / "Calculator.py").write_text("# by script\n")
+    result = run_cli("git", "commit", "-m", "from a script", "--workspace", str(ws.root))
+    assert result.returncode == 0, result.stderr
+    assert git(ws.root, "show", "HEAD:flows/Calculator.py") == "# by script\n"
+    result = run_cli("git", "status", "-w", str(ws.root))
+    assert result.returncode == 0 and "ahead 1, behind 0" in result.stdout
+
+
+def test_cli_marks_a_setting_secret(clone, file_keyring, capsys):
+    from engine_core.store import Store
+
+    ws = clone("alice")
+    Store(ws.default_db_url()).save_setting("token", "hunter2")
+    assert flowdesk_git("secret", "token", "-w", str(ws.root)) == 0
+    assert "now secret" in capsys.readouterr().out
+    assert "hunter2" not in (ws.root / "settings" / "token.json").read_text()
+    assert flowdesk_git("commit", "-m", "secret ref", "-w", str(ws.root)) == 0
+    assert "hunter2" not in git(ws.root, "log", "-p")
+    assert json.loads(file_keyring.get_password("flowdesk", f"{ws.root.name}/token")) == "hunter2"
