@@ -25,6 +25,10 @@ def install(window: QMainWindow) -> GitController:
     dock.setObjectName("gitDock")  # restoreState finds docks by name
     dock.setWidget(panel)
     window.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, dock)
+    explorer = getattr(window, "explorer_dock", None)
+    if isinstance(explorer, QDockWidget):  # a tab beside the Explorer: the panel gets full height
+        window.tabifyDockWidget(explorer, dock)
+        explorer.raise_()
     controller.dock = dock
     window.bridge.opened.connect(controller.refresh)
     window.tabs.saved.connect(controller.schedule_refresh)
