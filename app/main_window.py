@@ -28,6 +28,7 @@ from .panels.log_panel import LogPanel
 from .session import Session
 from .analysis_service import analysis
 from .tasks import courier
+from .git import install as install_git
 from .visual import install as install_visuals
 
 _HISTORY_LIMIT = 2000
@@ -92,6 +93,7 @@ class MainWindow(QMainWindow):
         self._explorer_refresh.timeout.connect(self._refresh_store_views)
 
         self.visuals = install_visuals(self)
+        self.git = install_git(self)
 
         self.theme = self.session.theme()
         self.apply_theme(self.theme)
