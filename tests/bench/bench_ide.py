@@ -147,9 +147,11 @@ def bench_lint(app, workspace: Path, config: Path) -> tuple[float, float]:
 def bench_tree(app) -> tuple[float, float]:
     from PySide6.QtWidgets import QTreeView
 
+    from app.application import freeze_startup_objects
     from app.models.execution_tree import ExecutionTreeModel
     from engine_core import events as ev
 
+    freeze_startup_objects()  # as the IDE does once its window is up; the events come after
     model = ExecutionTreeModel()
     view = QTreeView()
     view.setUniformRowHeights(True)
