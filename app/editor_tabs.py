@@ -3,10 +3,7 @@ prompt, linting and completion wired to each editor."""
 
 from __future__ import annotations
 
-import os
-import tempfile
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Callable
 
 import shiboken6
@@ -16,6 +13,7 @@ from PySide6.QtWidgets import QMessageBox, QTabWidget
 from engine_core import Workspace
 from engine_core.analysis import Problem
 from engine_core.analysis.completion import complete
+from engine_core.fileio import write_atomically
 
 from .editor import CodeEditor
 from .analysis_service import analysis
@@ -27,18 +25,6 @@ class OpenFlow:
     name: str
     editor: CodeEditor
     linter: LintScheduler
-
-
-def write_atomically(path: Path, text: str) -> None:
-    """Never leave a half-written flow behind: write a temporary file, then rename it."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 class EditorTabs(QTabWidget):

@@ -11,7 +11,7 @@ import socket
 import threading
 import time
 from concurrent.futures import Future
-from typing import Any, Callable
+from typing import Callable
 
 log = logging.getLogger(__name__)
 

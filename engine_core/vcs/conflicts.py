@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from .files import read_text, write_atomically
+from ..fileio import read_text, write_atomically
 from .gitcmd import GitError
 from .pull import conflicted_paths
 from .repository import GitRepository

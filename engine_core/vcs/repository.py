@@ -12,7 +12,7 @@ from pathlib import Path
 
 import git
 
-from .files import read_text, write_atomically
+from ..fileio import read_text, write_atomically
 from .gitcmd import GitError, configured, translate
 from .status import StatusSnapshot, snapshot
 

@@ -15,7 +15,7 @@ from urllib.parse import quote, unquote
 from flow_api import _wire
 
 from . import secrets
-from .files import read_text, write_atomically
+from ..fileio import read_text, write_atomically
 
 SETTINGS_DIR = "settings"
 RECORD_FILE = "git-settings.json"  # in the workspace's .flowdesk/: last synced texts

@@ -1,9 +1,7 @@
 """Debugging through our DAP client and real debugpy, without Qt."""
 
-import os
 import time
 
-import pytest
 
 from engine_core.debug import DebugSession
 

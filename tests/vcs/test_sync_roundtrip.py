@@ -3,7 +3,6 @@ git daemon; the files on both sides are checked, not only the outcomes."""
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 
 import pytest

@@ -1,4 +1,4 @@
-"""Small file helpers shared by the version-control modules."""
+"""Writing and reading the workspace's files safely (the editor, Git sync)."""
 
 from __future__ import annotations
 
