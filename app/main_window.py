@@ -99,6 +99,9 @@ class MainWindow(QMainWindow):
         self.apply_theme(self.theme)
         if geometry := self.session.window_geometry():
             self.restoreGeometry(geometry)
+        # Once laid out, a first start gives the Explorer a sidebar's width (a restored state wins).
+        QTimer.singleShot(0, lambda: None if self.session.window_state() else
+                          self.resizeDocks([self.explorer_dock], [280], Qt.Orientation.Horizontal))
         if state := self.session.window_state():
             self.restoreState(state)
 

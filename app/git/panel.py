@@ -79,11 +79,14 @@ class GitPanel(QWidget):
         return view
 
     def _layout(self) -> None:
+        # The branch line wraps on its own row, and compact buttons keep the dock (tabbed with
+        # the Explorer) narrow, leaving the width to the editor.
+        self.branch_label.setWordWrap(True)
         top = QHBoxLayout()
-        top.addWidget(self.branch_label, 1)
         top.addWidget(self.branch_button)
         for button in self.buttons.values():
             top.addWidget(button)
+        top.addStretch(1)
         file_buttons = QHBoxLayout()
         for button in (self.stage_button, self.unstage_button, self.history_button):
             file_buttons.addWidget(button)
@@ -91,6 +94,7 @@ class GitPanel(QWidget):
         upper = QWidget()
         column = QVBoxLayout(upper)
         column.setContentsMargins(0, 0, 0, 0)
+        column.addWidget(self.branch_label)
         column.addLayout(top)
         column.addWidget(self.message_label)
         column.addWidget(self.files, 1)
@@ -178,8 +182,8 @@ class GitPanel(QWidget):
             self.historyRequested.emit("")
 
 
-def _button(text: str, signal) -> QPushButton:
-    button = QPushButton(text)
+def _button(text: str, signal) -> QToolButton:
+    button = QToolButton(text=text)
     button.setObjectName(f"git{text.replace(' ', '')}Button")
     button.clicked.connect(lambda: signal.emit())
     return button

@@ -116,6 +116,10 @@ def install(window: QMainWindow) -> Visuals:
     window.tabifyDockWidget(visuals.docks["graph"], visuals.docks["timeline"])
     _connect(window, visuals)
     _add_menu_entries(window, visuals)
+    # Closed until asked for (View menu): the editor keeps its width on a first start. A
+    # saved window state reopens whatever the user left open.
+    for dock in visuals.docks.values():
+        dock.hide()
     window.visuals = visuals
     return visuals
 
