@@ -8,6 +8,13 @@ from typing import Any
 from .pool import Worker
 
 
+def execution_label(execution_id: int, name: str, flow: str) -> str:
+    """How messages name an execution: 'calc' (Calculator, #2), or 'Calculator' (#2)."""
+    if name == flow:
+        return f"'{name}' (#{execution_id})"
+    return f"'{name}' ({flow}, #{execution_id})"
+
+
 @dataclass(eq=False)
 class Waiter:
     """A worker blocked until some executions end (``this.flow`` with wait, ``child.wait()``)."""
@@ -43,9 +50,7 @@ class Active:
 
     @property
     def label(self) -> str:
-        if self.name == self.flow:
-            return f"'{self.name}' (#{self.id})"
-        return f"'{self.name}' ({self.flow}, #{self.id})"
+        return execution_label(self.id, self.name, self.flow)
 
     def summary(self, message: str | None = None) -> dict:
         return {"id": self.id, "status": self.status, "message": message, "label": self.label}

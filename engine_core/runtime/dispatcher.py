@@ -27,7 +27,7 @@ from .. import events as ev
 from .. import protocol
 from ..store import Store, Writer
 from ..workspace import Workspace
-from .active import Active, Waiter
+from .active import Active, Waiter, execution_label
 from .calls import DEFER, WorkerCalls
 from .options import EngineOptions
 from .pool import Worker, WorkerPool, describe_exit
@@ -355,8 +355,8 @@ class Dispatcher:
         row = self.writer.execution_fields(execution_id)
         if row is None:
             raise LookupError(execution_id)
-        label = f"'{row['name']}' (#{row['id']})" if row["name"] == row["flow"] else f"'{row['name']}' ({row['flow']}, #{row['id']})"
-        return {"id": row["id"], "status": row["status"], "message": row["message"], "label": label}
+        return {"id": row["id"], "status": row["status"], "message": row["message"],
+                "label": execution_label(row["id"], row["name"], row["flow"])}
 
     def _remember(self, summary: dict) -> None:
         self._recent[summary["id"]] = summary

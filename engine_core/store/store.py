@@ -17,6 +17,7 @@ from ..errors import UsageError
 from . import migrate
 from .database import create_engine
 from .schema import engine_sessions, executions, logs, messages, settings, status_changes
+from .writer import upsert_setting
 
 _ACTIVE = ("queued", "running", "paused")
 STOPPED_MESSAGE = "engine stopped while running"
@@ -109,10 +110,8 @@ class Store:
         if not name or not name.strip():
             raise UsageError("a setting needs a name")
         text = _wire.encode(value, f"value of setting {name!r}")
-        now = time.time()
         with self.engine.begin() as conn:
-            if conn.execute(settings.update().where(settings.c.name == name).values(value=text, updated_at=now)).rowcount == 0:
-                conn.execute(settings.insert().values(name=name, value=text, updated_at=now))
+            upsert_setting(conn, name, text)
 
     def delete_setting(self, name: str) -> None:
         with self.engine.begin() as conn:

@@ -82,10 +82,8 @@ class Writer:
         return (row is not None, row[0] if row else None)
 
     def setting_save(self, name: str, value: str) -> None:
-        now = time.time()
-        updated = self._exec(settings.update().where(settings.c.name == name).values(value=value, updated_at=now))
-        if updated.rowcount == 0:
-            self._exec(settings.insert().values(name=name, value=value, updated_at=now))
+        self._dirty = True
+        upsert_setting(self._conn, name, value)
 
     def setting_delete(self, name: str) -> None:
         self._exec(settings.delete().where(settings.c.name == name))
@@ -101,3 +99,11 @@ class Writer:
 
     def close_session(self, session_id: int) -> None:
         self._exec(engine_sessions.delete().where(engine_sessions.c.id == session_id))
+
+
+def upsert_setting(conn, name: str, value: str) -> None:
+    """Create or overwrite a setting (JSON text) on ``conn``: the dispatcher's writes and the
+    IDE's settings editor share it. Portable across SQLite and PostgreSQL."""
+    now = time.time()
+    if conn.execute(settings.update().where(settings.c.name == name).values(value=value, updated_at=now)).rowcount == 0:
+        conn.execute(settings.insert().values(name=name, value=value, updated_at=now))
