@@ -1,0 +1,148 @@
+"""Helpers shared by the flow API end-to-end tests (tests/engine/test_api_*.py).
+
+Flows are written into the test's workspace and run by the real engine in worker processes;
+the tests look at what a user sees: the stored tree, statuses, outputs, logs and messages."""
+
+from __future__ import annotations
+
+import http.server
+import json
+import threading
+import time
+from typing import Any, Callable, Iterator
+
+import pytest
+
+WAIT_S = 60
+"""Upper bound for anything a test waits for; a healthy engine needs a fraction of it."""
+
+
+def run_flow(engine, workspace, name: str, body: str, inputs: dict | None = None, timeout: float = WAIT_S):
+    """Write flow ``name``, run it to its end, return ``(record, tree)``."""
+    workspace.write_flow(name, body)
+    record = engine.run(name, inputs, timeout=timeout)
+    return record, engine.tree(record["id"])
+
+
+def nodes(tree: dict) -> Iterator[dict]:
+    """Every node of an execution tree, depth first, the root first."""
+    yield tree
+    for child in tree["children"]:
+        yield from nodes(child)
+
+
+def find_nodes(tree: dict, **match: Any) -> list[dict]:
+    """Nodes whose fields equal ``match`` (e.g. ``flow='Flaky'``), in id order."""
+    found = [n for n in nodes(tree) if all(n.get(k) == v for k, v in match.items())]
+    return sorted(found, key=lambda n: n["id"])
+
+
+def log_texts(node: dict) -> list[str]:
+    return [entry["text"] for entry in node["logs"]]
+
+
+class EventLog:
+    """Records the engine's events from the moment it is made; ``wait`` blocks on a condition
+    (no polling, no sleeps) until an event matching a predicate has arrived."""
+
+    def __init__(self, engine):
+        self._cond = threading.Condition()
+        self.events: list = []
+        self._unsubscribe = engine.subscribe(self._on_event)
+
+    def _on_event(self, event) -> None:
+        with self._cond:
+            self.events.append(event)
+            self._cond.notify_all()
+
+    def wait(self, predicate: Callable[[Any], bool], timeout: float = WAIT_S, what: str = "an event"):
+        with self._cond:
+            ok = self._cond.wait_for(lambda: any(predicate(e) for e in self.events), timeout)
+            if not ok:
+                seen = "\n  ".join(repr(e) for e in self.events[-30:])
+                raise AssertionError(f"no {what} within {timeout} s; last events:\n  {seen}")
+            return next(e for e in self.events if predicate(e))
+
+    def wait_log(self, execution_id: int | None, text: str, timeout: float = WAIT_S):
+        """The first log entry ``text`` of ``execution_id`` (any execution when None)."""
+        return self.wait(lambda e: type(e).__name__ == "LogAppended" and e.text == text
+                         and (execution_id is None or e.id == execution_id),
+                         timeout, what=f"log {text!r} of execution {execution_id}")
+
+    def wait_status(self, execution_id: int, status: str, timeout: float = WAIT_S):
+        return self.wait(lambda e: type(e).__name__ == "StatusChanged" and e.id == execution_id
+                         and e.status == status, timeout, what=f"status {status!r} of execution {execution_id}")
+
+    def wait_form(self, execution_id: int | None = None, timeout: float = WAIT_S):
+        """The MessageAdded event of the first form (of ``execution_id`` when given)."""
+        return self.wait(lambda e: type(e).__name__ == "MessageAdded" and getattr(e, "form", None) is not None
+                         and (execution_id is None or e.id == execution_id),
+                         timeout, what=f"form message of execution {execution_id}")
+
+    def of_type(self, name: str) -> list:
+        with self._cond:
+            return [e for e in self.events if type(e).__name__ == name]
+
+    def close(self) -> None:
+        self._unsubscribe()
+
+
+@pytest.fixture
+def events(engine):
+    log = EventLog(engine)
+    yield log
+    log.close()
+
+
+def wait_until(predicate: Callable[[], Any], timeout: float = WAIT_S, what: str = "condition",
+               interval: float = 0.05):
+    """Poll ``predicate`` (for state only another process can change, e.g. the database),
+    bounded by ``timeout``; returns its first truthy value."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"{what} not reached within {timeout} s")
+        time.sleep(interval)
+
+
+class _EchoHandler(http.server.BaseHTTPRequestHandler):
+    """Answers every request with JSON describing it: method, path, headers, body."""
+
+    def _answer(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length) if length else b""
+        try:
+            body = json.loads(raw) if raw else None
+        except ValueError:
+            body = raw.decode("utf-8", "replace")
+        if self.path.startswith("/status/"):
+            code = int(self.path.split("/")[2])
+        else:
+            code = 200
+        payload = json.dumps({"method": self.command, "path": self.path, "body": body,
+                              "agent": self.headers.get("User-Agent")}).encode()
+        self.send_response(code)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+    do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = _answer
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+@pytest.fixture
+def echo_server():
+    """A real HTTP server on 127.0.0.1 (a free port) that echoes requests as JSON."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _EchoHandler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+    thread.join(5)

@@ -1,0 +1,358 @@
+"""Child executions (flows.md, "`this` and child executions"): inputs, run=False, waiting,
+wait_for and its return_when modes, controlling children, statuses seen from inside, and the
+retry / timeout wrappers."""
+
+from api_support import find_nodes, run_flow
+
+ECHO = """
+    def handler(system, this, inputs):
+        this.set_output(got=inputs)
+        return this.success('echoed')
+"""
+
+SLEEPER = """
+    def handler(system, this, inputs):
+        try:
+            this.log('sleeping')
+            this.sleep(inputs.get('seconds', 120))
+        finally:
+            system.setting('sleeper finally ' + this.get('name')).save(value=True)
+"""
+
+FAILS = """
+    def handler(system, this, inputs):
+        return this.error(inputs.get('why', 'failed on purpose'))
+"""
+
+
+def test_inputs_dict_is_merged_with_keyword_arguments(engine, workspace):
+    workspace.write_flow("Echo", ECHO)
+    record, tree = run_flow(engine, workspace, "Caller", """
+        def handler(system, this, inputs):
+            child = this.flow('Echo', inputs={'region': 'eu', 'size': 2}, name='echo run', dry_run=True)
+            this.set_output(seen=child.get('input_value'), out=child.get('output_value'),
+                            name=child.get('name'), status=child.get('status'), message=child.get('message'),
+                            flow=child.get('flow'))
+    """)
+    assert record["status"] == "success", record["message"]
+    expected_inputs = {"region": "eu", "size": 2, "dry_run": True}
+    assert record["outputs"] == {"seen": expected_inputs, "out": {"got": expected_inputs}, "name": "echo run",
+                                 "status": "ENDED_SUCCESS", "message": "echoed", "flow": "Echo"}
+    (child,) = tree["children"]
+    assert (child["flow"], child["name"], child["inputs"], child["status"]) == ("Echo", "echo run", expected_inputs,
+                                                                                "success")
+
+
+def test_run_false_creates_the_child_and_run_starts_it(engine, workspace):
+    # "Gate" fails unless the parent opened the gate first: had run=False started the child at
+    # once, it would (almost always) find the gate closed.
+    workspace.write_flow("Gate", """
+        def handler(system, this, inputs):
+            opened = system.setting('gate').get('value')
+            this.set_output(opened=opened, x=inputs['x'])
+    """)
+    record, tree = run_flow(engine, workspace, "Starter", """
+        def handler(system, this, inputs):
+            first = this.flow('Gate', run=False, x=1)
+            second = this.flow('Gate', run=False, x=2)
+            before = [first.get('status'), second.get('status')]
+            system.setting('gate').save(value='open')
+            ran = first.run()
+            second.run_async()
+            second.wait()
+            this.set_output(before=before, same=ran is first or ran.get('name') == first.get('name'),
+                            first=first.get('output_value'), second=second.get('output_value'),
+                            after=[first.get('status'), second.get('status')])
+    """)
+    assert record["status"] == "success", record["message"]
+    out = record["outputs"]
+    for status in out["before"]:
+        assert status not in ("RUNNING", "PAUSED", "ENDED_SUCCESS", "ENDED_ERROR", "ENDED_CANCELLED"), out["before"]
+    assert out["first"] == {"opened": "open", "x": 1}
+    assert out["second"] == {"opened": "open", "x": 2}
+    assert out["after"] == ["ENDED_SUCCESS", "ENDED_SUCCESS"]
+    assert [c["status"] for c in tree["children"]] == ["success", "success"]
+
+
+def test_wait_false_returns_at_once_and_wait_timeout_raises_dependency_timeout(engine, workspace):
+    workspace.write_flow("Sleeper", SLEEPER)
+    record, tree = run_flow(engine, workspace, "Impatient", """
+        import flow_api
+        from flow_api.exceptions import DependencyTimeoutError, TimeoutExceededError
+
+        def handler(system, this, inputs):
+            child = this.flow('Sleeper', name='slow one', wait=False)
+            running = child.get('status')
+            try:
+                child.wait(timeout=0.5)
+            except DependencyTimeoutError as exc:
+                caught = [type(exc).__name__, isinstance(exc, TimeoutExceededError),
+                          isinstance(exc, flow_api.EngineException)]
+            child.cancel()
+            child.wait(return_when=system.return_when.ALL_ENDED, timeout=30)
+            this.set_output(running=running, caught=caught, final=child.get('status'))
+    """)
+    assert record["status"] == "success", record["message"]
+    assert record["outputs"]["running"] in ("WAITING", "RUNNING")
+    assert record["outputs"]["caught"] == ["DependencyTimeoutError", True, True]
+    assert record["outputs"]["final"] == "ENDED_CANCELLED"
+    (child,) = tree["children"]
+    assert child["status"] == "cancelled"
+    # Cancelling the child delivered ExecutionCancel to it: its finally: ran.
+    assert engine.store.settings().get("sleeper finally slow one") is True
+
+
+def test_a_failed_child_raises_dependency_failed_error(engine, workspace):
+    workspace.write_flow("Fails", FAILS)
+    record, tree = run_flow(engine, workspace, "Depends", """
+        import flow_api
+
+        def handler(system, this, inputs):
+            try:
+                this.flow('Fails', why='disk full')
+            except flow_api.DependencyFailedError as exc:
+                return this.success('caught: ' + str(exc))
+    """)
+    assert record["status"] == "success", record["message"]
+    assert "disk full" in record["message"]
+    assert tree["children"][0]["status"] == "error"
+
+
+def test_wait_for_all_succeeded_returns_the_ended_executions(engine, workspace):
+    workspace.write_flow("Echo", ECHO)
+    record, _ = run_flow(engine, workspace, "Fan Out", """
+        def handler(system, this, inputs):
+            children = [this.flow('Echo', wait=False, n=n) for n in range(3)]
+            ended = this.wait_for(*children)
+            this.set_output(outs=sorted(e.get('output_value')['got']['n'] for e in ended),
+                            statuses=[c.get('status') for c in children])
+    """)
+    assert record["status"] == "success", record["message"]
+    assert record["outputs"] == {"outs": [0, 1, 2], "statuses": ["ENDED_SUCCESS"] * 3}
+
+
+def test_wait_for_all_succeeded_raises_for_a_failed_one(engine, workspace):
+    workspace.write_flow("Echo", ECHO)
+    workspace.write_flow("Fails", FAILS)
+    record, _ = run_flow(engine, workspace, "Fan Out Fails", """
+        import flow_api
+
+        def handler(system, this, inputs):
+            good = this.flow('Echo', wait=False, n=1)
+            bad = this.flow('Fails', wait=False, why='bad shard')
+            try:
+                this.wait_for(good, bad, return_when=system.return_when.ALL_SUCCEEDED)
+            except flow_api.DependencyFailedError as exc:
+                return this.success('raised: ' + str(exc))
+            return this.error('wait_for did not raise')
+    """)
+    assert record["status"] == "success", record["message"]
+    assert "bad shard" in record["message"]
+
+
+def test_wait_for_all_ended_raises_nothing_and_statuses_tell(engine, workspace):
+    workspace.write_flow("Echo", ECHO)
+    workspace.write_flow("Fails", FAILS)
+    record, _ = run_flow(engine, workspace, "Collects", """
+        def handler(system, this, inputs):
+            tasks = [this.flow('Echo', wait=False, n=1), this.flow('Fails', wait=False, why='no quota')]
+            ended = this.wait_for(*tasks, return_when=system.return_when.ALL_ENDED)
+            this.set_output(count=len(ended), statuses=[t.get('status') for t in tasks],
+                            messages=[t.get('message') for t in tasks])
+    """)
+    assert record["status"] == "success", record["message"]
+    assert record["outputs"] == {"count": 2, "statuses": ["ENDED_SUCCESS", "ENDED_ERROR"],
+                                 "messages": ["echoed", "no quota"]}
+
+
+def test_wait_for_first_ended(engine, workspace):
+    workspace.write_flow("Echo", ECHO)
+    workspace.write_flow("Sleeper", SLEEPER)
+    record, tree = run_flow(engine, workspace, "Race", """
+        def handler(system, this, inputs):
+            slow = this.flow('Sleeper', name='slow', wait=False)
+            fast = this.flow('Echo', name='fast', wait=False, n=1)
+            ended = this.wait_for(slow, fast, return_when=system.return_when.FIRST_ENDED)
+            names = [e.get('name') for e in ended]
+            slow_status = slow.get('status')
+            slow.cancel()
+            this.set_output(names=names, slow_status=slow_status)
+    """)
+    assert record["status"] == "success", record["message"]
+    assert record["outputs"]["names"] == ["fast"]
+    assert record["outputs"]["slow_status"] in ("RUNNING", "WAITING")
+
+
+def test_wait_for_with_timeout_raises_dependency_timeout(engine, workspace):
+    workspace.write_flow("Sleeper", SLEEPER)
+    record, _ = run_flow(engine, workspace, "Waits Briefly", """
+        import time
+        import flow_api
+
+        def handler(system, this, inputs):
+            slow = this.flow('Sleeper', name='slow', wait=False)
+            started = time.monotonic()
+            try:
+                this.wait_for(slow, timeout=0.5)
+            except flow_api.DependencyTimeoutError:
+                waited = time.monotonic() - started
+                slow.cancel()
+                return this.success(f'timed out after {waited:.1f} s')
+            return this.error('wait_for returned')
+    """)
+    assert record["status"] == "success", record["message"]
+    waited = float(record["message"].split()[3])
+    assert 0.4 <= waited < 10
+
+
+def test_pause_and_resume_a_child(engine, workspace):
+    workspace.write_flow("Stepper", """
+        def handler(system, this, inputs):
+            steps = system.setting('steps')
+            for _ in range(inputs['n']):
+                steps.save(value=steps.get('value') + 1)
+                this.sleep(0.05)
+            return this.success('stepped')
+    """)
+    record, tree = run_flow(engine, workspace, "Controller", """
+        import time
+
+        def handler(system, this, inputs):
+            def poll(check, what, limit=20):
+                deadline = time.monotonic() + limit
+                while not check():
+                    if time.monotonic() > deadline:
+                        raise RuntimeError('timed out waiting for ' + what)
+                    this.sleep(0.02)
+
+            steps = system.setting('steps')
+            steps.save(value=0)
+            child = this.flow('Stepper', wait=False, n=40)
+            poll(lambda: steps.get('value') >= 2, 'the child to step')
+            child.pause()
+            poll(lambda: child.get('status') == 'PAUSED', 'PAUSED')
+            at_pause = steps.get('value')
+            this.sleep(0.6)  # a window to observe that nothing moves while paused
+            while_paused = steps.get('value')
+            child.resume()
+            poll(lambda: child.get('status') != 'PAUSED', 'resumed')
+            child.wait()
+            this.set_output(at_pause=at_pause, while_paused=while_paused, final=steps.get('value'),
+                            status=child.get('status'))
+    """)
+    assert record["status"] == "success", record["message"]
+    out = record["outputs"]
+    assert out["while_paused"] == out["at_pause"], "the paused child kept working"
+    assert out["final"] == 40
+    assert out["status"] == "ENDED_SUCCESS"
+
+
+def test_cancelling_a_child_cancels_its_children_too(engine, workspace):
+    workspace.write_flow("Deep Sleeper", """
+        def handler(system, this, inputs):
+            try:
+                system.setting('asleep').save(value=True)
+                this.sleep(120)
+            finally:
+                system.setting('grandchild cleaned up').save(value=True)
+    """)
+    workspace.write_flow("Middle", """
+        def handler(system, this, inputs):
+            this.flow('Deep Sleeper', name='grandchild')
+    """)
+    record, tree = run_flow(engine, workspace, "Top", """
+        import time
+
+        def handler(system, this, inputs):
+            middle = this.flow('Middle', name='middle', wait=False)
+            deadline = time.monotonic() + 30
+            while not system.setting('asleep').exists():
+                if time.monotonic() > deadline:
+                    return this.error('the grandchild never started')
+                this.sleep(0.05)
+            middle.cancel()
+            middle.wait(return_when=system.return_when.ALL_ENDED, timeout=30)
+            this.set_output(middle=middle.get('status'))
+    """)
+    assert record["status"] == "success", record["message"]
+    assert record["outputs"] == {"middle": "ENDED_CANCELLED"}
+    (middle,) = find_nodes(tree, flow="Middle")
+    (grandchild,) = find_nodes(tree, flow="Deep Sleeper")
+    assert (middle["status"], grandchild["status"]) == ("cancelled", "cancelled")
+    assert engine.store.settings().get("grandchild cleaned up") is True
+
+
+def test_using_retry_makes_each_try_a_child(engine, workspace):
+    workspace.write_flow("Flaky", """
+        def handler(system, this, inputs):
+            attempts = system.setting('attempts')
+            n = (attempts.get('value') if attempts.exists() else 0) + 1
+            attempts.save(value=n)
+            if n < 3:
+                return this.error(f'try {n} failed')
+            this.set_output(tries=n)
+            return this.success(f'try {n} worked')
+    """)
+    record, tree = run_flow(engine, workspace, "Retries", """
+        def handler(system, this, inputs):
+            child = this.using('retry', max_tries=5, delay_sec=0.1).flow('Flaky')
+            this.set_output(status=child.get('status'), out=child.get('output_value'), message=child.get('message'))
+    """)
+    assert record["status"] == "success", record["message"]
+    assert record["outputs"] == {"status": "ENDED_SUCCESS", "out": {"tries": 3}, "message": "try 3 worked"}
+    tries = find_nodes(tree, flow="Flaky")
+    assert [(t["status"], t["message"]) for t in tries] == [
+        ("error", "try 1 failed"), ("error", "try 2 failed"), ("success", "try 3 worked")]
+
+
+def test_using_retry_gives_up_after_max_tries(engine, workspace):
+    workspace.write_flow("Fails", FAILS)
+    record, tree = run_flow(engine, workspace, "Gives Up", """
+        import flow_api
+
+        def handler(system, this, inputs):
+            try:
+                this.using('retry', max_tries=2, delay_sec=0).flow('Fails', why='still down')
+            except flow_api.DependencyFailedError as exc:
+                return this.error('gave up: ' + str(exc))
+    """)
+    assert record["status"] == "error"
+    assert record["message"].startswith("gave up: ") and "still down" in record["message"]
+    assert [t["status"] for t in find_nodes(tree, flow="Fails")] == ["error", "error"]
+
+
+def test_using_timeout_cancels_a_slow_child(engine, workspace):
+    workspace.write_flow("Sleeper", SLEEPER)
+    workspace.write_flow("Echo", ECHO)
+    record, tree = run_flow(engine, workspace, "Deadline", """
+        import flow_api
+
+        def handler(system, this, inputs):
+            quick = this.using('timeout', timeout_sec=30).flow('Echo', n=7)
+            try:
+                this.using('timeout', timeout_sec=0.5).flow('Sleeper', name='too slow')
+            except flow_api.DependencyTimeoutError as exc:
+                return this.success(f"quick={quick.get('output_value')}; slow timed out")
+            return this.error('no timeout')
+    """)
+    assert record["status"] == "success", record["message"]
+    assert record["message"] == "quick={'got': {'n': 7}}; slow timed out"
+    (slow,) = find_nodes(tree, flow="Sleeper")
+    assert slow["status"] == "cancelled"
+
+
+def test_library_idiom_wait_all_ended_does_not_raise(engine, workspace):
+    """Cloudomation's public flows pass ``wait=system.return_when.ALL_ENDED`` to
+    ``this.flow/connect`` and then look at ``child.get('status') == 'ENDED_ERROR'`` instead of
+    catching an exception (see /tmp/flowdesk-research.md, item 2). Not in the contract."""
+    workspace.write_flow("Fails", FAILS)
+    record, _ = run_flow(engine, workspace, "Checks Status", """
+        def handler(system, this, inputs):
+            task = this.flow('Fails', why='HttpError 404', wait=system.return_when.ALL_ENDED)
+            status = task.get('status')
+            message = task.get('message')
+            if status == 'ENDED_ERROR' and 'HttpError 404' in message:
+                return this.success('already gone')
+            return this.error(f'unexpected {status}')
+    """)
+    assert (record["status"], record["message"]) == ("success", "already gone")
