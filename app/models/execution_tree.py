@@ -57,6 +57,9 @@ class ExecutionTreeModel(ColumnHeaders, QAbstractItemModel):
         self._apply_timer.setSingleShot(True)
         self._apply_timer.timeout.connect(self._apply_some)
         self._running: set[Node] = set()
+        # Executions with an open form: kept by id, since a form's event may come before the
+        # row of its execution does (rows are applied in slices).
+        self._waiting: set[int] = set()
         self._tick = QTimer(self)
         self._tick.setInterval(1000)
         self._tick.timeout.connect(self._refresh_durations)
@@ -178,6 +181,19 @@ class ExecutionTreeModel(ColumnHeaders, QAbstractItemModel):
             node.stopped = stopped
             self._emit_changed({node})
 
+    def set_waiting(self, execution_id: int, waiting: bool) -> None:
+        """The execution has a form open (it shows "waiting for answer" while paused)."""
+        if waiting == (execution_id in self._waiting):
+            return
+        (self._waiting.add if waiting else self._waiting.discard)(execution_id)
+        node = self._nodes.get(execution_id)
+        if node is not None and self._is_shown(node):
+            self._emit_changed({node})
+
+    def is_waiting(self, execution_id: int) -> bool:
+        node = self._nodes.get(execution_id)
+        return node is not None and node.status == "paused" and execution_id in self._waiting
+
     def _is_shown(self, node: Node) -> bool:
         siblings = node.parent.children if node.parent else self._roots
         return node.pos < len(siblings) and siblings[node.pos] is node
@@ -221,7 +237,9 @@ class ExecutionTreeModel(ColumnHeaders, QAbstractItemModel):
             if column == 1:
                 return node.flow
             if column == 2:
-                return "stopped (debugger)" if node.stopped else node.status
+                if node.stopped:
+                    return "stopped (debugger)"
+                return "waiting for answer" if node.status == "paused" and node.id in self._waiting else node.status
             if column == 3:
                 return _duration(node)
         elif role == Qt.ItemDataRole.DecorationRole and column == 0:
