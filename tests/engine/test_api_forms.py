@@ -1,0 +1,219 @@
+"""Forms (flows.md, the ``this.message(subject, body=FORM)`` / ``system.message(...)`` row):
+a form pauses the flow until a person answers it (``Engine.respond``, ``flowdesk respond``);
+``system.message`` returns at once and ``system.message(ID).wait()`` waits later; cancel ends
+the wait; ``message.wait(timeout=)`` raises ``MessageResponseTimeoutError``."""
+
+import json
+
+import pytest
+
+from api_support import WAIT_S, events, log_texts  # noqa: F401  (events is a fixture)
+from support import run_cli
+
+# Shaped like the forms of Cloudomation's public flows: markdown text, typed fields with
+# labels and order, a select with options, two submit buttons, 'required' at the top.
+DEPLOY_FORM = """{
+    'type': 'object',
+    'properties': {
+        'intro': {'element': 'markdown', 'description': 'Deploy **build 42**?', 'order': 1},
+        'environment': {'label': 'Environment', 'element': 'select', 'type': 'string',
+                        'options': ['staging', 'production'], 'order': 2},
+        'replicas': {'label': 'Replicas', 'element': 'number', 'type': 'number', 'default': 2, 'order': 3},
+        'notify': {'label': 'Notify the team', 'element': 'toggle', 'type': 'boolean', 'default': False,
+                   'order': 4},
+        'Deploy': {'label': 'Deploy', 'element': 'submit', 'type': 'boolean', 'order': 5},
+        'Abort': {'label': 'Abort', 'element': 'submit', 'type': 'boolean', 'order': 6},
+    },
+    'required': ['environment'],
+}"""
+
+APPROVAL_FLOW = f"""
+FORM = {DEPLOY_FORM}
+
+def handler(system, this, inputs):
+    try:
+        message = this.message('Deploy build 42?', body=FORM)
+        response = message.get('response')
+        if response['Abort']:
+            return this.error('aborted by the user')
+        this.set_output(response=response, subject=message.get('subject'))
+        return this.success('deploying to ' + response['environment'])
+    finally:
+        this.log('finally ran')
+"""
+
+ANSWERED = {"environment": "production", "replicas": 2, "notify": False, "Deploy": True, "Abort": False}
+
+
+def _start_approval(engine, workspace, events):
+    workspace.write_flow("Approval", APPROVAL_FLOW)
+    execution_id = engine.submit("Approval")
+    added = events.wait_form(execution_id)
+    assert added.subject == "Deploy build 42?"
+    assert added.message_id is not None
+    return execution_id, added.message_id
+
+
+def test_this_message_with_a_form_pauses_until_engine_respond(engine, workspace, events):
+    from engine_core.errors import UsageError
+
+    execution_id, message_id = _start_approval(engine, workspace, events)
+    events.wait_status(execution_id, "paused")
+    stored = engine.store.message(message_id)
+    assert (stored["execution_id"], stored["subject"], stored["state"], stored["response"]) == (
+        execution_id, "Deploy build 42?", "open", None)
+    assert stored["form"]["properties"]["environment"]["options"] == ["staging", "production"]
+    assert message_id in [m["id"] for m in engine.store.forms(open_only=True)]
+    assert engine.store.execution(execution_id)["status"] == "paused"
+
+    with pytest.raises(UsageError, match="environment"):
+        engine.respond(message_id, {"Deploy": True})                      # required field missing
+    with pytest.raises(UsageError, match="replicas"):
+        engine.respond(message_id, {"environment": "staging", "replicas": "many", "Deploy": True})
+    with pytest.raises(UsageError, match="environment"):
+        engine.respond(message_id, {"environment": "moon", "Deploy": True})  # not one of the options
+    with pytest.raises(LookupError):
+        engine.respond(987654, {"environment": "staging"})
+    assert engine.store.message(message_id)["state"] == "open"
+
+    answered = engine.respond(message_id, {"environment": "production", "Deploy": True})
+    assert answered["state"] == "answered"
+    assert answered["response"] == ANSWERED
+    with pytest.raises(UsageError):
+        engine.respond(message_id, {"environment": "staging", "Deploy": True})  # already answered
+
+    record = engine.wait(execution_id, timeout=WAIT_S)
+    assert (record["status"], record["message"]) == ("success", "deploying to production"), record["message"]
+    assert record["outputs"] == {"response": ANSWERED, "subject": "Deploy build 42?"}
+    assert engine.store.message(message_id)["state"] == "answered"
+    assert message_id not in [m["id"] for m in engine.store.forms(open_only=True)]
+    answered_events = events.of_type("FormAnswered")
+    assert [(e.id, e.message_id, e.response) for e in answered_events] == [(execution_id, message_id, ANSWERED)]
+    statuses = [e.status for e in events.of_type("StatusChanged") if e.id == execution_id]
+    assert statuses[statuses.index("paused") + 1] == "running"
+
+
+def test_the_other_button_reaches_the_flow(engine, workspace, events):
+    execution_id, message_id = _start_approval(engine, workspace, events)
+    engine.respond(message_id, {"environment": "staging", "Abort": True})
+    record = engine.wait(execution_id, timeout=WAIT_S)
+    assert (record["status"], record["message"]) == ("error", "aborted by the user")
+
+
+def test_system_message_returns_at_once_and_a_later_execution_waits_for_the_answer(engine, workspace, events):
+    # The library's two-step idiom: ask, hand the message id to a child, end; the child waits.
+    workspace.write_flow("Ask Later", """
+        FORM = {
+            'type': 'object',
+            'properties': {
+                'label': {'element': 'markdown', 'description': 'Give a time or a delay', 'order': 1},
+                'flow_name': {'label': 'Flow to start', 'element': 'string', 'type': 'string', 'order': 2},
+                'delay': {'label': 'Delay in seconds', 'element': 'number', 'type': 'number',
+                          'default': '60', 'example': '60', 'order': 3},
+                'start': {'label': 'Start delayed', 'element': 'submit', 'order': 4},
+            },
+            'required': ['flow_name'],
+        }
+
+        def handler(system, this, inputs):
+            message = system.message(subject='Delayed execution', body=FORM)
+            message_id = message.get('id')
+            this.save(output_value={'message_id': message_id, 'status': message.get('status')})
+            this.flow('Answer Waiter', name='waits for the answer', message_id=message_id, wait=False)
+            return this.success('requested details')
+    """)
+    workspace.write_flow("Answer Waiter", """
+        def handler(system, this, inputs):
+            message = system.message(inputs['message_id'])
+            response = message.wait().get('response')
+            this.set_output(response=response)
+            return this.success('starting ' + response['flow_name'])
+    """)
+    root = engine.run("Ask Later", timeout=WAIT_S)
+    assert (root["status"], root["message"]) == ("success", "requested details"), root["message"]
+    message_id = root["outputs"]["message_id"]
+    assert root["outputs"]["status"] == "open"
+    (waiter,) = engine.tree(root["id"])["children"]
+    events.wait_status(waiter["id"], "paused")
+    assert engine.store.message(message_id)["state"] == "open"
+
+    engine.respond(message_id, {"flow_name": "Nightly Export"})
+    record = engine.wait(waiter["id"], timeout=WAIT_S)
+    assert (record["status"], record["message"]) == ("success", "starting Nightly Export"), record["message"]
+    assert record["outputs"]["response"] == {"flow_name": "Nightly Export", "delay": 60, "start": True}
+
+
+def test_flowdesk_respond_from_the_command_line(engine, workspace, events):
+    execution_id, message_id = _start_approval(engine, workspace, events)
+
+    bad_json = run_cli("respond", str(message_id), "{environment: staging", "-w", str(workspace))
+    assert bad_json.returncode == 2, bad_json
+    assert "JSON" in bad_json.stderr and "Traceback" not in bad_json.stderr
+
+    missing = run_cli("respond", str(message_id), json.dumps({"Deploy": True}), "-w", str(workspace))
+    assert missing.returncode != 0, missing
+    assert "environment" in missing.stderr and "Traceback" not in missing.stderr
+
+    unknown = run_cli("respond", "987654", json.dumps({"environment": "staging"}), "-w", str(workspace))
+    assert unknown.returncode != 0, unknown
+    assert "987654" in unknown.stderr and "Traceback" not in unknown.stderr
+
+    answer = run_cli("respond", str(message_id), json.dumps({"environment": "production", "Deploy": True}),
+                     "-w", str(workspace))
+    assert answer.returncode == 0, answer
+    record = engine.wait(execution_id, timeout=WAIT_S)
+    assert (record["status"], record["message"]) == ("success", "deploying to production"), record["message"]
+    assert record["outputs"]["response"] == ANSWERED
+
+
+def test_cancel_ends_the_wait_for_an_answer(engine, workspace, events):
+    from engine_core.errors import UsageError
+
+    execution_id, message_id = _start_approval(engine, workspace, events)
+    events.wait_status(execution_id, "paused")
+    engine.cancel(execution_id)
+    record = engine.wait(execution_id, timeout=WAIT_S)
+    assert record["status"] == "cancelled"
+    assert log_texts(engine.tree(execution_id)) == ["finally ran"]
+    assert engine.store.message(message_id)["state"] == "cancelled"
+    with pytest.raises(UsageError):
+        engine.respond(message_id, {"environment": "staging", "Deploy": True})
+
+
+def test_message_wait_timeout_raises_message_response_timeout(engine, workspace):
+    workspace.write_flow("Impatient Asker", f"""
+import time
+from flow_api.exceptions import MessageResponseTimeoutError, TimeoutExceededError
+
+FORM = {DEPLOY_FORM}
+
+def handler(system, this, inputs):
+    message = system.message(subject='Anyone there?', body=FORM)
+    started = time.monotonic()
+    try:
+        message.wait(timeout=0.5)
+    except MessageResponseTimeoutError as exc:
+        waited = time.monotonic() - started
+        this.set_output(waited=waited, response=message.get('response'),
+                        is_timeout=isinstance(exc, TimeoutExceededError))
+        return this.success(type(exc).__name__)
+    return this.error('wait returned')
+""")
+    record = engine.run("Impatient Asker", timeout=WAIT_S)
+    assert (record["status"], record["message"]) == ("success", "MessageResponseTimeoutError"), record["message"]
+    assert record["outputs"]["is_timeout"] is True
+    assert record["outputs"]["response"] is None
+    assert 0.4 <= record["outputs"]["waited"] < 10
+
+
+def test_a_malformed_form_is_an_error_naming_the_field(engine, workspace):
+    workspace.write_flow("Bad Form", """
+        def handler(system, this, inputs):
+            this.message('Pick a size', body={
+                'type': 'object',
+                'properties': {'size': {'label': 'Size', 'element': 'slider', 'order': 1}},
+            })
+    """)
+    record = engine.run("Bad Form", timeout=WAIT_S)
+    assert record["status"] == "error"
+    assert "'size'" in record["message"] and "slider" in record["message"]
