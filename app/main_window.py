@@ -28,6 +28,7 @@ from .panels.log_panel import LogPanel
 from .session import Session
 from .analysis_service import analysis
 from .tasks import courier
+from .files import install as install_files
 from .forms import install as install_forms
 from .git import install as install_git
 from .visual import install as install_visuals
@@ -96,6 +97,7 @@ class MainWindow(QMainWindow):
         self.visuals = install_visuals(self)
         self.git = install_git(self)
         install_forms(self)  # sets self.forms
+        install_files(self)  # sets self.files
 
         self.theme = self.session.theme()
         self.apply_theme(self.theme)

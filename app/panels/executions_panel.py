@@ -1,16 +1,17 @@
 """The Executions panel: the live tree on the left, the selected execution's details on the
-right, and Cancel for a running one."""
+right, Cancel for a running one, and Pause / Resume / Cancel in the tree's context menu."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QItemSelectionModel, Qt, QTimer, QUrl, Signal
-from PySide6.QtWidgets import (QHBoxLayout, QHeaderView, QPushButton, QSplitter, QTextBrowser, QTreeView,
+from PySide6.QtCore import QItemSelectionModel, QPoint, Qt, QTimer, QUrl, Signal
+from PySide6.QtWidgets import (QHBoxLayout, QHeaderView, QMenu, QPushButton, QSplitter, QTextBrowser, QTreeView,
                                QVBoxLayout, QWidget)
 
 from engine_core import events as ev
 
 from ..engine_bridge import EngineBridge
 from ..models.execution_tree import ExecutionTreeModel
+from ..tasks import run_in_background
 from .execution_details import fetch_details, parse_flow_link, render
 
 _ACTIVE = ("queued", "running", "paused")
@@ -33,6 +34,8 @@ class ExecutionsPanel(QWidget):
         self.tree.header().setSectionResizeMode(0, QHeaderView.ResizeMode.Interactive)
         self.tree.setColumnWidth(0, 260)
         self.tree.selectionModel().currentChanged.connect(self._current_changed)
+        self.tree.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.tree.customContextMenuRequested.connect(self._context_menu)
 
         self.details = QTextBrowser()
         self.details.setObjectName("executionDetails")
@@ -82,6 +85,36 @@ class ExecutionsPanel(QWidget):
     def cancel_selected(self) -> None:
         if self.selected_id is not None:
             self._bridge.cancel(self.selected_id)
+
+    def control(self, execution_id: int, action: str) -> None:
+        """Pause or resume an execution, off the GUI thread (the engine commits first)."""
+        engine = self._bridge.engine
+        method = getattr(engine, action, None) if engine is not None else None
+        if method is None:
+            self._bridge.problem.emit(f"this engine cannot {action} executions" if engine is not None
+                                      else "the engine is still starting; try again in a moment")
+            return
+        run_in_background(method, execution_id, on_error=self._bridge.problem.emit)
+
+    def context_actions(self, execution_id: int) -> QMenu:
+        """The tree's context menu for an execution, each entry enabled when it applies."""
+        node = self.model.node(execution_id)
+        status = node.status if node is not None else None
+        menu = QMenu(self)
+        pause = menu.addAction("Pause", lambda: self.control(execution_id, "pause"))
+        pause.setEnabled(status == "running")
+        resume = menu.addAction("Resume", lambda: self.control(execution_id, "resume"))
+        # An execution waiting for a form's answer resumes when the form is answered.
+        resume.setEnabled(status == "paused" and not self.model.is_waiting(execution_id))
+        menu.addSeparator()
+        cancel = menu.addAction("Cancel", lambda: self._bridge.cancel(execution_id))
+        cancel.setEnabled(status in _ACTIVE)
+        return menu
+
+    def _context_menu(self, point: QPoint) -> None:
+        index = self.tree.indexAt(point)
+        if index.isValid():
+            self.context_actions(index.data(ExecutionTreeModel.IdRole)).exec(self.tree.viewport().mapToGlobal(point))
 
     def _current_changed(self, current, _previous) -> None:
         self.selected_id = current.data(ExecutionTreeModel.IdRole) if current.isValid() else None

@@ -1,4 +1,5 @@
-"""The workspace explorer: flows, settings with their values, recent executions."""
+"""The workspace explorer: flows, workspace files (``files/``), settings with their values,
+recent executions."""
 
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ class ExplorerPanel(QTreeView):
     editSetting = Signal(str)
     deleteSetting = Signal(str)
     showExecution = Signal(int)
+    openFile = Signal(str)  # a workspace file's name, relative to files/
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -32,6 +34,7 @@ class ExplorerPanel(QTreeView):
         self.setEditTriggers(QTreeView.EditTrigger.NoEditTriggers)
         self.model_ = QStandardItemModel(self)
         self.flows_item = self._section("Flows", "flows")
+        self.files_item = self._section("Files", "files")
         self.settings_item = self._section("Settings", "settings")
         self.executions_item = self._section("Recent executions", "executions")
         self.setModel(self.model_)
@@ -53,6 +56,12 @@ class ExplorerPanel(QTreeView):
     # -- contents -------------------------------------------------------------------------
     def set_flows(self, names: list[str]) -> None:
         self._fill(self.flows_item, [(name, "flow", name, None) for name in names])
+
+    def set_files(self, names: list[str]) -> None:
+        self._fill(self.files_item, [(name, "file", name, None) for name in names])
+
+    def file_names(self) -> list[str]:
+        return [self.files_item.child(i).data(KeyRole) for i in range(self.files_item.rowCount())]
 
     def set_settings(self, settings: dict) -> None:
         rows = []
@@ -82,7 +91,8 @@ class ExplorerPanel(QTreeView):
         return [self.flows_item.child(i).data(KeyRole) for i in range(self.flows_item.rowCount())]
 
     def item_for(self, kind: str, key) -> QStandardItem | None:
-        section = {"flow": self.flows_item, "setting": self.settings_item, "execution": self.executions_item}[kind]
+        section = {"flow": self.flows_item, "file": self.files_item, "setting": self.settings_item,
+                   "execution": self.executions_item}[kind]
         for i in range(section.rowCount()):
             if section.child(i).data(KeyRole) == key:
                 return section.child(i)
@@ -93,6 +103,8 @@ class ExplorerPanel(QTreeView):
         kind, key = index.data(KindRole), index.data(KeyRole)
         if kind == "flow":
             self.openFlow.emit(key)
+        elif kind == "file":
+            self.openFile.emit(key)
         elif kind == "setting":
             self.editSetting.emit(key)
         elif kind == "execution":
@@ -114,6 +126,8 @@ class ExplorerPanel(QTreeView):
                 add("Delete…", lambda: self.deleteFlow.emit(key))
                 menu.addSeparator()
             add("New Flow…", self.newFlow.emit)
+        elif kind == "file":
+            add("Open", lambda: self.openFile.emit(key))
         elif kind in ("setting", "section:settings"):
             if kind == "setting":
                 add("Edit…", lambda: self.editSetting.emit(key))

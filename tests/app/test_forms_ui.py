@@ -245,3 +245,37 @@ def test_form_answered_event_marks_the_form_answered(qtbot, make_window):
     window.bridge.eventsArrived.emit([_form_answered(7, 3, {"approve": True})])
     assert window.forms.panel.form(7).state == "answered"
     assert window.messages_dock.windowTitle() == "Messages"
+
+
+def test_pause_and_resume_from_the_executions_context_menu_run_off_the_gui_thread(qtbot, make_window):
+    window = make_window()
+    calls = []
+
+    class Engine(_FakeEngine):
+        def pause(self, execution_id):
+            calls.append(("pause", execution_id, threading.current_thread()))
+
+        def resume(self, execution_id):
+            calls.append(("resume", execution_id, threading.current_thread()))
+
+    window.bridge.engine = Engine()
+    window.tree_model.enqueue([_created(3), ev.StatusChanged(3, "running", None, time.time())])
+    qtbot.waitUntil(lambda: window.tree_model.node(3) is not None and window.tree_model.node(3).status == "running")
+    menu = window.executions.context_actions(3)
+    actions = {a.text(): a for a in menu.actions() if a.text()}
+    assert [actions[t].isEnabled() for t in ("Pause", "Resume", "Cancel")] == [True, False, True]
+    actions["Pause"].trigger()
+    qtbot.waitUntil(lambda: len(calls) == 1)
+    assert calls[0][:2] == ("pause", 3) and calls[0][2] is not threading.main_thread()
+    window.tree_model.enqueue([ev.StatusChanged(3, "paused", "paused by user", time.time())])
+    qtbot.waitUntil(lambda: window.tree_model.node(3).status == "paused")
+    actions = {a.text(): a for a in window.executions.context_actions(3).actions() if a.text()}
+    assert [actions[t].isEnabled() for t in ("Pause", "Resume")] == [False, True]
+    actions["Resume"].trigger()
+    qtbot.waitUntil(lambda: len(calls) == 2)
+    assert calls[1][:2] == ("resume", 3)
+    # Waiting for a form's answer is not resumed by hand: answering the form resumes it.
+    window.bridge.eventsArrived.emit([_message_added(3, 9, "Approve?", FORM)])
+    actions = {a.text(): a for a in window.executions.context_actions(3).actions() if a.text()}
+    assert actions["Resume"].isEnabled() is False
+    assert window.tree_model.index_for(3).siblingAtColumn(2).data() == "waiting for answer"
