@@ -6,16 +6,13 @@ the user types, the file rarely parses (``this.`` alone is a syntax error).
 
 from __future__ import annotations
 
-import ast
-import inspect
 import re
-import textwrap
 from collections.abc import Iterable
-from functools import lru_cache
 from typing import TYPE_CHECKING
 
 import flow_api
 
+from . import api_model
 from .problems import Completion
 
 if TYPE_CHECKING:
@@ -25,8 +22,6 @@ MAX_COMPLETIONS = 200
 # jedi infers a signature per item; beyond the first few the list is only scrolled past.
 MAX_SIGNATURES = 30
 
-_API_CLASSES: dict[str, type] = {"this": flow_api.Execution, "system": flow_api.System}
-
 # Python ends lines at \n, \r\n or \r only; jedi counts lines the same way.
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 # The cursor is in the string literal that is the first argument of `.flow(`; group 2 is what
@@ -34,10 +29,21 @@ _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 _FLOW_NAME_ARGUMENT = re.compile(r"\.\s*flow\s*\(\s*(?:flow_name\s*=\s*)?(['\"])([^'\"\\\r\n]*)\Z")
 # How many lines above the cursor `.flow(` may be.
 _FLOW_CALL_LINES = 3
-# `name.prefix` right before the cursor, where name is a plain name (not `a.name.`).
-_MEMBER_ACCESS = re.compile(r"(?<![\w.])([A-Za-z_]\w*)\s*\.\s*(\w*)\Z")
-# flow_api uses `from __future__ import annotations`: return types are source text, maybe quoted.
-_QUOTES = re.compile("['\"]")
+# The name (maybe empty) that ends the text before a position.
+_TRAILING_NAME = re.compile(r"(\w*)\Z")
+# How many steps a chain like `system.setting('x').get` may have.
+_MAX_CHAIN = 20
+# Comments, strings (with whether they are closed) and brackets, for matching brackets.
+_TOKENS = re.compile(r"""
+    (?P<comment>\#[^\r\n]*)
+  | (?P<long_string>(?P<q3>\'\'\'|\"\"\")(?:\\.|(?!(?P=q3)).)*(?P<close>(?P=q3))?)
+  | (?P<string>(?P<q1>['"])(?:\\.|(?!(?P=q1))[^\r\n\\])*(?P<close1>(?P=q1))?)
+  | (?P<bracket>[()\[\]{}])
+""", re.VERBOSE | re.DOTALL)
+_IN_COMMENT, _IN_STRING = "comment", "string"
+# `import flow_api` / `import flow_api as api` / `import os, flow_api` at the start of a line.
+_IMPORT_FLOW_API = re.compile(r"^[ \t]*import[ \t]+(?:[\w.]+(?:[ \t]+as[ \t]+\w+)?[ \t]*,[ \t]*)*"
+                              r"flow_api(?:[ \t]+as[ \t]+(\w+))?[ \t]*(?=[,#;\r\n]|\Z)", re.MULTILINE)
 # The names of the handler's first two parameters, whatever they are called or annotated.
 _HANDLER_PARAMETERS = re.compile(r"^(?:async\s+)?def\s+handler\s*\(\s*(\w+)[^,)]*,\s*(\w+)", re.MULTILINE)
 
@@ -47,8 +53,9 @@ def complete(source: str, line: int, column: int, known_flows: Iterable[str] = (
     """What may be typed at the cursor (``line`` 1-based, ``column`` 0-based). Never raises.
 
     In the flow-name argument of ``.flow('...``: the known flows starting with what was typed.
-    After ``this.`` / ``system.`` (the handler's parameters): the flow API's members.
-    Elsewhere: jedi's completions; ``path`` lets jedi resolve imports next to the flow.
+    After ``this.`` / ``system.`` (the handler's parameters), ``flow_api.`` and chains whose type
+    flow_api's annotations give (``system.setting('x').``, ``this.using('retry').``): the
+    members, with signatures and docstrings, read from flow_api itself. Elsewhere: jedi's completions; ``path`` lets jedi resolve imports next to the flow.
     """
     lines = _LINE_BREAK.split(source)
     if not 0 < line <= len(lines) or column < 0:
@@ -57,20 +64,19 @@ def complete(source: str, line: int, column: int, known_flows: Iterable[str] = (
     typed_flow_name = _typed_flow_name(lines[max(0, line - 1 - _FLOW_CALL_LINES):line - 1], before_cursor)
     if typed_flow_name is not None:
         return _flow_names(known_flows, typed_flow_name)
-    member = _MEMBER_ACCESS.search(before_cursor)
-    if member:
-        kind = _handler_parameter_kinds(source).get(member[1])
-        if kind:
-            return [item for item in flow_api_members(kind) if _starts_with(item.name, member[2])]
+    members = _flow_api_completions(source, lines, line, before_cursor)
+    if members is not None:
+        return members
     return _jedi_completions(source, line, column, path)
 
 
 def flow_api_members(kind: str) -> list[Completion]:
     """The public methods and attributes of ``this`` (``kind="this"``, an Execution) or of
-    ``system`` (``kind="system"``), sorted by name, methods with their signatures."""
-    if kind not in _API_CLASSES:
+    ``system`` (``kind="system"``), sorted by name, methods with their signatures, all with
+    their docstrings."""
+    if kind not in api_model.API_CLASSES:
         raise ValueError(f"kind must be 'this' or 'system', not {kind!r}")
-    return list(_members(_API_CLASSES[kind]))
+    return list(api_model.class_members(api_model.API_CLASSES[kind]))
 
 
 # -- flow names ---------------------------------------------------------------------------
@@ -90,7 +96,43 @@ def _starts_with(name: str, typed: str) -> bool:
     return name.casefold().startswith(typed.casefold())
 
 
-# -- this. and system. --------------------------------------------------------------------
+# -- this., system., flow_api. and what they return ------------------------------------------
+
+def _flow_api_completions(source: str, lines: list[str], line: int,
+                          before_cursor: str) -> list[Completion] | None:
+    """The members after ``<chain>.`` when the chain starts at a handler parameter or at
+    ``flow_api`` and every step's type is known from flow_api's annotations; None otherwise."""
+    if "." not in before_cursor:
+        return None
+    text = "\n".join([*lines[:line - 1], before_cursor])
+    pairs = _bracket_pairs(text)
+    if pairs == _IN_COMMENT:
+        return []  # jedi would offer builtins there
+    if pairs == _IN_STRING:
+        return None  # jedi completes paths in strings
+    chain = _chain_before(text, pairs)
+    if chain is None:
+        return None
+    head, steps, typed = chain
+    target = _head_target(source, head)
+    for kind, name in steps:
+        if target is None:
+            return None
+        target = api_model.step(target, kind, name)
+    members = api_model.completions(target) if target is not None else None
+    if members is None:
+        return None
+    return [item for item in members if _starts_with(item.name, typed)]
+
+
+def _head_target(source: str, head: str) -> api_model.Target | None:
+    kind = _handler_parameter_kinds(source).get(head)
+    if kind:
+        return api_model.Target("instance", api_model.API_CLASSES[kind])
+    if head in _flow_api_aliases(source):
+        return api_model.Target("module", flow_api)
+    return None
+
 
 def _handler_parameter_kinds(source: str) -> dict[str, str]:
     """Which names stand for ``system`` and ``this``: the handler's first two parameters,
@@ -100,47 +142,73 @@ def _handler_parameter_kinds(source: str) -> dict[str, str]:
     return {system_name: "system", this_name: "this"}
 
 
-@lru_cache(maxsize=None)
-def _members(cls: type) -> tuple[Completion, ...]:
-    names = {name for name in dir(cls) if not name.startswith("_")} | _instance_attributes(cls)
-    return tuple(_member(cls, name) for name in sorted(names))
+def _flow_api_aliases(source: str) -> set[str]:
+    """The names the flow imports flow_api as (``import flow_api``, ``import flow_api as api``)."""
+    return {found[1] or "flow_api" for found in _IMPORT_FLOW_API.finditer(source)}
 
 
-def _member(cls: type, name: str) -> Completion:
-    value = inspect.getattr_static(cls, name, None)
-    if inspect.isfunction(value):
-        return Completion(name, name, "method", name + _signature_text(value))
-    if isinstance(value, property):
-        return Completion(name, name, "property")
-    return Completion(name, name, "attribute")
+def _chain_before(text: str, pairs: dict[int, int]) -> tuple[str, list[tuple[str, str]], str] | None:
+    """``system.setting('a').`` + typed prefix at the end of ``text``, split into the head name,
+    the steps (``("attribute", name)``, ``("call", "")``, ``("item", "")``) and what was typed.
+    None when the end of ``text`` is not such a chain. ``pairs``: from :func:`_bracket_pairs`."""
+    typed = _TRAILING_NAME.search(text)
+    position = _skip_blanks_back(text, typed.start())
+    if position == 0 or text[position - 1] != ".":
+        return None
+    position -= 1
+    steps: list[tuple[str, str]] = []
+    while len(steps) < _MAX_CHAIN:
+        position = _skip_blanks_back(text, position)
+        if position == 0:
+            return None
+        last = text[position - 1]
+        if last in ")]":
+            opening = pairs.get(position - 1)
+            if opening is None:
+                return None
+            steps.append(("call" if last == ")" else "item", ""))
+            position = opening
+            continue
+        name = _TRAILING_NAME.search(text, 0, position)
+        if not name or not name[1] or name[1][0].isdigit():
+            return None
+        position = _skip_blanks_back(text, name.start())
+        if position and text[position - 1] == ".":
+            steps.append(("attribute", name[1]))
+            position -= 1
+            continue
+        if position and (text[position - 1].isalnum() or text[position - 1] in "_'\"\\"):
+            return None  # e.g. a string prefix or a number: not a name standing alone
+        steps.reverse()
+        return name[1], steps, typed[1]
+    return None
 
 
-def _signature_text(method: object) -> str:
-    """``(flow_name, *, name=None, wait=True, **inputs) -> Execution``: parameters without
-    annotations (short enough for a tooltip), the return type without string quotes."""
-    signature = inspect.signature(method)
-    parameters = [parameter.replace(annotation=inspect.Parameter.empty)
-                  for parameter in list(signature.parameters.values())[1:]]  # without self
-    text = str(signature.replace(parameters=parameters, return_annotation=inspect.Signature.empty))
-    returns = signature.return_annotation
-    if returns is inspect.Signature.empty:
-        return text
-    returns = returns if isinstance(returns, str) else inspect.formatannotation(returns)
-    return f"{text} -> {_QUOTES.sub('', returns)}"
+def _skip_blanks_back(text: str, position: int) -> int:
+    while position and text[position - 1] in " \t":
+        position -= 1
+    return position
 
 
-def _instance_attributes(cls: type) -> set[str]:
-    """Public attributes set in ``__init__`` (``self.id = ...``), which ``dir(cls)`` misses."""
-    if "__init__" not in vars(cls):
-        return set()
-    try:
-        tree = ast.parse(textwrap.dedent(inspect.getsource(cls.__init__)))
-    except (OSError, TypeError, SyntaxError):  # no source, e.g. in a frozen build
-        return set()
-    return {node.attr for node in ast.walk(tree)
-            if isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Store)
-            and isinstance(node.value, ast.Name) and node.value.id == "self"
-            and not node.attr.startswith("_")}
+def _bracket_pairs(text: str) -> dict[int, int] | str:
+    """Where each closing bracket's opening bracket is (strings and comments skipped);
+    ``_IN_COMMENT`` / ``_IN_STRING`` when ``text`` ends inside one."""
+    pairs: dict[int, int] = {}
+    opened: list[int] = []
+    end = len(text)
+    for token in _TOKENS.finditer(text):
+        kind = token.lastgroup
+        if kind == "bracket":
+            if token[0] in "([{":
+                opened.append(token.start())
+            elif opened:
+                pairs[token.start()] = opened.pop()
+        elif token.end() == end:  # the cursor is in (or right after) a comment or string
+            if kind == "comment":
+                return _IN_COMMENT
+            if token["close"] is None and token["close1"] is None:
+                return _IN_STRING
+    return pairs
 
 
 # -- jedi ---------------------------------------------------------------------------------

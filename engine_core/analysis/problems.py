@@ -21,3 +21,4 @@ class Completion:
     insert: str  # the text that completes what was typed (the whole name)
     kind: str = "name"  # "function" | "method" | "property" | "flow" | "keyword" | "module" | ...
     signature: str = ""  # e.g. "flow(flow_name, *, name=None, wait=True, **inputs) -> Execution"
+    doc: str = ""  # the member's docstring (cleaned up, possibly several lines); '' if unknown

