@@ -1,4 +1,5 @@
-"""Lint a flow script: syntax errors, pyflakes findings, unknown flow names and the handler shape.
+"""Lint a flow script: syntax errors, pyflakes findings, unknown flow names, the handler shape and
+misspelt members of ``this`` / ``system``.
 
 The source is parsed once; the same tree feeds pyflakes and the flow-specific checks, because
 the editor lints on every pause in typing and a long flow must still come back at once.
@@ -13,6 +14,7 @@ from collections.abc import Iterable
 
 from pyflakes import checker, messages
 
+from . import api_model
 from .problems import Problem
 
 HANDLER_HINT = "a flow needs 'def handler(system, this, inputs)'"
@@ -39,6 +41,9 @@ _NAME_MESSAGES = frozenset({
     "DuplicateArgument", "EagerUseOfLazyImport",
 })
 
+# Builtins whose second argument names an attribute: such names are not reported as misspelt.
+_ATTRIBUTE_FUNCTIONS = frozenset({"setattr", "getattr", "hasattr", "delattr"})
+
 # Python ends lines at \n, \r\n or \r only (str.splitlines also splits at \f, \x1c, ...).
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
@@ -55,7 +60,7 @@ def lint(source: str, filename: str = "<flow>", known_flows: Iterable[str] | Non
     if isinstance(tree_or_problem, Problem):
         return [tree_or_problem]
     try:
-        checked = _FlowChecker(tree_or_problem, filename)
+        checked = _FlowChecker(tree_or_problem, filename, _handler(tree_or_problem))
     except RecursionError:
         # pyflakes recurses per nesting level; a generated expression (1+1+...+1) can be
         # parseable yet too deep for it. Say so rather than fail or claim the file is clean.
@@ -63,6 +68,7 @@ def lint(source: str, filename: str = "<flow>", known_flows: Iterable[str] | Non
         return problems + _handler_problems(tree_or_problem, lines)
     problems = [_pyflakes_problem(message, lines) for message in checked.messages]
     problems += _handler_problems(tree_or_problem, lines)
+    problems += _member_problems(checked, lines)
     if known_flows is not None:
         problems += _flow_reference_problems(checked.flow_name_literals, lines, set(known_flows))
     return sorted(problems, key=lambda problem: (problem.line, problem.column))
@@ -103,21 +109,63 @@ def _syntax_problem(error: SyntaxError, lines: list[str]) -> Problem:
 # -- pyflakes -----------------------------------------------------------------------------
 
 class _FlowChecker(checker.Checker):
-    """pyflakes, also collecting the flow-name literals of ``.flow(...)`` calls on its way.
+    """pyflakes, also collecting on its way the flow-name literals of ``.flow(...)`` calls and
+    the attributes read from the handler's ``system`` and ``this``.
 
-    pyflakes already visits every call (dispatching on the node type's name, CALL), so
-    collecting here saves a second walk over the whole tree (about 10 ms on 3,000 lines).
+    pyflakes already visits every call and attribute (dispatching on the node type's name,
+    CALL, ATTRIBUTE), so collecting here saves a second walk over the whole tree (about 10 ms
+    on 3,000 lines). It also knows, at each attribute, which binding a name has: only reads of
+    the handler's own parameters are collected, not of a name that was reassigned or shadowed.
     """
 
-    def __init__(self, tree: ast.Module, filename: str):
+    def __init__(self, tree: ast.Module, filename: str, handler: ast.FunctionDef | ast.AsyncFunctionDef | None):
         self.flow_name_literals: list[ast.Constant] = []
+        # `system.x` / `this.x` reads: (node, class of the parameter, parameter name).
+        self.api_attributes: list[tuple[ast.Attribute, type, str]] = []
+        # Attribute names assigned, deleted or named in setattr/hasattr/getattr anywhere:
+        # never reported, whatever object they were set on.
+        self.dynamic_attributes: set[str] = set()
+        self._api_parameters: dict[str, type] = {}
+        self._api_sources: tuple[ast.AST, ...] = ()
+        if handler is not None:
+            arguments = [*handler.args.posonlyargs, *handler.args.args][:2]
+            self._api_parameters = {argument.arg: cls for argument, cls
+                                    in zip(arguments, api_model.HANDLER_PARAMETER_CLASSES)}
+            # pyflakes 4 binds an argument to its ast.arg, pyflakes 3 to the function.
+            self._api_sources = (handler, *arguments)
         super().__init__(tree, filename=filename, withDoctest=False)
 
     def CALL(self, node: ast.Call) -> None:  # noqa: N802 - the name pyflakes dispatches to
         literal = _flow_name_literal(node)
         if literal is not None:
             self.flow_name_literals.append(literal)
+        function = node.func
+        if (type(function) is ast.Name and function.id in _ATTRIBUTE_FUNCTIONS and len(node.args) >= 2
+                and type(node.args[1]) is ast.Constant and isinstance(node.args[1].value, str)):
+            self.dynamic_attributes.add(node.args[1].value)
         super().CALL(node)
+
+    def ATTRIBUTE(self, node: ast.Attribute) -> None:  # noqa: N802
+        value = node.value
+        if type(value) is ast.Name and value.id in self._api_parameters:
+            if type(node.ctx) is ast.Load:
+                if self._is_handler_parameter(value.id):
+                    self.api_attributes.append((node, self._api_parameters[value.id], value.id))
+            else:
+                self.dynamic_attributes.add(node.attr)
+        elif type(node.ctx) is not ast.Load:
+            self.dynamic_attributes.add(node.attr)
+        self.handleChildren(node)
+
+    def _is_handler_parameter(self, name: str) -> bool:
+        """Whether ``name`` here is still the handler's parameter: the innermost binding of the
+        name is that argument (a class body's names are not seen from functions inside it)."""
+        current = self.scope
+        for scope in reversed(self.scopeStack):
+            binding = scope.get(name)
+            if binding is not None and (scope is current or not isinstance(scope, checker.ClassScope)):
+                return type(binding) is checker.Argument and binding.source in self._api_sources
+        return False
 
 
 def _pyflakes_problem(message: messages.Message, lines: list[str]) -> Problem:
@@ -155,21 +203,53 @@ def _name_span(line_text: str, column: int, name: str | None) -> tuple[int, int]
 
 # -- handler ------------------------------------------------------------------------------
 
-def _handler_problems(tree: ast.Module, lines: list[str]) -> list[Problem]:
+def _handler(tree: ast.Module) -> ast.FunctionDef | ast.AsyncFunctionDef | None:
+    """The module-level ``def handler``; the last definition is the one that runs."""
     handlers = [node for node in tree.body
                 if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name == "handler"]
-    if not handlers:
+    return handlers[-1] if handlers else None
+
+
+def _handler_problems(tree: ast.Module, lines: list[str]) -> list[Problem]:
+    handler = _handler(tree)
+    if handler is None:
         return [Problem(1, 0, HANDLER_HINT, "warning", "flows")]
-    handler = handlers[-1]  # the last definition is the one that runs
     arguments = handler.args
     positional = len(arguments.posonlyargs) + len(arguments.args)
+    # Old flows (Cloudomation's older shape) have `def handler(system, this)`: both run.
     # A *args handler accepts the three arguments as long as it does not demand more.
-    if positional == 3 or (arguments.vararg is not None and positional < 3):
+    if positional in (2, 3) or (arguments.vararg is not None and positional < 3):
         return []
     span = _name_span(_line(lines, handler.lineno), 0, "handler")
     column, end_column = span if span else (0, None)
     message = f"handler takes {positional} positional parameters; {HANDLER_HINT}"
     return [Problem(handler.lineno, column, message, "warning", "flows", end_column)]
+
+
+# -- members of system and this -----------------------------------------------------------
+
+def _member_problems(checked: _FlowChecker, lines: list[str]) -> list[Problem]:
+    """``this.sucess(...)``: a member the flow API does not have, read from the handler's
+    ``system`` or ``this`` parameter. Names assigned (or set with setattr) anywhere in the flow
+    and private names are left alone; a class answering any name (``__getattr__``) too."""
+    problems = []
+    for node, cls, parameter in checked.api_attributes:
+        name = node.attr
+        if name.startswith("_") or name in checked.dynamic_attributes:
+            continue
+        real = api_model.real_attribute_names(cls)
+        if real is None or name in real:
+            continue
+        message = f"{parameter} ({cls.__module__.partition('.')[0]}.{cls.__name__}) has no member {name!r}"
+        close = _close_match(name, api_model.public_member_names(cls))
+        if close:
+            message += f"; did you mean {close!r}?"
+        # The name ends where the attribute node ends (`this\n    .sucess` included).
+        line_text = _line(lines, node.end_lineno)
+        end_column = _char_column(line_text, node.end_col_offset)
+        column = max(end_column - len(name), 0)
+        problems.append(Problem(node.end_lineno, column, message, "error", "flows", end_column))
+    return problems
 
 
 # -- flow references ----------------------------------------------------------------------
@@ -204,12 +284,17 @@ def _flow_name_literal(node: ast.AST) -> ast.Constant | None:
 
 def _unknown_flow_message(name: str, known_flows: set[str]) -> str:
     message = f"no flow {name!r} in this workspace"
-    close = difflib.get_close_matches(name, known_flows, n=1)
+    close = _close_match(name, known_flows)
+    return f"{message}; did you mean {close!r}?" if close else message
+
+
+def _close_match(name: str, candidates: Iterable[str]) -> str | None:
+    close = difflib.get_close_matches(name, candidates, n=1)
     if not close:
         # difflib's ratio is case-sensitive; 'calculator' should still suggest 'Calculator'.
-        folded = {flow.casefold(): flow for flow in known_flows}
+        folded = {candidate.casefold(): candidate for candidate in candidates}
         close = [folded[match] for match in difflib.get_close_matches(name.casefold(), folded, n=1)]
-    return f"{message}; did you mean {close[0]!r}?" if close else message
+    return close[0] if close else None
 
 
 # -- positions ----------------------------------------------------------------------------

@@ -170,10 +170,17 @@ def test_nested_handler_does_not_count():
 
 
 def test_handler_with_wrong_parameter_count_is_warned_on_its_def_line():
-    problem = only(lint("import json\n\n\ndef handler(system, this):\n    return json\n"))
+    problem = only(lint("import json\n\n\ndef handler(system):\n    return json\n"))
     assert (problem.line, problem.column, problem.end_column) == (4, 4, 11)
     assert problem.severity == "warning"
-    assert problem.message.startswith("handler takes 2 positional parameters")
+    assert problem.message.startswith("handler takes 1 positional parameters")
+    problem = only(lint("def handler(system, this, inputs, extra):\n    return extra\n"))
+    assert problem.message.startswith("handler takes 4 positional parameters")
+
+
+def test_old_style_handler_with_two_parameters_is_fine():
+    # Flows written for older Cloudomation versions: `handler(system, this)` runs too.
+    assert lint("def handler(system, this):\n    return this.get('input_value')\n") == []
 
 
 def test_handler_with_star_args_or_keyword_only_extras_is_fine():
