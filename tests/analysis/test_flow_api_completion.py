@@ -6,12 +6,15 @@ from __future__ import annotations
 
 import inspect
 import time
+from typing import TYPE_CHECKING
 
 import pytest
 
 import flow_api
-from engine_core.analysis import Completion, complete, flow_api_members
-from engine_core.analysis import api_model
+from engine_core.analysis import Completion, api_model, complete, flow_api_members
+
+if TYPE_CHECKING:  # only for the annotation: at run time the name is looked up in flow_api
+    from flow_api import Setting  # noqa: F401
 
 HANDLER = "import flow_api\n\ndef handler(system, this, inputs):\n"
 
