@@ -55,7 +55,8 @@ def complete(source: str, line: int, column: int, known_flows: Iterable[str] = (
     In the flow-name argument of ``.flow('...``: the known flows starting with what was typed.
     After ``this.`` / ``system.`` (the handler's parameters), ``flow_api.`` and chains whose type
     flow_api's annotations give (``system.setting('x').``, ``this.using('retry').``): the
-    members, with signatures and docstrings, read from flow_api itself. Elsewhere: jedi's completions; ``path`` lets jedi resolve imports next to the flow.
+    members, with signatures and docstrings, read from flow_api itself.
+    Elsewhere: jedi's completions; ``path`` lets jedi resolve imports next to the flow.
     """
     lines = _LINE_BREAK.split(source)
     if not 0 < line <= len(lines) or column < 0:
