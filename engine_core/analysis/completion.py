@@ -29,8 +29,6 @@ _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 _FLOW_NAME_ARGUMENT = re.compile(r"\.\s*flow\s*\(\s*(?:flow_name\s*=\s*)?(['\"])([^'\"\\\r\n]*)\Z")
 # How many lines above the cursor `.flow(` may be.
 _FLOW_CALL_LINES = 3
-# The name (maybe empty) that ends the text before a position.
-_TRAILING_NAME = re.compile(r"(\w*)\Z")
 # How many steps a chain like `system.setting('x').get` may have.
 _MAX_CHAIN = 20
 # Comments, strings (with whether they are closed) and brackets, for matching brackets.
@@ -152,8 +150,9 @@ def _chain_before(text: str, pairs: dict[int, int]) -> tuple[str, list[tuple[str
     """``system.setting('a').`` + typed prefix at the end of ``text``, split into the head name,
     the steps (``("attribute", name)``, ``("call", "")``, ``("item", "")``) and what was typed.
     None when the end of ``text`` is not such a chain. ``pairs``: from :func:`_bracket_pairs`."""
-    typed = _TRAILING_NAME.search(text)
-    position = _skip_blanks_back(text, typed.start())
+    typed_start = _name_start(text, len(text))
+    typed = text[typed_start:]
+    position = _skip_blanks_back(text, typed_start)
     if position == 0 or text[position - 1] != ".":
         return None
     position -= 1
@@ -170,19 +169,28 @@ def _chain_before(text: str, pairs: dict[int, int]) -> tuple[str, list[tuple[str
             steps.append(("call" if last == ")" else "item", ""))
             position = opening
             continue
-        name = _TRAILING_NAME.search(text, 0, position)
-        if not name or not name[1] or name[1][0].isdigit():
+        name_start = _name_start(text, position)
+        name = text[name_start:position]
+        if not name or name[0].isdigit():
             return None
-        position = _skip_blanks_back(text, name.start())
+        position = _skip_blanks_back(text, name_start)
         if position and text[position - 1] == ".":
-            steps.append(("attribute", name[1]))
+            steps.append(("attribute", name))
             position -= 1
             continue
         if position and (text[position - 1].isalnum() or text[position - 1] in "_'\"\\"):
             return None  # e.g. a string prefix or a number: not a name standing alone
         steps.reverse()
-        return name[1], steps, typed[1]
+        return name, steps, typed
     return None
+
+
+def _name_start(text: str, end: int) -> int:
+    """Where the name (maybe empty) that ends at ``end`` starts."""
+    start = end
+    while start and (text[start - 1].isalnum() or text[start - 1] == "_"):
+        start -= 1
+    return start
 
 
 def _skip_blanks_back(text: str, position: int) -> int:
