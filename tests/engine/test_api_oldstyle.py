@@ -96,8 +96,10 @@ def test_task_rest_unexpected_status_fails_the_caller(engine, workspace, echo_se
             return this.success('should not get here')
     """)
     assert record["status"] == "error"
-    assert record["message"].startswith("DependencyFailedError"), record["message"]
-    assert "500" in record["message"]
+    # flows.md: an uncaught exception ends the execution "with the exception and the flow's
+    # line as its message" -- a failed task is no exception to that.
+    assert "HTTP 500" in record["message"], record["message"]
+    assert "(flow 'Old REST 500', line 2)" in record["message"], record["message"]
     (connection,) = tree["children"]
     assert connection["status"] == "error"
 
