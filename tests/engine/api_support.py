@@ -111,6 +111,9 @@ def wait_until(predicate: Callable[[], Any], timeout: float = WAIT_S, what: str 
 class _EchoHandler(http.server.BaseHTTPRequestHandler):
     """Answers every request with JSON describing it: method, path, headers, body."""
 
+    counts: dict[str, int] = {}
+    lock = threading.Lock()
+
     def _answer(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length) if length else b""
@@ -120,6 +123,12 @@ class _EchoHandler(http.server.BaseHTTPRequestHandler):
             body = raw.decode("utf-8", "replace")
         if self.path.startswith("/status/"):
             code = int(self.path.split("/")[2])
+        elif self.path.startswith("/flaky/"):
+            # /flaky/KEY/N: HTTP 503 for the first N requests to KEY, then 200.
+            _, _, key, failures = self.path.split("/")[:4]
+            with _EchoHandler.lock:
+                seen = _EchoHandler.counts[key] = _EchoHandler.counts.get(key, 0) + 1
+            code = 503 if seen <= int(failures) else 200
         else:
             code = 200
         payload = json.dumps({"method": self.command, "path": self.path, "body": body,

@@ -2,7 +2,10 @@
 wait_for and its return_when modes, controlling children, statuses seen from inside, and the
 retry / timeout wrappers."""
 
-from api_support import find_nodes, run_flow
+import json
+
+from api_support import WAIT_S, echo_server, events, find_nodes, log_texts, run_flow  # noqa: F401  (fixtures)
+from support import run_cli
 
 ECHO = """
     def handler(system, this, inputs):
@@ -280,6 +283,116 @@ def test_cancelling_a_child_cancels_its_children_too(engine, workspace):
     (grandchild,) = find_nodes(tree, flow="Deep Sleeper")
     assert (middle["status"], grandchild["status"]) == ("cancelled", "cancelled")
     assert engine.store.settings().get("grandchild cleaned up") is True
+
+
+def test_pausing_a_child_pauses_its_children_too(engine, workspace):
+    workspace.write_flow("Stepper", """
+        def handler(system, this, inputs):
+            steps = system.setting('steps')
+            for _ in range(inputs['n']):
+                steps.save(value=steps.get('value') + 1)
+                this.sleep(0.05)
+    """)
+    workspace.write_flow("Middle Stepper", """
+        def handler(system, this, inputs):
+            this.flow('Stepper', name='grandchild', n=30)
+    """)
+    record, tree = run_flow(engine, workspace, "Pauses Middle", """
+        import time
+
+        def handler(system, this, inputs):
+            def poll(check, what, limit=20):
+                deadline = time.monotonic() + limit
+                while not check():
+                    if time.monotonic() > deadline:
+                        raise RuntimeError('timed out waiting for ' + what)
+                    this.sleep(0.02)
+
+            steps = system.setting('steps')
+            steps.save(value=0)
+            middle = this.flow('Middle Stepper', wait=False)
+            poll(lambda: steps.get('value') >= 2, 'the grandchild to step')
+            middle.pause()
+            poll(lambda: middle.get('status') == 'PAUSED', 'PAUSED')
+            at_pause = steps.get('value')
+            this.sleep(0.6)  # a window to observe that the grandchild does not move
+            while_paused = steps.get('value')
+            middle.resume()
+            middle.wait()
+            this.set_output(at_pause=at_pause, while_paused=while_paused, final=steps.get('value'))
+    """)
+    assert record["status"] == "success", record["message"]
+    out = record["outputs"]
+    assert out["while_paused"] == out["at_pause"], "the grandchild kept working while its parent was paused"
+    assert out["final"] == 30
+    assert [n["status"] for n in find_nodes(tree, flow="Stepper")] == ["success"]
+
+
+PAUSES_ITSELF = """
+    def handler(system, this, inputs):
+        this.log('before pause')
+        this.pause()
+        this.log('after pause')
+        return this.success('resumed and done')
+"""
+
+
+def test_this_pause_waits_until_engine_resume(engine, workspace, events):
+    workspace.write_flow("Pauses Itself", PAUSES_ITSELF)
+    execution_id = engine.submit("Pauses Itself")
+    events.wait_status(execution_id, "paused")
+    assert engine.store.execution(execution_id)["status"] == "paused"
+    assert log_texts(engine.tree(execution_id)) == ["before pause"]
+    engine.resume(execution_id)
+    record = engine.wait(execution_id, timeout=WAIT_S)
+    assert (record["status"], record["message"]) == ("success", "resumed and done")
+    assert log_texts(engine.tree(execution_id)) == ["before pause", "after pause"]
+
+
+def test_this_pause_resumed_with_flowdesk_resume(engine, workspace, events):
+    workspace.write_flow("Pauses Itself", PAUSES_ITSELF)
+    execution_id = engine.submit("Pauses Itself")
+    events.wait_status(execution_id, "paused")
+    result = run_cli("resume", str(execution_id), "-w", str(workspace))
+    assert result.returncode == 0, result
+    record = engine.wait(execution_id, timeout=WAIT_S)
+    assert (record["status"], record["message"]) == ("success", "resumed and done")
+
+
+def test_connect_rest_children_named_unstarted_and_in_the_background(engine, workspace, echo_server):
+    record, tree = run_flow(engine, workspace, "Connections", f"""
+        def handler(system, this, inputs):
+            named = this.connect('REST', name='list items', url='{echo_server}/items')
+            later = this.connect('REST', url='{echo_server}/later', run=False)
+            before = later.load('status')
+            later.run()
+            background = this.connect(connector_type='REST', url='{echo_server}/bg', method='POST',
+                                      json={{'n': 1}}, wait=False)
+            background.wait()
+            this.set_output(named=named.get('output_value')['json']['path'], name=named.get('name'),
+                            before=before, later=later.load('status', 'output_value')['output_value']['json']['path'],
+                            background=background.get('output_value')['json'])
+    """)
+    assert record["status"] == "success", record["message"]
+    out = record["outputs"]
+    assert out["named"] == "/items" and out["name"] == "list items"
+    assert out["before"] not in ("RUNNING", "ENDED_SUCCESS", "ENDED_ERROR", "ENDED_CANCELLED")
+    assert out["later"] == "/later"
+    assert (out["background"]["method"], out["background"]["path"], out["background"]["body"]) == ("POST", "/bg", {"n": 1})
+    connections = find_nodes(tree, kind="connection")
+    assert [(c["flow"], c["status"]) for c in connections] == [("REST", "success")] * 3
+    assert connections[0]["name"] == "list items"
+
+
+def test_using_retry_on_a_connection(engine, workspace, echo_server):
+    record, tree = run_flow(engine, workspace, "Retries API", f"""
+        def handler(system, this, inputs):
+            response = this.using('retry', max_tries=4, delay_sec=0.1).connect('REST', url='{echo_server}/flaky/retry-conn/2')
+            this.set_output(status_code=response.get('output_value')['status_code'])
+    """)
+    assert record["status"] == "success", record["message"]
+    assert record["outputs"] == {"status_code": 200}
+    assert [c["status"] for c in find_nodes(tree, kind="connection")] == ["error", "error", "success"]
 
 
 def test_using_retry_makes_each_try_a_child(engine, workspace):

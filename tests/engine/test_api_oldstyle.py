@@ -15,9 +15,10 @@ def test_two_argument_handler_reads_inputs_with_get_input_value(engine, workspac
                 return this.error('missing input "name"')
             this.log(name=name)
             this.save(output_value={'greeting': f'Hello {name}'})
-            return this.success(f'greeted {name}')
+            greeting = this.get('output_value')['greeting']
+            return this.success(f'greeted {name}: {greeting}')
     """, inputs={"name": "Ada"})
-    assert (record["status"], record["message"]) == ("success", "greeted Ada"), record.get("traceback")
+    assert (record["status"], record["message"]) == ("success", "greeted Ada: Hello Ada"), record.get("traceback")
     assert record["outputs"] == {"greeting": "Hello Ada"}
     assert tree["logs"][0]["fields"] == {"name": "Ada"}
 

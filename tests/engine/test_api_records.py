@@ -37,6 +37,7 @@ def test_a_missing_setting_read_uncaught_ends_the_execution_in_error(engine, wor
     assert record["status"] == "error"
     assert record["message"].startswith("ResourceNotFoundError")
     assert "api token" in record["message"]
+    assert record["message"].endswith("(flow 'Needs Token', line 2)"), record["message"]
 
 
 def test_setting_save_exists_get_delete(engine, workspace):
@@ -118,6 +119,27 @@ def test_file_save_with_convert_binary_stores_the_decoded_bytes(engine, workspac
     assert record["status"] == "success", record["message"]
     assert record["outputs"] == {"exists": True}
     assert (workspace.root / "files" / "blobs" / "data.bin").read_bytes() == payload
+
+
+def test_file_and_flow_records_passed_to_a_child_stay_live(engine, workspace):
+    workspace.write_flow("Uses Records", """
+        import flow_api
+
+        def handler(system, this, inputs):
+            report, template = inputs['report'], inputs['template']
+            assert isinstance(report, flow_api.File) and isinstance(template, flow_api.Flow)
+            report.save(content=report.get('content') + 'line 2\\n')
+            this.set_output(has_handler='def handler' in template.get('script'), name=template.get('name'))
+    """)
+    record, _ = run_flow(engine, workspace, "Passes Records", """
+        def handler(system, this, inputs):
+            report = system.file('out/report.txt')
+            report.save(content='line 1\\n')
+            child = this.flow('Uses Records', report=report, template=system.flow('Calculator'))
+            this.set_output(content=report.get('content'), child=child.get('output_value'))
+    """)
+    assert record["status"] == "success", record["message"]
+    assert record["outputs"] == {"content": "line 1\nline 2\n", "child": {"has_handler": True, "name": "Calculator"}}
 
 
 def test_system_flow_save_script_then_run_it(engine, workspace):
