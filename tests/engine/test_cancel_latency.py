@@ -5,10 +5,12 @@ test_isolation.py::test_cli_cancel_from_another_shell checks that the cancel hap
 one measures how long it takes. The engine runs in this process (as the IDE's would); each cancel
 is the real ``flowdesk cancel ID -w DIR`` (``engine_core.cli.main``) in a process of its own,
 started ahead and triggered through its stdin, so that interpreter start-up (seconds on a busy
-machine) does not bunch the requests up. The helper notes the wall-clock time at which
-``Store.request_cancel`` returned (the request is committed then); the engine stores the moment
-it cancelled the execution as its ``ended_at`` (what ``flowdesk show`` reports). The difference
-is the delay the README bounds."""
+machine) does not bunch the requests up. The helper notes the wall-clock time before and after
+``Store.request_cancel`` (the request is committed when it returns); the engine stores the moment
+it cancelled the execution as its ``ended_at`` (what ``flowdesk show`` reports). From the commit
+to ``ended_at`` is the delay the README bounds. (An engine woken at once by the request may
+cancel before ``request_cancel`` has returned: that counts as no delay; cancelling before the
+request was even started would be a bug.)"""
 
 from __future__ import annotations
 
@@ -40,8 +42,9 @@ Store(resolve_db_url(Workspace.open(sys.argv[-1]), None)).close()
 request_cancel = Store.request_cancel
 
 def timed_request_cancel(self, execution_id):
+    before = time.time()
     outcome = request_cancel(self, execution_id)  # committed when it returns
-    sys.stderr.write(f'written {time.time()!r}\\n'); sys.stderr.flush()
+    sys.stderr.write(f'written between {before!r} and {time.time()!r}\\n'); sys.stderr.flush()
     return outcome
 
 Store.request_cancel = timed_request_cancel  # only notes the time; the command is unchanged
@@ -90,11 +93,11 @@ def test_cancel_from_another_process_takes_effect_within_a_quarter_second(worksp
         assert out.strip() == f"execution #{execution_id}: cancelled — cancelled by user"
         record = records[execution_id]
         assert (record["status"], record["message"]) == ("cancelled", "cancelled by user")
-        written = float(re.search(r"^written (\S+)$", err, re.M).group(1))
-        latencies[execution_id] = record["ended_at"] - written
+        before, after = map(float, re.search(r"^written between (\S+) and (\S+)$", err, re.M).groups())
+        assert record["ended_at"] >= before, "the engine cannot cancel before the request is being written"
+        latencies[execution_id] = max(0.0, record["ended_at"] - after)
     spread = max(r["ended_at"] for r in records.values()) - min(r["ended_at"] for r in records.values())
-    print(f"cancels spread over {spread:.3f} s; request written -> cancelled (s):",
+    print(f"cancels spread over {spread:.3f} s; request -> cancelled (s):",
           sorted(round(t, 3) for t in latencies.values()))
-    assert min(latencies.values()) >= 0, "the engine cannot cancel before the request is written"
     assert max(latencies.values()) <= POLL_S + SLACK_S, \
         f"a cancel request took {max(latencies.values()):.3f} s to take effect: {latencies}"
