@@ -120,17 +120,22 @@ class _FlowChecker(checker.Checker):
 
     def __init__(self, tree: ast.Module, filename: str, handler: ast.FunctionDef | ast.AsyncFunctionDef | None):
         self.flow_name_literals: list[ast.Constant] = []
-        # `system.x` / `this.x` reads: (node, class of the parameter, parameter name).
+        # Reads of a name the handler's `system` / `this` does not have: (node, its class, the
+        # parameter's name). Real members are skipped at once: they are nearly every read.
         self.api_attributes: list[tuple[ast.Attribute, type, str]] = []
         # Attribute names assigned, deleted or named in setattr/hasattr/getattr anywhere:
         # never reported, whatever object they were set on.
         self.dynamic_attributes: set[str] = set()
-        self._api_parameters: dict[str, type] = {}
+        self._api_classes: dict[str, type] = {}
+        self._api_members: dict[str, frozenset[str]] = {}
         self._api_sources: tuple[ast.AST, ...] = ()
         if handler is not None:
             arguments = [*handler.args.posonlyargs, *handler.args.args][:2]
-            self._api_parameters = {argument.arg: cls for argument, cls
-                                    in zip(arguments, api_model.HANDLER_PARAMETER_CLASSES)}
+            for argument, cls in zip(arguments, api_model.HANDLER_PARAMETER_CLASSES):
+                members = api_model.real_attribute_names(cls)
+                if members is not None:  # None: the class answers any name
+                    self._api_classes[argument.arg] = cls
+                    self._api_members[argument.arg] = members
             # pyflakes 4 binds an argument to its ast.arg, pyflakes 3 to the function.
             self._api_sources = (handler, *arguments)
         super().__init__(tree, filename=filename, withDoctest=False)
@@ -146,15 +151,13 @@ class _FlowChecker(checker.Checker):
         super().CALL(node)
 
     def ATTRIBUTE(self, node: ast.Attribute) -> None:  # noqa: N802
-        value = node.value
-        if type(value) is ast.Name and value.id in self._api_parameters:
-            if type(node.ctx) is ast.Load:
-                if self._is_handler_parameter(value.id):
-                    self.api_attributes.append((node, self._api_parameters[value.id], value.id))
-            else:
-                self.dynamic_attributes.add(node.attr)
-        elif type(node.ctx) is not ast.Load:
+        if type(node.ctx) is not ast.Load:
             self.dynamic_attributes.add(node.attr)
+        else:
+            value = node.value
+            if (type(value) is ast.Name and value.id in self._api_members
+                    and node.attr not in self._api_members[value.id] and self._is_handler_parameter(value.id)):
+                self.api_attributes.append((node, self._api_classes[value.id], value.id))
         self.handleChildren(node)
 
     def _is_handler_parameter(self, name: str) -> bool:
@@ -230,15 +233,13 @@ def _handler_problems(tree: ast.Module, lines: list[str]) -> list[Problem]:
 
 def _member_problems(checked: _FlowChecker, lines: list[str]) -> list[Problem]:
     """``this.sucess(...)``: a member the flow API does not have, read from the handler's
-    ``system`` or ``this`` parameter. Names assigned (or set with setattr) anywhere in the flow
-    and private names are left alone; a class answering any name (``__getattr__``) too."""
+    ``system`` or ``this`` parameter (the checker collected those that are not real members).
+    Names assigned (or set with setattr) anywhere in the flow and private names are left alone;
+    a class answering any name (``__getattr__``) too."""
     problems = []
     for node, cls, parameter in checked.api_attributes:
         name = node.attr
         if name.startswith("_") or name in checked.dynamic_attributes:
-            continue
-        real = api_model.real_attribute_names(cls)
-        if real is None or name in real:
             continue
         message = f"{parameter} ({cls.__module__.partition('.')[0]}.{cls.__name__}) has no member {name!r}"
         close = _close_match(name, api_model.public_member_names(cls))
