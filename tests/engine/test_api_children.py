@@ -186,6 +186,21 @@ def test_wait_for_first_ended(engine, workspace):
     assert record["outputs"]["slow_status"] in ("RUNNING", "WAITING")
 
 
+def test_wait_for_first_ended_returns_a_failed_one_without_raising(engine, workspace):
+    workspace.write_flow("Fails", FAILS)
+    workspace.write_flow("Sleeper", SLEEPER)
+    record, _ = run_flow(engine, workspace, "Race Fails", """
+        def handler(system, this, inputs):
+            slow = this.flow('Sleeper', name='slow', wait=False)
+            bad = this.flow('Fails', name='bad', wait=False, why='crashed early')
+            ended = this.wait_for(slow, bad, return_when=system.return_when.FIRST_ENDED)
+            slow.cancel()
+            this.set_output(ended=[(e.get('name'), e.get('status'), e.get('message')) for e in ended])
+    """)
+    assert record["status"] == "success", record["message"]
+    assert record["outputs"] == {"ended": [["bad", "ENDED_ERROR", "crashed early"]]}
+
+
 def test_wait_for_with_timeout_raises_dependency_timeout(engine, workspace):
     workspace.write_flow("Sleeper", SLEEPER)
     record, _ = run_flow(engine, workspace, "Waits Briefly", """

@@ -217,3 +217,36 @@ def test_a_malformed_form_is_an_error_naming_the_field(engine, workspace):
     record = engine.run("Bad Form", timeout=WAIT_S)
     assert record["status"] == "error"
     assert "'size'" in record["message"] and "slider" in record["message"]
+
+
+def test_two_open_forms_are_answered_separately(engine, workspace, events):
+    workspace.write_flow("Asks Colour", """
+        def handler(system, this, inputs):
+            message = this.message('Colour for ' + inputs['who'], body={
+                'type': 'object',
+                'properties': {'colour': {'label': 'Colour', 'element': 'string', 'type': 'string', 'order': 1}},
+                'required': ['colour'],
+            })
+            this.set_output(colour=message.get('response')['colour'])
+    """)
+    workspace.write_flow("Asks Two", """
+        def handler(system, this, inputs):
+            a = this.flow('Asks Colour', name='ada', who='Ada', wait=False)
+            b = this.flow('Asks Colour', name='bob', who='Bob', wait=False)
+            this.wait_for(a, b)
+            this.set_output(ada=a.get('output_value')['colour'], bob=b.get('output_value')['colour'])
+    """)
+    root = engine.submit("Asks Two")
+    events.wait(lambda e: len([x for x in events.of_type("MessageAdded") if getattr(x, "form", None)]) >= 2,
+                what="two forms")
+    forms = {e.subject: e.message_id for e in events.of_type("MessageAdded") if getattr(e, "form", None)}
+    assert set(forms) == {"Colour for Ada", "Colour for Bob"}
+    engine.respond(forms["Colour for Bob"], {"colour": "green"})
+    bob_done = events.wait(lambda e: type(e).__name__ == "FormAnswered" and e.message_id == forms["Colour for Bob"],
+                           what="Bob's answer")
+    assert bob_done.response == {"colour": "green"}
+    assert engine.store.message(forms["Colour for Ada"])["state"] == "open"
+    engine.respond(forms["Colour for Ada"], {"colour": "blue"})
+    record = engine.wait(root, timeout=WAIT_S)
+    assert record["status"] == "success", record["message"]
+    assert record["outputs"] == {"ada": "blue", "bob": "green"}

@@ -182,3 +182,84 @@ def test_a_flow_that_ignores_cancel_is_killed_after_the_grace_period(engine, wor
     assert record["status"] == "cancelled"
     # The engine still works after killing a worker.
     assert engine.run("Calculator", {"initial_value": 5}, timeout=WAIT_S)["outputs"] == {"result": 5}
+
+
+def test_cancel_while_waiting_for_a_child_cancels_both_and_runs_both_finally_blocks(engine, workspace, events):
+    workspace.write_flow("Child Sleeper", """
+        def handler(system, this, inputs):
+            try:
+                this.log('child asleep')
+                this.sleep(120)
+            finally:
+                system.setting('child cleanup').save(value=True)
+    """)
+    workspace.write_flow("Waits On Child", """
+        def handler(system, this, inputs):
+            try:
+                this.flow('Child Sleeper')
+            except Exception as exc:
+                this.log('swallowed ' + type(exc).__name__)
+            finally:
+                system.setting('parent cleanup').save(value=True)
+    """)
+    execution_id = engine.submit("Waits On Child")
+    events.wait_log(None, "child asleep")
+    engine.cancel(execution_id)
+    record = engine.wait(execution_id, timeout=WAIT_S)
+    assert record["status"] == "cancelled"
+    tree = engine.tree(execution_id)
+    assert log_texts(tree) == []
+    (child,) = tree["children"]
+    assert engine.wait(child["id"], timeout=WAIT_S)["status"] == "cancelled"
+    settings = engine.store.settings()
+    assert (settings.get("parent cleanup"), settings.get("child cleanup")) == (True, True)
+
+
+def test_cancel_a_paused_execution(engine, workspace, events):
+    workspace.write_flow("Paused Forever", """
+        def handler(system, this, inputs):
+            try:
+                this.pause()
+                this.log('resumed')
+            finally:
+                this.log('finally ran')
+    """)
+    execution_id = engine.submit("Paused Forever")
+    events.wait_status(execution_id, "paused")
+    engine.cancel(execution_id)
+    record = engine.wait(execution_id, timeout=WAIT_S)
+    assert record["status"] == "cancelled"
+    assert log_texts(engine.tree(execution_id)) == ["finally ran"]
+
+
+def test_a_cancelled_parent_ends_only_after_its_children(engine, workspace, events):
+    """What the user sees when the root shows 'cancelled': no child still 'running' under it
+    (a CLI or IDE that waits for the root must see the whole tree ended). Repeated, because a
+    wrong order shows only now and then."""
+    workspace.write_flow("Child Sleeper", """
+        def handler(system, this, inputs):
+            try:
+                this.log('child asleep')
+                this.sleep(120)
+            finally:
+                system.setting('child cleanup').save(value=True)
+    """)
+    workspace.write_flow("Waits On Child", """
+        def handler(system, this, inputs):
+            try:
+                this.flow('Child Sleeper')
+            finally:
+                system.setting('parent cleanup').save(value=True)
+    """)
+    problems = []
+    for attempt in range(6):
+        execution_id = engine.submit("Waits On Child")
+        events.wait(lambda e, i=execution_id: type(e).__name__ == "LogAppended" and e.text == "child asleep"
+                    and e.id > i, what="the child asleep")
+        engine.cancel(execution_id)
+        engine.wait(execution_id, timeout=WAIT_S)
+        (child_at_root_end,) = engine.tree(execution_id)["children"]
+        engine.wait(child_at_root_end["id"], timeout=WAIT_S)
+        if child_at_root_end["status"] != "cancelled":
+            problems.append((attempt, child_at_root_end["status"]))
+    assert not problems, f"(attempt, child status when the root had ended): {problems}"

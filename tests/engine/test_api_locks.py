@@ -134,3 +134,31 @@ def test_a_holder_killed_by_sigkill_releases_its_lock_to_a_waiter(engine, worksp
     assert (tries["status"], tries["message"]) == ("success", "got the lock")
     killed_at = engine.store.settings()["killed at"]
     assert tries["outputs"]["acquired_at"] >= killed_at, "the waiter got the lock while the holder was alive"
+
+
+def test_cancelling_a_waiter_blocked_in_acquire_runs_its_finally_and_leaves_the_lock_usable(engine, workspace, events):
+    workspace.write_flow("Holder", HOLDER)
+    workspace.write_flow("Tries Briefly", TRIES_BRIEFLY)
+    workspace.write_flow("Blocked Waiter", """
+        def handler(system, this, inputs):
+            try:
+                this.log('acquiring')
+                system.setting('deploy lock').acquire()
+                this.log('acquired')
+            finally:
+                this.log('finally ran')
+    """)
+    engine.store.save_setting("deploy lock", "prod")
+    holder = engine.submit("Holder", {"release": True})
+    events.wait_log(holder, "holding")
+    waiter = engine.submit("Blocked Waiter")
+    events.wait_log(waiter, "acquiring")
+    engine.cancel(waiter)
+    record = engine.wait(waiter, timeout=WAIT_S)
+    assert record["status"] == "cancelled"
+    assert [e["text"] for e in engine.tree(waiter)["logs"]] == ["acquiring", "finally ran"]
+
+    engine.store.save_setting("holder may go", True)
+    assert engine.wait(holder, timeout=WAIT_S)["status"] == "success"
+    free = engine.run("Tries Briefly", {"timeout": 10}, timeout=WAIT_S)
+    assert (free["status"], free["message"]) == ("success", "got the lock"), free["message"]

@@ -109,6 +109,25 @@ def test_file_save_get_exists_delete_and_files_on_disk(engine, workspace):
     assert not (files_dir / "scratch.txt").exists()
 
 
+def test_file_names_cannot_leave_the_files_folder(engine, workspace):
+    outside = workspace.root / "escaped.txt"
+    record, _ = run_flow(engine, workspace, "Escapes", f"""
+        import flow_api
+
+        def handler(system, this, inputs):
+            refused = []
+            for name in ('../escaped.txt', 'sub/../../escaped.txt', {str(outside)!r}):
+                try:
+                    system.file(name).save(content='x')
+                except flow_api.EngineException as exc:
+                    refused.append(type(exc).__name__)
+            this.set_output(refused=refused)
+    """)
+    assert record["status"] == "success", record["message"]
+    assert len(record["outputs"]["refused"]) == 3, record["outputs"]
+    assert not outside.exists()
+
+
 def test_file_save_with_convert_binary_stores_the_decoded_bytes(engine, workspace):
     payload = bytes(range(256)) * 4
     record, _ = run_flow(engine, workspace, "Binary", """
