@@ -137,3 +137,36 @@ def test_library_idiom_run_on_a_child_that_already_ran(engine, workspace):
     """)
     assert (record["status"], record["message"]) == ("success", "ran 1 time(s)"), record.get("traceback")
     assert len(find_nodes(tree, flow="Counted")) == 1
+
+
+def test_library_idiom_unpack_several_fields(engine, workspace):
+    """Cloudomation flows unpack several fields: ``status, message = task.load('status',
+    'message')``, ``name, message = execution.load('name', 'message')`` (library flows, see
+    /tmp/flowdesk-research.md item 3). flows.md says several fields come back as a dict,
+    which unpacks to its KEYS: such a flow would silently compare 'status' == 'ENDED_ERROR'."""
+    workspace.write_flow("Fails Politely", """
+        def handler(system, this):
+            return this.error('quota exceeded')
+    """)
+    record, _ = run_flow(engine, workspace, "Unpacks", """
+        def handler(system, this):
+            task = this.flow('Fails Politely', wait=system.return_when.ALL_ENDED)
+            status, message = task.load('status', 'message')
+            this.success(f'{status}: {message}')
+    """)
+    assert (record["status"], record["message"]) == ("success", "ENDED_ERROR: quota exceeded"), record.get("traceback")
+
+
+def test_library_idiom_task_with_a_positional_inputs_dict(engine, workspace, echo_server):
+    """The Cloudomation Tasks documentation passes the inputs as a dict:
+    ``task = this.task('REST', inputs); task.run_async(); task.wait()``."""
+    record, _ = run_flow(engine, workspace, "Dict Inputs", f"""
+        def handler(system, this):
+            inputs = {{'url': '{echo_server}/post', 'method': 'post', 'data': 'payload'}}
+            task = this.task('REST', inputs)
+            task.run_async()
+            task.wait()
+            outputs = task.get('output_value')
+            return this.success(outputs['json']['method'] + ' ' + outputs['json']['body'])
+    """)
+    assert (record["status"], record["message"]) == ("success", "POST payload"), record.get("traceback")
