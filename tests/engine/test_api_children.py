@@ -374,6 +374,57 @@ def test_this_pause_resumed_with_flowdesk_resume(engine, workspace, events):
     assert (record["status"], record["message"]) == ("success", "resumed and done")
 
 
+def test_engine_pause_and_resume_and_the_cli_commands(engine, workspace, events):
+    workspace.write_flow("Ticker", """
+        def handler(system, this, inputs):
+            ticks = system.setting('ticks')
+            ticks.save(value=0)
+            this.log('ticking')
+            for _ in range(30):
+                ticks.save(value=ticks.get('value') + 1)
+                this.sleep(0.05)
+    """)
+    execution_id = engine.submit("Ticker")
+    events.wait_log(execution_id, "ticking")
+    engine.pause(execution_id)
+    events.wait_status(execution_id, "paused")
+    at_pause = engine.store.settings()["ticks"]
+    assert engine.store.execution(execution_id)["status"] == "paused"
+    resumed = run_cli("resume", str(execution_id), "-w", str(workspace))
+    assert resumed.returncode == 0, resumed
+    paused_again = run_cli("pause", str(execution_id), "-w", str(workspace))
+    assert paused_again.returncode == 0, paused_again
+    events.wait(lambda e: type(e).__name__ == "StatusChanged" and e.id == execution_id and e.status == "paused"
+                and len([x for x in events.of_type("StatusChanged") if x.id == execution_id and x.status == "paused"]) >= 2,
+                what="the second pause")
+    engine.resume(execution_id)
+    record = engine.wait(execution_id, timeout=WAIT_S)
+    assert record["status"] == "success", record["message"]
+    assert at_pause < 30 and engine.store.settings()["ticks"] == 30
+
+
+def test_a_wait_timeout_does_not_stop_the_child(engine, workspace):
+    workspace.write_flow("Short Nap", """
+        def handler(system, this, inputs):
+            this.sleep(1.0)
+            return this.success('napped')
+    """)
+    record, _ = run_flow(engine, workspace, "Checks Twice", """
+        import flow_api
+
+        def handler(system, this, inputs):
+            child = this.flow('Short Nap', wait=False)
+            try:
+                child.wait(timeout=0.1)
+            except flow_api.DependencyTimeoutError:
+                pass
+            child.wait(timeout=30)
+            this.set_output(status=child.get('status'), message=child.get('message'))
+    """)
+    assert record["status"] == "success", record["message"]
+    assert record["outputs"] == {"status": "ENDED_SUCCESS", "message": "napped"}
+
+
 def test_connect_rest_children_named_unstarted_and_in_the_background(engine, workspace, echo_server):
     record, tree = run_flow(engine, workspace, "Connections", f"""
         def handler(system, this, inputs):
@@ -447,6 +498,24 @@ def test_using_retry_gives_up_after_max_tries(engine, workspace):
     assert record["status"] == "error"
     assert record["message"].startswith("gave up: ") and "still down" in record["message"]
     assert [t["status"] for t in find_nodes(tree, flow="Fails")] == ["error", "error"]
+
+
+def test_using_retry_waits_delay_sec_between_tries(engine, workspace):
+    workspace.write_flow("Fails", FAILS)
+    record, tree = run_flow(engine, workspace, "Patient", """
+        import flow_api
+
+        def handler(system, this, inputs):
+            try:
+                this.using('retry', max_tries=3, delay_sec=0.5).flow('Fails')
+            except flow_api.DependencyFailedError:
+                return this.success('three tries')
+    """)
+    assert (record["status"], record["message"]) == ("success", "three tries"), record["message"]
+    tries = find_nodes(tree, flow="Fails")
+    assert len(tries) == 3
+    gaps = [b["started_at"] - a["ended_at"] for a, b in zip(tries, tries[1:])]
+    assert all(gap >= 0.45 for gap in gaps), gaps
 
 
 def test_using_timeout_cancels_a_slow_child(engine, workspace):

@@ -250,3 +250,20 @@ def test_two_open_forms_are_answered_separately(engine, workspace, events):
     record = engine.wait(root, timeout=WAIT_S)
     assert record["status"] == "success", record["message"]
     assert record["outputs"] == {"ada": "blue", "bob": "green"}
+
+
+def test_plain_messages_do_not_pause(engine, workspace):
+    """A message without a form body is a plain message (the contract's record: state None),
+    not a form that stays open: Cloudomation's wizard sends ``system.message(type='popup',
+    subject=..., message=...)`` notices and never waits on them."""
+    workspace.write_flow("Reports", """
+        def handler(system, this, inputs):
+            this.message('Import finished', message='20 files copied')
+            system.message(subject='Heads up', message='disk 80% full')
+            return this.success('reported')
+    """)
+    record = engine.run("Reports", timeout=WAIT_S)
+    assert (record["status"], record["message"]) == ("success", "reported"), record["message"]
+    messages = [(m["subject"], m["message"]) for m in engine.tree(record["id"])["messages"]]
+    assert messages == [("Import finished", "20 files copied"), ("Heads up", "disk 80% full")]
+    assert engine.store.forms(open_only=True) == []

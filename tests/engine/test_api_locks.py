@@ -162,3 +162,28 @@ def test_cancelling_a_waiter_blocked_in_acquire_runs_its_finally_and_leaves_the_
     assert engine.wait(holder, timeout=WAIT_S)["status"] == "success"
     free = engine.run("Tries Briefly", {"timeout": 10}, timeout=WAIT_S)
     assert (free["status"], free["message"]) == ("success", "got the lock"), free["message"]
+
+
+def test_a_lock_held_by_a_parent_blocks_its_child(engine, workspace):
+    workspace.write_flow("Tries Briefly", TRIES_BRIEFLY)
+    engine.store.save_setting("deploy lock", "prod")
+    workspace.write_flow("Parent Holds", """
+        import flow_api
+
+        def handler(system, this, inputs):
+            lock = system.setting('deploy lock')
+            lock.acquire()
+            try:
+                this.flow('Tries Briefly', name='while held', timeout=0.3)
+            except flow_api.DependencyFailedError as exc:
+                held = str(exc)
+            lock.release()
+            this.flow('Tries Briefly', name='after release', timeout=10)
+            this.set_output(held='LockTimeoutError' in held)
+    """)
+    record = engine.run("Parent Holds", timeout=WAIT_S)
+    assert record["status"] == "success", record["message"]
+    assert record["outputs"] == {"held": True}
+    children = {c["name"]: (c["status"], c["message"]) for c in engine.tree(record["id"])["children"]}
+    assert children == {"while held": ("error", "lock busy: LockTimeoutError"),
+                        "after release": ("success", "got the lock")}
