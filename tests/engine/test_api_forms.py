@@ -267,3 +267,36 @@ def test_plain_messages_do_not_pause(engine, workspace):
     messages = [(m["subject"], m["message"]) for m in engine.tree(record["id"])["messages"]]
     assert messages == [("Import finished", "20 files copied"), ("Heads up", "disk 80% full")]
     assert engine.store.forms(open_only=True) == []
+
+
+def test_a_form_shaped_like_the_library_ones_is_accepted(engine, workspace, events):
+    """Quirks seen in Cloudomation's public flows: markdown text in 'example' or 'description',
+    a 'password' element, a 'required' list inside a property, a submit button without 'type'
+    whose key has a space, a number default given as a string."""
+    workspace.write_flow("Invite", """
+        def handler(system, this, inputs):
+            response = system.message(
+                subject='Invite a new user',
+                body={
+                    'type': 'object',
+                    'properties': {
+                        'name_info': {'element': 'markdown', 'example': 'Enter a login name', 'order': 1},
+                        'name': {'element': 'string', 'type': 'string', 'label': 'Login name', 'order': 2},
+                        'secret': {'element': 'password', 'type': 'string', 'label': 'Initial password',
+                                   'order': 3, 'required': []},
+                        'days': {'element': 'number', 'type': 'number', 'label': 'Valid for days',
+                                 'default': '7', 'order': 4},
+                        'Send invitation': {'element': 'submit', 'order': 5},
+                    },
+                    'required': ['name'],
+                },
+            ).wait().get('response')
+            this.set_output(response=response)
+            return this.success(f"{response['name']} invited for {response['days'] * 1} days")
+    """)
+    execution_id = engine.submit("Invite")
+    added = events.wait_form(execution_id)
+    engine.respond(added.message_id, {"name": "grace", "secret": "s3cret"})
+    record = engine.wait(execution_id, timeout=WAIT_S)
+    assert (record["status"], record["message"]) == ("success", "grace invited for 7 days"), record["message"]
+    assert record["outputs"]["response"] == {"name": "grace", "secret": "s3cret", "days": 7, "Send invitation": True}

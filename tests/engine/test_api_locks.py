@@ -187,3 +187,16 @@ def test_a_lock_held_by_a_parent_blocks_its_child(engine, workspace):
     children = {c["name"]: (c["status"], c["message"]) for c in engine.tree(record["id"])["children"]}
     assert children == {"while held": ("error", "lock busy: LockTimeoutError"),
                         "after release": ("success", "got the lock")}
+
+
+def test_a_cancelled_holder_releases_its_lock(engine, workspace, events):
+    workspace.write_flow("Holder", HOLDER)
+    workspace.write_flow("Tries Briefly", TRIES_BRIEFLY)
+    engine.store.save_setting("deploy lock", "prod")
+    holder = engine.submit("Holder", {"release": False})
+    events.wait_log(holder, "holding")
+    engine.cancel(holder)
+    assert engine.wait(holder, timeout=WAIT_S)["status"] == "cancelled"
+    free = engine.run("Tries Briefly", {"timeout": 10}, timeout=WAIT_S)
+    assert (free["status"], free["message"]) == ("success", "got the lock"), free["message"]
+    assert free["outputs"]["waited"] < 5
