@@ -58,6 +58,8 @@ class FilesController(QObject):
         fresh = [f for f in folders if f not in self._watcher.directories()]
         if fresh:
             self._watcher.addPaths(fresh)
+            # A file written between the listing and the watch would go unseen: list once more.
+            self._refresh_soon.start()
 
     def on_events(self, events: list) -> None:
         # A flow may have written files (system.file(...).save); the watcher may miss a folder

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import QObject
+from PySide6.QtWidgets import QPushButton
 
 from engine_core import events as ev
 
@@ -27,6 +28,15 @@ class FormsController(QObject):
         self.window = window
         self.panel = panel
         self.dock = None  # the Messages dock, once installed: titled with the open-form count
+        # Stays in the status bar while forms are open: a passing message is easily overwritten
+        # (a run's "Started execution #N" arrives about when a quick flow asks).
+        self.indicator = QPushButton()
+        self.indicator.setObjectName("openFormsIndicator")
+        self.indicator.setFlat(True)
+        self.indicator.setToolTip("Show the forms waiting for an answer")
+        self.indicator.clicked.connect(lambda: self.notify(""))
+        self.indicator.hide()
+        window.statusBar().addPermanentWidget(self.indicator)
         self._by_execution: dict[int, set[int]] = {}  # execution id -> message ids of its open forms
         panel.answered.connect(self.respond)
         panel.openCountChanged.connect(self._count_changed)
@@ -42,7 +52,10 @@ class FormsController(QObject):
                 new.append(record)
             elif _FormAnswered is not None and isinstance(event, _FormAnswered):
                 self._closed(event.message_id)
-                self.panel.mark_answered(event.message_id, event.response, event.at)
+                if getattr(event, "state", "answered") == "cancelled":  # its execution ended first
+                    self.panel.mark_cancelled(event.message_id, "its execution ended")
+                else:
+                    self.panel.mark_answered(event.message_id, event.response, event.at)
             elif isinstance(event, ev.StatusChanged) and event.status in _TERMINAL:
                 self._execution_ended(event.id, event.status)
         if len(new) == 1:
@@ -63,8 +76,8 @@ class FormsController(QObject):
             if record.get("state") == "open" and record.get("form") is not None:
                 self.add(record)
         if records:
-            self.notify(f"{len(records)} form{'s' if len(records) != 1 else ''} wait for an answer "
-                        "in the Messages panel")
+            self.notify("1 form waits for an answer in the Messages panel" if len(records) == 1
+                        else f"{len(records)} forms wait for an answer in the Messages panel")
 
     def add(self, record: dict) -> None:
         execution_id = record.get("execution_id")
@@ -74,7 +87,8 @@ class FormsController(QObject):
             self._set_waiting(execution_id, True)
 
     def notify(self, text: str) -> None:
-        self.window.statusBar().showMessage(text, 15000)
+        if text:
+            self.window.statusBar().showMessage(text, 15000)
         if self.dock is not None:
             self.dock.show()
             self.dock.raise_()
@@ -93,7 +107,7 @@ class FormsController(QObject):
         # Off the GUI thread: respond commits to the database and wakes the waiting execution.
         run_in_background(engine.respond, message_id, response,
                           on_done=lambda record, m=message_id: self._responded(m, record),
-                          on_error=lambda text, m=message_id: self.panel.send_failed(m, text))
+                          on_error=lambda text, m=message_id: self.panel.send_failed(m, _readable(m, text)))
 
     def _responded(self, message_id: int, record: Any) -> None:
         at = record.get("answered_at") if isinstance(record, dict) else None
@@ -144,9 +158,18 @@ class FormsController(QObject):
         return f"#{execution_id} {node.name}" if node is not None else f"execution #{execution_id}"
 
     def _count_changed(self, count: int) -> None:
+        self.indicator.setText(f"✎ {count} form{'s' if count != 1 else ''} waiting")
+        self.indicator.setVisible(count > 0)
         if self.dock is not None:
             self.dock.setWindowTitle(f"Messages ({count} open form{'s' if count != 1 else ''})" if count
                                      else "Messages")
+
+
+def _readable(message_id: int, error: str) -> str:
+    # Engine.respond raises a bare LookupError for a form that no longer exists.
+    if error.startswith("LookupError"):
+        return f"form #{message_id} no longer exists"
+    return error
 
 
 def _open_forms(store) -> list[dict]:

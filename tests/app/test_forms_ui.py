@@ -9,7 +9,7 @@ import threading
 import time
 
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QPoint, Qt
 from PySide6.QtWidgets import QCheckBox, QComboBox, QDateEdit, QDoubleSpinBox, QLabel, QLineEdit, QTimeEdit
 
 from engine_core import events as ev
@@ -225,6 +225,7 @@ def test_cancelling_the_execution_closes_its_form(qtbot, make_window):
     window = make_window()
     window.bridge.eventsArrived.emit([_message_added(3, 7, "Approve?", FORM), _message_added(4, 8, "Other", FORM)])
     assert window.messages_dock.windowTitle() == "Messages (2 open forms)"
+    assert window.forms.indicator.text() == "✎ 2 forms waiting"
     assert window.statusBar().currentMessage() == "2 new forms wait for an answer in the Messages panel"
     window.bridge.eventsArrived.emit([ev.StatusChanged(3, "cancelled", "cancelled by user", time.time())])
     form = window.forms.panel.form(7)
@@ -279,3 +280,128 @@ def test_pause_and_resume_from_the_executions_context_menu_run_off_the_gui_threa
     actions = {a.text(): a for a in window.executions.context_actions(3).actions() if a.text()}
     assert actions["Resume"].isEnabled() is False
     assert window.tree_model.index_for(3).siblingAtColumn(2).data() == "waiting for answer"
+
+
+# -- a real engine ------------------------------------------------------------------------------
+APPROVE_FLOW = """
+FORM = {
+    'type': 'object',
+    'properties': {
+        'intro': {'element': 'markdown', 'description': 'Release **1.2** to production?', 'order': 1},
+        'reason': {'label': 'Reason', 'element': 'string', 'type': 'string', 'order': 2},
+        'copies': {'label': 'Copies', 'element': 'number', 'type': 'number', 'default': 2, 'order': 3},
+        'notify': {'label': 'Notify the team', 'element': 'toggle', 'type': 'boolean', 'order': 4},
+        'level': {'label': 'Level', 'element': 'select', 'options': ['low', 'high'], 'order': 5},
+        'approve': {'label': 'Approve', 'element': 'submit', 'type': 'boolean', 'order': 6},
+        'reject': {'label': 'Reject', 'element': 'submit', 'type': 'boolean', 'order': 7},
+    },
+    'required': ['reason', 'level'],
+}
+
+def handler(system, this, inputs):
+    message = this.message('Approve?', body=FORM)
+    response = message.get('response')
+    this.set_output(response=response)
+    return this.success('approved' if response['approve'] else 'rejected')
+"""
+
+
+def _needs_engine_forms():
+    from engine_core.runtime.engine import Engine
+
+    if not hasattr(Engine, "respond") or getattr(ev, "FormAnswered", None) is None:
+        pytest.skip("the engine side of forms (Engine.respond, FormAnswered) has not landed yet")
+
+
+def _start_approval(qtbot, window, workspace):
+    workspace.write_flow("Approve", APPROVE_FLOW)
+    window.ask_run_inputs = lambda flow, remembered: {}
+    window.run_flow("Approve")
+    qtbot.waitUntil(lambda: window.forms.panel.open_forms() != [], timeout=15000)
+    form = window.forms.panel.open_forms()[0]
+    qtbot.waitUntil(lambda: window.last_run_id is not None, timeout=5000)  # may come after the form
+    assert form.subject == "Approve?" and form.execution_id == window.last_run_id
+    return form
+
+
+def test_a_flow_asks_the_user_answers_through_the_widgets_and_the_flow_goes_on(qtbot, make_window, workspace):
+    _needs_engine_forms()
+    window = make_window(workspace)
+    form = _start_approval(qtbot, window, workspace)
+    execution_id = form.execution_id
+    assert window.forms.dock.isVisible()
+    assert window.messages_dock.windowTitle() == "Messages (1 open form)"
+    indicator = window.forms.indicator  # stays in the status bar while the form is open
+    assert indicator.isVisible() and indicator.text() == "✎ 1 form waiting"
+    qtbot.waitUntil(lambda: window.tree_model.index_for(execution_id).siblingAtColumn(2).data()
+                    == "waiting for answer", timeout=10000)
+    assert "Release 1.2 to production?" in form.findChild(QLabel, "formText:intro").text().replace("**", "")
+
+    # A required field left empty: said under the field, nothing sent, the flow still waits.
+    qtbot.mouseClick(form.buttons["approve"], Qt.MouseButton.LeftButton)
+    assert _visible_error(form, "reason") == "field 'Reason' (reason) is required; enter a value"
+    assert form.state == "open"
+
+    qtbot.keyClicks(form.findChild(QLineEdit, "formField:reason"), "all tests green")
+    box = form.findChild(QCheckBox, "formField:notify")
+    qtbot.mouseClick(box, Qt.MouseButton.LeftButton, pos=QPoint(8, box.height() // 2))  # on its tick box
+    form.findChild(QComboBox, "formField:level").setCurrentText("high")
+    qtbot.mouseClick(form.buttons["approve"], Qt.MouseButton.LeftButton)
+
+    qtbot.waitUntil(lambda: window.tree_model.node(execution_id).status == "success", timeout=15000)
+    assert form.state == "answered" and form.banner.text().startswith("✓ Answered")
+    assert window.messages_dock.windowTitle() == "Messages" and not indicator.isVisible()
+    stored = window.bridge.engine.store.execution(execution_id)
+    assert stored["outputs"]["response"] == {"reason": "all tests green", "copies": 2, "notify": True,
+                                             "level": "high", "approve": True, "reject": False}
+    assert stored["message"] == "approved"
+    # The execution's details show the answer as its output.
+    window.executions.select(execution_id)
+    qtbot.waitUntil(lambda: "all tests green" in window.executions.details.toPlainText(), timeout=5000)
+
+
+def test_cancelling_a_waiting_execution_closes_its_form(qtbot, make_window, workspace):
+    _needs_engine_forms()
+    window = make_window(workspace)
+    form = _start_approval(qtbot, window, workspace)
+    window.bridge.cancel(form.execution_id)
+    qtbot.waitUntil(lambda: form.state == "cancelled", timeout=15000)
+    assert not form.buttons["approve"].isEnabled()
+    assert window.messages_dock.windowTitle() == "Messages"
+
+
+def test_a_form_already_waiting_when_the_ide_starts_is_shown_and_answered(qtbot, make_window, workspace):
+    """The flow runs in another engine (``flowdesk run`` in a terminal) and waits for its form;
+    the IDE opened afterwards loads the open form from the store and answers it there."""
+    _needs_engine_forms()
+    import subprocess
+    import sys
+
+    from engine_core import Store, Workspace
+    from engine_core.runtime.engine import resolve_db_url
+
+    workspace.write_flow("Approve", APPROVE_FLOW)
+    cli = subprocess.Popen([sys.executable, "-m", "engine_core.cli", "run", "Approve", "-w", str(workspace)],
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        store = Store(resolve_db_url(Workspace.open(workspace.root), None))
+        try:
+            qtbot.waitUntil(lambda: store.forms(open_only=True) != [], timeout=20000)
+        finally:
+            store.close()
+        window = make_window(workspace)
+        qtbot.waitUntil(lambda: window.forms.panel.open_forms() != [], timeout=15000)
+        form = window.forms.panel.open_forms()[0]
+        assert form.subject == "Approve?"
+        assert window.statusBar().currentMessage() == "1 form waits for an answer in the Messages panel"
+        qtbot.keyClicks(form.findChild(QLineEdit, "formField:reason"), "from the IDE")
+        form.findChild(QComboBox, "formField:level").setCurrentIndex(1)
+        qtbot.mouseClick(form.buttons["reject"], Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: form.state == "answered", timeout=15000)
+        output, _ = cli.communicate(timeout=30)
+    finally:
+        if cli.poll() is None:
+            cli.kill()
+            cli.wait()
+    assert cli.returncode == 0, output
+    assert "rejected" in output
