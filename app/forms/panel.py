@@ -5,7 +5,8 @@ never vanishes under the cursor."""
 from __future__ import annotations
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QScrollArea, QTabWidget, QWidget
+from PySide6.QtGui import QCursor
+from PySide6.QtWidgets import QScrollArea, QTabWidget, QToolTip, QWidget
 
 from .widget import FormWidget
 
@@ -84,10 +85,12 @@ class FormsPanel(QTabWidget):
     # -- internals --------------------------------------------------------------------------
     def _close_requested(self, index: int) -> None:
         form = self.widget(index).widget()
-        if not form.is_open:  # closing the tab of an open form would hide a waiting execution
-            self._forms.pop(form.message_id, None)
-            self._remove(index)
-            self._count_changed()
+        if form.is_open:  # closing the tab of an open form would hide a waiting execution
+            QToolTip.showText(QCursor.pos(), "Answer this form (or cancel its execution) to close it", self)
+            return
+        self._forms.pop(form.message_id, None)
+        self._remove(index)
+        self._count_changed()
 
     def _remove(self, index: int) -> None:
         scroll = self.widget(index)
