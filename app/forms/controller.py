@@ -67,6 +67,8 @@ class FormsController(QObject):
     def load_open_forms(self) -> None:
         """Forms of executions that were already waiting when the workspace opened."""
         self.panel.clear_forms()
+        for execution_id in self._by_execution:  # ids of another workspace mean other executions
+            self._set_waiting(execution_id, False)
         self._by_execution.clear()
         if self.window.bridge.is_open:
             self.window.bridge.read(_open_forms, on_done=self._loaded)
