@@ -94,8 +94,9 @@ def parse_form(form: Any) -> list[FormField]:
         raise UsageError("a form's 'required' must be a list of field keys")
     unknown = [k for k in required if k not in properties]
     if unknown:
-        raise UsageError(f"the form's 'required' names {', '.join(map(repr, unknown))}, which "
-                         f"{'is' if len(unknown) == 1 else 'are'} not in 'properties'; add the field or remove the name")
+        verb = "is" if len(unknown) == 1 else "are"
+        raise UsageError(f"the form's 'required' names {', '.join(map(repr, unknown))}, which {verb} not "
+                         "in 'properties'; add the field or remove the name")
     fields = [_parse_field(key, spec, key in required) for key, spec in properties.items()]
     return sorted(fields, key=lambda f: (f.order is None, f.order or 0.0, f.key))
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import shiboken6
 from PySide6.QtCore import QEvent, QFileSystemWatcher, QObject, Qt, QTimer
 from PySide6.QtWidgets import QDockWidget, QMainWindow
 
@@ -42,10 +43,14 @@ class FilesController(QObject):
             self.window.explorer.set_files([])
             return
         run_in_background(_list, workspace, on_done=lambda listing, w=workspace: self._listed(w, listing),
-                          on_error=lambda text: self.window.statusBar().showMessage(text, 10000))
+                          on_error=lambda text: self._alive() and self.window.statusBar().showMessage(text, 10000))
+
+    def _alive(self) -> bool:
+        """False once the window is gone: a background result may arrive after it closed."""
+        return shiboken6.isValid(self.window) and shiboken6.isValid(self.tabs)
 
     def _listed(self, workspace, listing: tuple[list[str], list[str]]) -> None:
-        if workspace != self.window.workspace:
+        if not self._alive() or workspace != self.window.workspace:
             return  # a listing of the workspace the user just left
         names, folders = listing
         if names != self.window.explorer.file_names():
@@ -81,6 +86,8 @@ class FilesController(QObject):
                           on_error=self.window.show_error)
 
     def _read(self, workspace, name: str, data: bytes) -> None:
+        if not self._alive():
+            return
         try:
             text = data.decode("utf-8")
         except UnicodeDecodeError:
@@ -102,6 +109,8 @@ class FilesController(QObject):
                           on_done=lambda _=None: self._saved(open_file, text), on_error=self.window.show_error)
 
     def _saved(self, open_file: OpenFile, text: str) -> None:
+        if not self._alive():
+            return
         self.tabs.saved(open_file, text)
         self.window.statusBar().showMessage(f"Saved files/{open_file.name}", 3000)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import shiboken6
 from PySide6.QtCore import QObject
 from PySide6.QtWidgets import QPushButton
 
@@ -73,7 +74,13 @@ class FormsController(QObject):
         if self.window.bridge.is_open:
             self.window.bridge.read(_open_forms, on_done=self._loaded)
 
+    def _alive(self) -> bool:
+        """False once the window is gone: a background result may arrive after it closed."""
+        return shiboken6.isValid(self.window) and shiboken6.isValid(self.panel)
+
     def _loaded(self, records: list[dict]) -> None:
+        if not self._alive():
+            return
         for record in records:
             if record.get("state") == "open" and record.get("form") is not None:
                 self.add(record)
@@ -109,9 +116,15 @@ class FormsController(QObject):
         # Off the GUI thread: respond commits to the database and wakes the waiting execution.
         run_in_background(engine.respond, message_id, response,
                           on_done=lambda record, m=message_id: self._responded(m, record),
-                          on_error=lambda text, m=message_id: self.panel.send_failed(m, _readable(m, text)))
+                          on_error=lambda text, m=message_id: self._send_failed(m, text))
+
+    def _send_failed(self, message_id: int, text: str) -> None:
+        if self._alive():
+            self.panel.send_failed(message_id, _readable(message_id, text))
 
     def _responded(self, message_id: int, record: Any) -> None:
+        if not self._alive():
+            return
         at = record.get("answered_at") if isinstance(record, dict) else None
         self._closed(message_id)
         self.panel.mark_answered(message_id, record.get("response") if isinstance(record, dict) else None, at)
@@ -132,6 +145,8 @@ class FormsController(QObject):
             self.window.bridge.read(_message, message_id, on_done=lambda record, m=message_id: self._recheck(m, record))
 
     def _recheck(self, message_id: int, record: dict | None) -> None:
+        if not self._alive():
+            return
         if record is None or record.get("state") == "cancelled":
             self._closed(message_id)
             self.panel.mark_cancelled(message_id, "its execution ended")
