@@ -11,6 +11,7 @@ import signal
 import sys
 
 from .errors import FlowdeskError
+from .status import Status
 from .workspace import Workspace
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -41,7 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
     common(listing)
     listing.add_argument("--limit", type=int, default=30)
     listing.add_argument("--roots", action="store_true", help="only executions without a parent")
-    listing.add_argument("--status", choices=["queued", "running", "paused", "success", "error", "cancelled"])
+    listing.add_argument("--status", choices=[str(s) for s in Status])
     listing.add_argument("--json", action="store_true")
 
     show = sub.add_parser("show", help="show one execution with its logs")
@@ -56,8 +57,11 @@ def build_parser() -> argparse.ArgumentParser:
     flows = sub.add_parser("flows", help="list the flows of a workspace")
     flows.add_argument("--workspace", "-w", default=".", metavar="DIR")
 
+    from . import cli_control
     from .graph import cli as graph_cli
     from .vcs import cli as git_cli
+
+    cli_control.add_parsers(sub, common)
 
     graph_cli.add_parser(sub)
     git_cli.add_parser(sub)
@@ -205,6 +209,17 @@ def cmd_cancel(args) -> int:
     return EXIT_OK
 
 
+def cmd_store_command(args) -> int:
+    from . import cli_control
+
+    store = _store(args)
+    if args.command == "forms":
+        return cli_control.cmd_forms(args, store)
+    if args.command == "respond":
+        return cli_control.cmd_respond(args, store)
+    return cli_control.cmd_control(args, store)
+
+
 def cmd_flows(args) -> int:
     workspace = Workspace.open(args.workspace)
     names = workspace.flow_names()
@@ -224,7 +239,9 @@ def cmd_git(args) -> int:
     return run(args)
 
 
-_COMMANDS = {"run": cmd_run, "debug": cmd_debug, "graph": cmd_graph, "git": cmd_git, "executions": cmd_executions, "show": cmd_show, "cancel": cmd_cancel, "flows": cmd_flows}
+_COMMANDS = {"run": cmd_run, "debug": cmd_debug, "graph": cmd_graph, "git": cmd_git, "executions": cmd_executions, "show": cmd_show, "cancel": cmd_cancel, "flows": cmd_flows,
+             "forms": cmd_store_command, "respond": cmd_store_command, "pause": cmd_store_command,
+             "resume": cmd_store_command}
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -55,6 +55,9 @@ class LivePrinter:
                     line += f" — {event.message}"
             elif isinstance(event, ev.LogAppended):
                 line = f"  {prefix} | {event.text}"
+            elif isinstance(event, ev.MessageAdded) and event.form is not None:
+                line = (f"? {prefix} asks: {event.subject} (form #{event.message_id}); answer with "
+                        f"'flowdesk respond {event.message_id} JSON', see 'flowdesk forms'")
             elif isinstance(event, ev.MessageAdded):
                 line = f"✉ {prefix}: {event.subject}: {event.message}"
             else:

@@ -46,9 +46,35 @@ class LogAppended:
 
 @dataclass(frozen=True)
 class MessageAdded:
-    id: int
+    """``this.message(...)``; with ``form`` set, a form waiting for a person's answer."""
+
+    id: int  # the execution's
     subject: str
     message: str
+    at: float
+    message_id: int | None = None
+    form: Any = None
+
+
+@dataclass(frozen=True)
+class FormAnswered:
+    """A form was answered (``state='answered'``, ``response`` the answer) or closed because
+    its execution ended (``state='cancelled'``)."""
+
+    id: int  # the execution that created the form
+    message_id: int
+    response: Any
+    at: float
+    state: str = "answered"
+
+
+@dataclass(frozen=True)
+class ExecutionSaved:
+    """``this.save(name=..., message=...)``: the execution's name or message changed while it runs."""
+
+    id: int
+    name: str
+    message: str | None
     at: float
 
 
@@ -67,7 +93,8 @@ class DebugListening:
     port: int
 
 
-Event = ExecutionCreated | StatusChanged | LogAppended | MessageAdded | OutputChanged | DebugListening
+Event = (ExecutionCreated | StatusChanged | LogAppended | MessageAdded | FormAnswered | ExecutionSaved
+         | OutputChanged | DebugListening)
 Subscriber = Callable[[Event], None]
 
 

@@ -7,12 +7,17 @@ import tempfile
 from pathlib import Path
 
 
-def write_atomically(path: Path, text: str) -> None:
-    """Never leave a half-written flow or setting behind: write a temporary file, then rename."""
+def write_atomically(path: Path, text: str | bytes) -> None:
+    """Never leave a half-written flow, file or setting behind: write a temporary file, then
+    rename. Text is written as UTF-8; bytes as they are."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+        if isinstance(text, bytes):
+            handle = os.fdopen(fd, "wb")
+        else:
+            handle = os.fdopen(fd, "w", encoding="utf-8", newline="")
+        with handle:
             handle.write(text)
         os.replace(tmp, path)
     except BaseException:

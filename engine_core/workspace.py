@@ -10,6 +10,7 @@ from pathlib import Path
 from .errors import FlowExistsError, UnknownFlowError, WorkspaceError
 
 FLOWS_DIR = "flows"
+FILES_DIR = "files"  # system.file(...): synced by Git like the flows
 STATE_DIR = ".flowdesk"
 _FORBIDDEN_IN_NAMES = set('/\\\0')
 NEW_FLOW_TEMPLATE = """import flow_api
@@ -56,6 +57,40 @@ class Workspace:
             (path / ".gitignore").write_text("*\n")
         return path
 
+    @property
+    def files_dir(self) -> Path:
+        return self.root / FILES_DIR
+
+    # -- files (system.file) -------------------------------------------------------------
+    def file_names(self) -> list[str]:
+        """The files under ``files/``, as posix paths relative to it, sorted."""
+        if not self.files_dir.is_dir():
+            return []
+        return sorted(p.relative_to(self.files_dir).as_posix() for p in self.files_dir.rglob("*")
+                      if p.is_file() and not any(part.startswith(".") for part in p.relative_to(self.files_dir).parts))
+
+    def file_path(self, name: str) -> Path:
+        """The path of file ``name`` (which need not exist); sub folders with '/'."""
+        parts = name.replace("\\", "/").split("/") if isinstance(name, str) else []
+        if not name or "\0" in name or name.startswith("/") or any(p in ("", ".", "..") for p in parts):
+            raise WorkspaceError(f"{name!r} is not a valid file name: use a relative path like 'reports/today.csv' "
+                                 "without '..'")
+        return self.files_dir.joinpath(*parts)
+
+    def read_file(self, name: str) -> bytes:
+        return self.file_path(name).read_bytes()
+
+    def write_file(self, name: str, data: bytes) -> Path:
+        from .fileio import write_atomically
+
+        path = self.file_path(name)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_atomically(path, data)
+        return path
+
+    def delete_file(self, name: str) -> None:
+        self.file_path(name).unlink()
+
     def flow_names(self) -> list[str]:
         return sorted(p.stem for p in self.flows_dir.glob("*.py") if p.is_file())
 
@@ -91,6 +126,14 @@ class Workspace:
         if path.exists():
             raise FlowExistsError(f"a flow {name!r} already exists ({path}); choose another name")
         path.write_text(source if source is not None else NEW_FLOW_TEMPLATE, encoding="utf-8")
+        return path
+
+    def save_flow(self, name: str, source: str) -> Path:
+        """Create flow ``name`` or replace its script (``system.flow(name).save(script=...)``)."""
+        from .fileio import write_atomically
+
+        path = self.flow_path(name)
+        write_atomically(path, source)
         return path
 
     def rename_flow(self, old: str, new: str) -> Path:

@@ -10,30 +10,43 @@ A flow is a module with::
         return this.success('all done')
 
 The names and behaviour follow Cloudomation Engine's ``flow_api`` so that flows written
-for it run in Flowdesk unchanged.
+for it run in Flowdesk unchanged (old-style ``def handler(system, this)`` flows too).
 """
 
-from .errors import (
+from . import exceptions
+from .exceptions import (
     ConnectorError,
     DependencyFailedError,
+    DependencyTimeoutError,
+    EngineException,
+    ExecutionCancel,
+    ExecutionError,
+    ExecutionSuccess,
     FlowApiError,
     FlowTimeoutError,
+    InternalError,
+    InvalidInputError,
+    LifecycleSignal,
+    LockTimeoutError,
+    MessageResponseTimeoutError,
+    MissingInputError,
     NotInsideFlowError,
+    PermissionDenied,
     ResourceNotFoundError,
+    TimeoutExceededError,
 )
 from .execution import Execution
-from .resources import Flow, Setting
+from .messages import Message
+from .resources import Client, File, Flow, Setting, User
+from .status import ReturnWhen
 from .system import System
+from .wrappers import Wrapped
 
 __all__ = [
-    "ConnectorError",
-    "DependencyFailedError",
-    "Execution",
-    "Flow",
-    "FlowApiError",
-    "FlowTimeoutError",
-    "NotInsideFlowError",
-    "ResourceNotFoundError",
-    "Setting",
-    "System",
+    "Client", "ConnectorError", "DependencyFailedError", "DependencyTimeoutError", "EngineException",
+    "Execution", "ExecutionCancel", "ExecutionError", "ExecutionSuccess", "File", "Flow", "FlowApiError",
+    "FlowTimeoutError", "InternalError", "InvalidInputError", "LifecycleSignal", "LockTimeoutError", "Message",
+    "MessageResponseTimeoutError", "MissingInputError", "NotInsideFlowError", "PermissionDenied",
+    "ResourceNotFoundError", "ReturnWhen", "Setting", "System", "TimeoutExceededError", "User", "Wrapped",
+    "exceptions",
 ]

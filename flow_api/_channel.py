@@ -13,6 +13,9 @@ from .errors import NotInsideFlowError
 
 
 class Channel(Protocol):
+    execution_id: int
+    """The execution this channel speaks for (``this``)."""
+
     def call(self, op: str, **payload: Any) -> Any:
         """Ask the engine and wait for its answer."""
 

@@ -23,9 +23,9 @@ def decode(text: str | None) -> Any:
 
 def _to_plain(value: Any, where: str) -> Any:
     kind = getattr(type(value), "resource_kind", None)
-    if kind == "setting" or kind == "flow":
+    if kind in ("setting", "flow", "file"):
         return {MARKER: kind, "name": value.name}
-    if kind == "execution":
+    if kind in ("execution", "message"):
         return {MARKER: kind, "id": value.id}
     if value is None or isinstance(value, (bool, int, float, str)):
         return value
@@ -58,12 +58,13 @@ def _from_plain(value: Any) -> Any:
 def _resource(kind: str, marker: dict) -> Any:
     # Imported here: the resource classes import this module's users.
     from .execution import Execution
-    from .resources import Flow, Setting
+    from .messages import Message
+    from .resources import File, Flow, Setting
 
-    if kind == "setting":
-        return Setting(marker["name"])
-    if kind == "flow":
-        return Flow(marker["name"])
-    if kind == "execution":
-        return Execution(marker["id"])
+    by_name = {"setting": Setting, "flow": Flow, "file": File}
+    by_id = {"execution": Execution, "message": Message}
+    if kind in by_name:
+        return by_name[kind](marker["name"])
+    if kind in by_id:
+        return by_id[kind](marker["id"])
     return marker

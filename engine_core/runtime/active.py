@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .pool import Worker
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .waits import Waiter
 
 
 def execution_label(execution_id: int, name: str, flow: str) -> str:
@@ -13,18 +16,6 @@ def execution_label(execution_id: int, name: str, flow: str) -> str:
     if name == flow:
         return f"'{name}' (#{execution_id})"
     return f"'{name}' ({flow}, #{execution_id})"
-
-
-@dataclass(eq=False)
-class Waiter:
-    """A worker blocked until some executions end (``this.flow`` with wait, ``child.wait()``)."""
-
-    worker: Worker
-    request_id: int
-    ids: list[int]
-    single: bool
-    deadline: float | None = None
-    done: bool = False
 
 
 @dataclass(eq=False)
@@ -44,9 +35,15 @@ class Active:
     worker: Worker | None = None
     outputs: dict[str, Any] = field(default_factory=dict)
     children: set[int] = field(default_factory=set)
-    waiters: list[Waiter] = field(default_factory=list)
+    waiters: list["Waiter"] = field(default_factory=list)
     inline: bool = False  # runs inside its parent's worker (development mode)
     debug_address: tuple[str, int] | None = None
+    started: bool = False
+    held: bool = False  # made with run=False: waits for child.run() / run_async()
+    cancelling: str | None = None  # the cancel message, while the flow runs its cleanup
+    cleaned_up: bool = False  # cancelled and done with its cleanup; ends when its children have
+    paused_by_signal: bool = False  # child.pause(): its process group is stopped
+    self_pause: tuple[Worker, int] | None = None  # this.pause(): the parked request
 
     @property
     def label(self) -> str:

@@ -1,15 +1,15 @@
 """The dispatcher: one thread that owns the worker pool and every database write.
 
 Each round it waits for something to happen (a worker message, a worker's death, a command
-from an API thread, a timer), handles all of it inside one transaction, commits, and only
-then sends replies to workers and publishes events. So nothing is shown or acted on before
-it is committed, and bursts of work share one commit (group commit)."""
+from an API thread, a wake-up from another process, a timer), handles all of it inside one
+transaction, commits, and only then sends replies to workers and publishes events. So nothing
+is shown or acted on before it is committed, and bursts of work share one commit (group
+commit). Requests from flows are routed to the families in ``ops/``; cancel, pause and resume
+of execution trees live in ``control.py``; waits and timers in ``waits.py``."""
 
 from __future__ import annotations
 
 import collections
-import heapq
-import itertools
 import json
 import logging
 import os
@@ -21,20 +21,24 @@ from multiprocessing.connection import wait as wait_for_ready
 from queue import Empty, SimpleQueue
 from typing import Any, Callable
 
-from flow_api import FlowApiError
+from flow_api import EngineException
 
 from .. import events as ev
 from .. import protocol
+from ..status import TERMINAL
 from ..store import Store, Writer
 from ..workspace import Workspace
-from .active import Active, Waiter, execution_label
-from .calls import DEFER, WorkerCalls
+from . import control
+from .active import Active, execution_label
+from .ops import DEFER, WorkerCalls
 from .options import EngineOptions
 from .pool import Worker, WorkerPool, describe_exit
+from .waits import Waits
+from ..wake import WakeSocket
 
 log = logging.getLogger(__name__)
 
-_CANCEL_POLL_S = 0.25
+_POLL_S = 0.25  # how often requests written by other processes (cancel, resume, answers) are read
 _RECENT_LIMIT = 10_000
 
 
@@ -47,6 +51,9 @@ class Dispatcher:
         self.writer = Writer(store.engine)
         self.pool = WorkerPool(memory_limit_mb=options.memory_limit_mb, max_runs=options.worker_max_runs)
         self.active: dict[int, Active] = {}
+        self.waits = Waits(self)
+        self.on_end: list[Callable[[Active], None]] = []  # ops families react to an execution's end
+        self.on_poll: list[Callable[[], None]] = []  # ... and to the periodic look at the database
         self._recent: collections.OrderedDict[int, dict] = collections.OrderedDict()
         self._root_queue: collections.deque[int] = collections.deque()
         self._child_queue: collections.deque[int] = collections.deque()
@@ -54,14 +61,20 @@ class Dispatcher:
         self._commands: SimpleQueue = SimpleQueue()
         self._wake_r, self._wake_w = os.pipe()
         os.set_blocking(self._wake_r, False)
+        self._wake_socket = WakeSocket()
         self._events: list[ev.Event] = []
         self._outbox: list[tuple[Worker, tuple]] = []
         self._resolved: list[tuple[Future, Any]] = []
-        self._timers: list[tuple[float, int, Waiter]] = []
-        self._timer_seq = itertools.count()
-        self._next_cancel_poll = 0.0
+        self._next_poll = 0.0
         self._ended_cond = threading.Condition()
         self._ended: collections.OrderedDict[int, str] = collections.OrderedDict()
+        # Ended in this round, not yet published: Engine.wait must not return before the
+        # events of the end went out (it would fall back to the database and win the race).
+        self._ending: set[int] = set()
+        # Roots that ended while descendants still run their cleanup after a cancel: a wait
+        # for the root returns once the whole tree has ended, so what it shows is final.
+        self._settling: dict[int, str] = {}
+        self.forms: Any = None  # the forms family (ops/forms.py) sets itself here for Engine.respond
         self._calls = WorkerCalls(self)
         self._thread: threading.Thread | None = None
         self._stopping = False
@@ -70,10 +83,10 @@ class Dispatcher:
     # -- lifecycle (called from the owning thread) ----------------------------------------
     def start(self) -> None:
         self._store.reap_dead_sessions()
-        self.session_id = self.writer.open_session(os.getpid(), socket.gethostname())
+        self.session_id = self.writer.open_session(os.getpid(), socket.gethostname(), self._wake_socket.path)
         self.writer.commit()
         for _ in range(self.options.warm_workers):
-            self.pool.spawn()
+            self.pool.release(self.pool.spawn())  # idle and ready: the first runs take these
         self._thread = threading.Thread(target=self._run, name="flowdesk-dispatcher", daemon=True)
         self._thread.start()
 
@@ -85,6 +98,7 @@ class Dispatcher:
         self._thread = None
         os.close(self._wake_r)
         os.close(self._wake_w)
+        self._wake_socket.close()
 
     def post(self, fn: Callable[..., Any], *args: Any) -> Future:
         """Run ``fn(*args)`` on the dispatcher thread; the future resolves after the commit."""
@@ -97,22 +111,40 @@ class Dispatcher:
         return future
 
     def wait_ended(self, execution_id: int, timeout: float | None) -> str | None:
-        """Block until ``execution_id`` ends in this engine; its status, or None on timeout."""
+        """Block until ``execution_id`` ends in this engine and its end was published; its
+        status, or None on timeout or when it is not (or no longer) this engine's."""
         deadline = None if timeout is None else time.monotonic() + timeout
         with self._ended_cond:
             while execution_id not in self._ended:
-                if execution_id not in self.active and execution_id not in self._ended:
-                    return None  # not (or no longer) ours: the caller reads the store
+                if (execution_id not in self.active and execution_id not in self._ending
+                        and execution_id not in self._settling):
+                    return None  # not ours, or ended before this wait: the caller reads the store
                 remaining = None if deadline is None else deadline - time.monotonic()
                 if remaining is not None and remaining <= 0:
                     return None
                 self._ended_cond.wait(remaining if remaining is not None else 0.5)
             return self._ended[execution_id]
 
+    # -- for the ops families ----------------------------------------------------------------
+    def emit(self, event: ev.Event) -> None:
+        """Publish ``event`` once this round has committed."""
+        self._events.append(event)
+
+    def reply(self, worker: Worker, request_id: int, ok: bool, value: Any) -> None:
+        self._outbox.append((worker, (protocol.REPLY, request_id, ok, value)))
+
+    def reply_error(self, worker: Worker, request_id: int, error: EngineException) -> None:
+        self.reply(worker, request_id, False, (type(error).__name__, str(error)))
+
+    def signal(self, worker: Worker, message: tuple) -> None:
+        """Send ``message`` to ``worker`` after the commit."""
+        self._outbox.append((worker, message))
+
     # -- the loop -------------------------------------------------------------------------
     def _run(self) -> None:
+        waitables = [self._wake_r] + ([self._wake_socket.waitable] if self._wake_socket.path else [])
         while not self._stopping:
-            ready = wait_for_ready([self._wake_r, *self.pool.waitables()], self._timeout())
+            ready = wait_for_ready([*waitables, *self.pool.waitables()], self._timeout())
             try:
                 self._round(ready)
                 self.writer.commit()
@@ -121,6 +153,7 @@ class Dispatcher:
                 self.writer.rollback()
                 self._outbox.clear()
                 self._events.clear()
+                self._publish_ends([])
                 for future, _ in self._resolved:
                     if not future.done():
                         future.set_exception(RuntimeError("the engine could not commit; see its log"))
@@ -137,6 +170,9 @@ class Dispatcher:
                     pass
             except BlockingIOError:
                 pass
+        poked = self._wake_socket.waitable in ready
+        if poked:
+            self._wake_socket.drain()
         self._run_commands()
         dead = []
         for obj in ready:
@@ -150,13 +186,21 @@ class Dispatcher:
         for worker in dead:
             self._worker_died(worker)
         now = time.monotonic()
-        self._expire_timers(now)
-        if now >= self._next_cancel_poll:
-            self._next_cancel_poll = now + _CANCEL_POLL_S
-            for execution_id in self.writer.cancel_requests(self.session_id):
-                if execution_id in self.active:
-                    self.cancel_tree(self.active[execution_id], "cancelled by user")
+        self.waits.expire(now)
+        if poked or now >= self._next_poll:
+            self._next_poll = now + _POLL_S
+            self._poll_requests()
         self._schedule()
+
+    def _poll_requests(self) -> None:
+        for execution_id in self.writer.cancel_requests(self.session_id):
+            if execution_id in self.active:
+                control.cancel_tree(self, self.active[execution_id], "cancelled by user")
+        for execution_id, action in self.writer.control_requests(self.session_id):
+            if execution_id in self.active:
+                control.apply(self, self.active[execution_id], action)
+        for poll in self.on_poll:
+            poll()
 
     def _after_commit(self) -> None:
         outbox, self._outbox = self._outbox, []
@@ -164,7 +208,10 @@ class Dispatcher:
             if worker.dead:
                 continue
             try:
-                worker.conn.send(message)
+                if message[0] == "signal":
+                    self.pool.send_signal(worker, message[1])
+                else:
+                    worker.conn.send(message)
             except OSError:
                 pass  # its death is noticed through its sentinel
         resolved, self._resolved = self._resolved, []
@@ -176,20 +223,30 @@ class Dispatcher:
         events, self._events = self._events, []
         if events:
             self._bus.publish(events)
-            ended = [(e.id, e.status) for e in events if isinstance(e, ev.StatusChanged) and e.status in ("success", "error", "cancelled")]
-            if ended:
-                with self._ended_cond:
-                    for execution_id, status in ended:
-                        self._ended[execution_id] = status
-                    while len(self._ended) > _RECENT_LIMIT:
-                        self._ended.popitem(last=False)
-                    self._ended_cond.notify_all()
+        self._publish_ends(events)
+
+    def _publish_ends(self, events: list[ev.Event]) -> None:
+        ended = [(e.id, e.status) for e in events if isinstance(e, ev.StatusChanged) and e.status in TERMINAL]
+        if not ended and not self._ending and not self._settling:
+            return
+        running_trees = {a.root_id for a in self.active.values()} if (ended or self._settling) else set()
+        with self._ended_cond:
+            for execution_id, status in ended:
+                self._settling[execution_id] = status
+            for execution_id, status in list(self._settling.items()):
+                if execution_id not in running_trees:
+                    del self._settling[execution_id]
+                    self._ended[execution_id] = status
+            while len(self._ended) > _RECENT_LIMIT:
+                self._ended.popitem(last=False)
+            self._ending.clear()
+            self._ended_cond.notify_all()
 
     def _timeout(self) -> float:
-        timeout = _CANCEL_POLL_S
-        if self._timers:
-            timeout = min(timeout, max(0.0, self._timers[0][0] - time.monotonic()))
-        return timeout
+        deadline = self.waits.next_deadline()
+        if deadline is None:
+            return _POLL_S
+        return min(_POLL_S, max(0.0, deadline - time.monotonic()))
 
     def _run_commands(self) -> None:
         while True:
@@ -219,11 +276,11 @@ class Dispatcher:
             _, request_id, execution_id, op, payload = message
             try:
                 result = self._calls.call(worker, request_id, execution_id, op, payload)
-            except FlowApiError as exc:
-                self.reply(worker, request_id, False, (type(exc).__name__, str(exc)))
+            except EngineException as exc:
+                self.reply_error(worker, request_id, exc)
             except Exception as exc:  # a bug here must reach the flow as an error, not hang it
                 log.exception("flow API call %s failed", op)
-                self.reply(worker, request_id, False, ("FlowApiError", f"engine error in {op}: {exc}"))
+                self.reply(worker, request_id, False, ("InternalError", f"engine error in {op}: {exc}"))
             else:
                 if result is not DEFER:
                     self.reply(worker, request_id, True, result)
@@ -232,10 +289,12 @@ class Dispatcher:
             worker.retiring = retire
             active = self.active.get(execution_id)
             if active is not None and (active.worker is worker or active.inline):
-                self.finish(active, status, message_text, traceback)
-
-    def reply(self, worker: Worker, request_id: int, ok: bool, value: Any) -> None:
-        self._outbox.append((worker, (protocol.REPLY, request_id, ok, value)))
+                if active.cancelling is None:
+                    self.finish(active, status, message_text, traceback)
+                elif any(c in self.active for c in active.children):
+                    active.cleaned_up = True  # ends with its last child: a tree ends bottom-up
+                else:  # whatever the flow did after the cancel, it was cancelled
+                    self.finish(active, "cancelled", active.cancelling, kill=True)
 
     def _worker_died(self, worker: Worker) -> None:
         if worker.dead:
@@ -252,11 +311,15 @@ class Dispatcher:
         self.pool.forget(worker)
         active = self.active.get(execution_id) if execution_id is not None else None
         if active is not None:
-            self.finish(active, "error", describe_exit(exitcode))
+            if active.cancelling is not None:
+                self.finish(active, "cancelled", active.cancelling)
+            else:
+                self.finish(active, "error", describe_exit(exitcode))
 
     # -- executions -----------------------------------------------------------------------
     def create(self, *, flow: str, name: str | None, kind: str, inputs: str, mode: str,
-               parent: Active | None, path: str | None, source: str | None, inline: bool = False) -> Active:
+               parent: Active | None, path: str | None, source: str | None, inline: bool = False,
+               start: bool = True) -> Active:
         now = time.time()
         name = name or flow
         execution_id = self.writer.create_execution(
@@ -273,23 +336,35 @@ class Dispatcher:
         self.active[execution_id] = active
         if parent is not None:
             parent.children.add(execution_id)
-        if inline:
-            pass  # its parent's worker runs it: it is marked running by the caller
-        elif parent is not None:
-            self._child_queue.append(execution_id)
-        else:
-            self._root_queue.append(execution_id)
+        if start and not inline:  # inline: its parent's worker runs it, marked running by the caller
+            self.enqueue(active)
+        active.held = not start
         self._events.append(ev.ExecutionCreated(
             id=execution_id, parent_id=active.parent_id, root_id=active.root_id, flow=flow, name=name,
             kind=kind, status="queued", inputs=json.loads(inputs), at=now,
         ))
         return active
 
-    def mark_running(self, active: Active) -> None:
+    def enqueue(self, active: Active) -> None:
+        """Queue an execution to run (a child made with ``run=False`` once it is run)."""
+        active.held = False
+        (self._child_queue if active.parent_id is not None else self._root_queue).append(active.id)
+
+    def unqueue(self, active: Active) -> None:
+        queue = self._child_queue if active.parent_id is not None else self._root_queue
+        try:
+            queue.remove(active.id)
+        except ValueError:
+            pass
+
+    def set_status(self, active: Active, status: str, message: str | None = None) -> None:
+        """A change between running and paused (the end goes through :meth:`finish`)."""
         now = time.time()
-        active.status = "running"
-        self.writer.set_status(active.id, "running", now, started=True)
-        self._events.append(ev.StatusChanged(active.id, "running", None, now))
+        first_start = status == "running" and not active.started
+        active.status = status
+        active.started = active.started or status == "running"
+        self.writer.set_status(active.id, status, now, started=first_start)
+        self._events.append(ev.StatusChanged(active.id, status, message, now))
 
     def note_debug_listening(self, active: Active, host: str, port: int) -> None:
         active.debug_address = (host, port)
@@ -300,13 +375,14 @@ class Dispatcher:
         now = time.time()
         self.writer.set_status(active.id, status, now, message=message, traceback=traceback, ended=True)
         self._events.append(ev.StatusChanged(active.id, status, message, now, traceback))
+        self._ending.add(active.id)  # before it leaves ``active``: see wait_ended
         del self.active[active.id]
         if active.parent_id is None and active.worker is not None:
             self._running_roots -= 1
         active.status = status
         self._remember(active.summary(message))
         if active.worker is not None:
-            if kill or active.worker.blocked:
+            if kill or active.worker.blocked or active.paused_by_signal:
                 self.pool.kill(active.worker)
             else:
                 self.pool.release(active.worker)
@@ -314,37 +390,17 @@ class Dispatcher:
         parent = self.active.get(active.parent_id) if active.parent_id is not None else None
         if parent is not None:
             parent.children.discard(active.id)
+            if parent.cleaned_up and not any(c in self.active for c in parent.children):
+                self.finish(parent, "cancelled", parent.cancelling, kill=True)
+        for react in self.on_end:
+            react(active)
         for waiter in active.waiters:
-            self.check_waiter(waiter)
-        if status != "success":
-            for child_id in list(active.children):
-                child = self.active.get(child_id)
-                if child is not None:
-                    self.cancel_tree(child, f"parent execution {active.label} ended in {status}")
-
-    def cancel_tree(self, active: Active, message: str, *, within_tree: bool = False) -> None:
-        """Cancel ``active`` and its running descendants, deepest first."""
-        if active.inline and not within_tree:
-            # It runs on its ancestor's thread (debugging): only killing that process stops it.
-            host = active
-            while host.inline and host.parent_id in self.active:
-                host = self.active[host.parent_id]
-            if host is not active:
-                self.cancel_tree(host, message)
-                return
+            self.waits.check(waiter)
         for child_id in list(active.children):
             child = self.active.get(child_id)
-            if child is not None:
-                self.cancel_tree(child, f"parent execution {active.label} was cancelled", within_tree=True)
-        if active.id not in self.active:
-            return
-        if active.worker is None:
-            queue = self._child_queue if active.parent_id is not None else self._root_queue
-            try:
-                queue.remove(active.id)
-            except ValueError:
-                pass
-        self.finish(active, "cancelled", message, kill=True)
+            if child is not None and (status != "success" or child.held):
+                reason = "was never run" if child.held and status == "success" else f"ended in {status}"
+                control.cancel_tree(self, child, f"parent execution {active.label} {reason}")
 
     def summary(self, execution_id: int) -> dict:
         active = self.active.get(execution_id)
@@ -362,32 +418,6 @@ class Dispatcher:
         self._recent[summary["id"]] = summary
         while len(self._recent) > _RECENT_LIMIT:
             self._recent.popitem(last=False)
-
-    # -- waiting --------------------------------------------------------------------------
-    def add_waiter(self, waiter: Waiter) -> None:
-        waiter.worker.blocked = True
-        for execution_id in waiter.ids:
-            active = self.active.get(execution_id)
-            if active is not None:
-                active.waiters.append(waiter)
-        if waiter.deadline is not None:
-            heapq.heappush(self._timers, (waiter.deadline, next(self._timer_seq), waiter))
-        self.check_waiter(waiter)
-
-    def check_waiter(self, waiter: Waiter, *, expired: bool = False) -> None:
-        if waiter.done:
-            return
-        if not expired and any(i in self.active for i in waiter.ids):
-            return
-        waiter.done = True
-        waiter.worker.blocked = False
-        summaries = [self.summary(i) for i in waiter.ids]
-        self.reply(waiter.worker, waiter.request_id, True, summaries[0] if waiter.single else summaries)
-
-    def _expire_timers(self, now: float) -> None:
-        while self._timers and self._timers[0][0] <= now:
-            _, _, waiter = heapq.heappop(self._timers)
-            self.check_waiter(waiter, expired=True)
 
     # -- scheduling -----------------------------------------------------------------------
     def _schedule(self) -> None:
@@ -416,14 +446,11 @@ class Dispatcher:
 
     def _dispatch(self, execution_id: int, worker: Worker) -> None:
         active = self.active[execution_id]
-        now = time.time()
-        active.status = "running"
         active.worker = worker
         worker.execution_id = execution_id
         if active.parent_id is None:
             self._running_roots += 1
-        self.writer.set_status(execution_id, "running", now, started=True)
-        self._events.append(ev.StatusChanged(execution_id, "running", None, now))
+        self.set_status(active, "running")
         debug = active.mode == "development"
         self._outbox.append((worker, (protocol.RUN, execution_id, active.kind, active.flow, active.path,
                                       active.source, active.inputs, debug)))
@@ -431,7 +458,7 @@ class Dispatcher:
     def _shutdown(self) -> None:
         for active in [a for a in self.active.values() if a.parent_id is None or a.parent_id not in self.active]:
             if active.id in self.active:
-                self.cancel_tree(active, "cancelled: the engine shut down")
+                control.cancel_tree(self, active, "cancelled: the engine shut down", grace=False)
         self.writer.close_session(self.session_id)
         self.writer.commit()
         self.pool.stop_all()

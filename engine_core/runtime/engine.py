@@ -8,13 +8,14 @@ import os
 import time
 from typing import Any, Callable, Iterable
 
-from flow_api import _wire
+from flow_api import EngineException, _wire
 
 from .. import events as ev
 from ..errors import UsageError
 from ..status import TERMINAL
 from ..store import Store
 from ..workspace import Workspace
+from . import control
 from .dispatcher import Dispatcher
 from .options import EngineOptions
 
@@ -127,8 +128,40 @@ class Engine:
         active = self._dispatcher.active.get(execution_id)
         if active is None:
             return False
-        self._dispatcher.cancel_tree(active, message)
+        control.cancel_tree(self._dispatcher, active, message)
         return True
+
+    def pause(self, execution_id: int) -> str:
+        """Pause a running execution and its children where they are. Returns its status."""
+        return self._control(execution_id, "pause")
+
+    def resume(self, execution_id: int) -> str:
+        """Let a paused execution go on (one paused with ``this.pause()`` too)."""
+        return self._control(execution_id, "resume")
+
+    def _control(self, execution_id: int, action: str) -> str:
+        if self._started and execution_id in self._dispatcher.active:
+            try:
+                return self._dispatcher.post(self._control_here, execution_id, action).result()
+            except EngineException as exc:
+                raise UsageError(str(exc)) from None
+        return self.store.request_control(execution_id, action)
+
+    def _control_here(self, execution_id: int, action: str) -> str:
+        active = self._dispatcher.active.get(execution_id)
+        if active is None:
+            raise UsageError(f"execution #{execution_id} has already ended; nothing to {action}")
+        return control.apply(self._dispatcher, active, action)
+
+    def respond(self, message_id: int, response: dict) -> dict:
+        """Answer the form ``message_id`` with ``response`` (a dict keyed like the form);
+        the flows waiting for it go on. Returns the answered message record. Raises
+        LookupError for an unknown message and UsageError (naming the field) for an answer
+        the form does not accept, or a form already answered."""
+        if not isinstance(response, dict):
+            raise UsageError(f"the answer to a form is a JSON object keyed by its fields, not {type(response).__name__}")
+        self.start()
+        return self._dispatcher.post(self._dispatcher.forms.respond, message_id, response).result()
 
     # -- observing ------------------------------------------------------------------------
     def subscribe(self, callback: Callable[[ev.Event], None]) -> Callable[[], None]:

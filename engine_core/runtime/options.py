@@ -24,3 +24,5 @@ class EngineOptions:
     """Address-space limit of each worker; a flow over it ends in error with MemoryError."""
     worker_max_runs: int = 500
     """A worker is replaced after this many executions, so leaks in flows cannot pile up."""
+    cancel_grace_s: float = 2.0
+    """After a cancel, how long a flow may run its ``finally:`` blocks before it is killed."""

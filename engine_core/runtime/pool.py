@@ -91,6 +91,19 @@ class WorkerPool:
         """Workers that count against ``max_workers``: all but those blocked on a child."""
         return sum(1 for w in self.workers if not w.blocked and not w.retiring)
 
+    def send_signal(self, worker: Worker, sig: int) -> None:
+        """SIGTERM (cancel) goes to the flow's process; SIGSTOP/SIGCONT (pause, resume) to its
+        process group, so what the flow started pauses with it."""
+        if worker.dead or not worker.pid:
+            return
+        try:
+            if sig == signal.SIGTERM:
+                os.kill(worker.pid, sig)
+            else:
+                _killpg(worker.pid, sig)
+        except (ProcessLookupError, PermissionError, OSError):
+            pass  # it is gone: its sentinel tells the dispatcher
+
     def kill(self, worker: Worker) -> None:
         """Kill the worker and everything its flow started (its process group)."""
         if not worker.dead and worker.pid:

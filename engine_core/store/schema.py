@@ -26,6 +26,7 @@ executions = Table(
     Column("ended_at", Float, nullable=True),
     Column("engine_session_id", Integer, nullable=True),
     Column("cancel_requested", Boolean, nullable=False, server_default="0"),
+    Column("control_request", String(16), nullable=True),  # 'pause' | 'resume' from another process
     Index("ix_executions_parent_id", "parent_id"),
     Index("ix_executions_root_id", "root_id"),
     Index("ix_executions_status", "status"),
@@ -61,7 +62,25 @@ messages = Table(
     Column("at", Float, nullable=False),
     Column("subject", Text, nullable=False),
     Column("message", Text, nullable=False),
+    # A form (flow_api: this.message(subject, body=FORM)): its JSON, the answer, and
+    # state 'open' | 'answered' | 'cancelled'; all NULL for a plain message.
+    Column("form", Text, nullable=True),
+    Column("response", Text, nullable=True),
+    Column("state", String(16), nullable=True),
+    Column("answered_at", Float, nullable=True),
     Index("ix_messages_execution_id", "execution_id"),
+    Index("ix_messages_state", "state"),
+)
+
+locks = Table(
+    "locks",
+    metadata,
+    # setting.acquire(): one row per held lock; the holder's engine session lets another
+    # engine on the same database see it, and reaping a dead session frees its locks.
+    Column("name", String(255), primary_key=True),
+    Column("execution_id", Integer, nullable=False),
+    Column("session_id", Integer, nullable=False),
+    Column("acquired_at", Float, nullable=False),
 )
 
 settings = Table(
@@ -79,4 +98,5 @@ engine_sessions = Table(
     Column("pid", Integer, nullable=False),
     Column("host", String(255), nullable=False),
     Column("started_at", Float, nullable=False),
+    Column("wake_path", Text, nullable=True),  # a datagram socket that wakes its dispatcher
 )

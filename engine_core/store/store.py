@@ -16,8 +16,8 @@ from flow_api import _wire
 from ..errors import UsageError
 from . import migrate
 from .database import create_engine
-from .schema import engine_sessions, executions, logs, messages, settings, status_changes
-from .writer import upsert_setting
+from .schema import engine_sessions, executions, locks, logs, messages, settings, status_changes
+from .writer import message_record, upsert_setting
 
 _ACTIVE = ("queued", "running", "paused")
 STOPPED_MESSAGE = "engine stopped while running"
@@ -96,9 +96,74 @@ class Store:
             alive = conn.execute(sa.select(engine_sessions.c.id).where(engine_sessions.c.id == row.engine_session_id)).first()
             if alive:
                 conn.execute(executions.update().where(executions.c.id == execution_id).values(cancel_requested=True))
-                return "requested"
-            _end_active(conn, executions.c.id == execution_id, "cancelled", "cancelled by user")
-            return "cancelled"
+            else:
+                _end_active(conn, executions.c.id == execution_id, "cancelled", "cancelled by user")
+                return "cancelled"
+        self._wake(row.engine_session_id)
+        return "requested"
+
+    def request_control(self, execution_id: int, action: str) -> str:
+        """Ask the engine running ``execution_id`` to ``'pause'`` or ``'resume'`` it (the CLI).
+        Returns ``'requested'``; raises LookupError / UsageError when that cannot be."""
+        if action not in ("pause", "resume"):
+            raise UsageError(f"unknown action {action!r}: use pause or resume")
+        with self.engine.begin() as conn:
+            row = conn.execute(sa.select(executions.c.status, executions.c.engine_session_id)
+                               .where(executions.c.id == execution_id)).first()
+            if row is None:
+                raise LookupError(execution_id)
+            if row.status not in _ACTIVE:
+                raise UsageError(f"execution #{execution_id} has already ended ({row.status}); nothing to {action}")
+            alive = conn.execute(sa.select(engine_sessions.c.id).where(engine_sessions.c.id == row.engine_session_id)).first()
+            if not alive:
+                raise UsageError(f"the engine that ran execution #{execution_id} is gone; nothing can {action} it")
+            conn.execute(executions.update().where(executions.c.id == execution_id).values(control_request=action))
+        self._wake(row.engine_session_id)
+        return "requested"
+
+    # -- messages and forms ----------------------------------------------------------------
+    def message(self, message_id: int) -> dict | None:
+        """A message with its form, answer and state (see ``writer.message_record``)."""
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(messages).where(messages.c.id == message_id)).mappings().first()
+        return message_record(row) if row else None
+
+    def forms(self, *, open_only: bool = True) -> list[dict]:
+        """Forms, oldest first; only those still waiting for an answer with ``open_only``."""
+        query = sa.select(messages).where(messages.c.form.is_not(None)).order_by(messages.c.id)
+        if open_only:
+            query = query.where(messages.c.state == "open")
+        with self.engine.connect() as conn:
+            return [message_record(r) for r in conn.execute(query).mappings()]
+
+    def request_response(self, message_id: int, response: dict) -> dict:
+        """Answer a form from another process (``flowdesk respond``): the answer is validated
+        and stored here, and the engines on this database are woken to pass it on."""
+        from .. import forms
+
+        record = self.message(message_id)
+        if record is None:
+            raise LookupError(message_id)
+        if record["form"] is None:
+            raise UsageError(f"message #{message_id} ({record['subject']!r}) is not a form; there is nothing to answer")
+        if record["state"] != "open":
+            raise UsageError(f"the form #{message_id} ({record['subject']!r}) is {record['state']} already")
+        answer = forms.validate_response(record["form"], response)
+        with self.engine.begin() as conn:
+            done = conn.execute(messages.update().where(messages.c.id == message_id, messages.c.state == "open").values(
+                response=json.dumps(answer, separators=(",", ":"), ensure_ascii=False), state="answered",
+                answered_at=time.time())).rowcount
+            paths = conn.execute(sa.select(engine_sessions.c.wake_path)).scalars().all()
+        if not done:
+            raise UsageError(f"the form #{message_id} was answered or closed meanwhile")
+        for path in paths:
+            _poke(path)
+        return self.message(message_id)
+
+    def _wake(self, session_id: int | None) -> None:
+        with self.engine.connect() as conn:
+            path = conn.execute(sa.select(engine_sessions.c.wake_path).where(engine_sessions.c.id == session_id)).scalar()
+        _poke(path)
 
     # -- settings ------------------------------------------------------------------------
     def settings(self) -> dict[str, Any]:
@@ -130,6 +195,7 @@ class Store:
                 if session.host != host:
                     continue  # another machine's engine (shared PostgreSQL): not ours to judge
                 ended += _end_active(conn, executions.c.engine_session_id == session.id, "error", STOPPED_MESSAGE)
+                conn.execute(locks.delete().where(locks.c.session_id == session.id))
                 conn.execute(engine_sessions.delete().where(engine_sessions.c.id == session.id))
             # Rows without a session (a session row lost with a crash before its first commit).
             live_sessions = sa.select(engine_sessions.c.id)
@@ -195,4 +261,14 @@ def _log_entry(row) -> dict:
 
 
 def _message_entry(row) -> dict:
-    return {"at": row["at"], "subject": row["subject"], "message": row["message"]}
+    entry = {"at": row["at"], "subject": row["subject"], "message": row["message"]}
+    if row["form"] is not None:
+        record = message_record(row)
+        entry.update(id=record["id"], form=record["form"], response=record["response"], state=record["state"])
+    return entry
+
+
+def _poke(path: str | None) -> None:
+    from ..wake import poke
+
+    poke(path)

@@ -3,11 +3,12 @@ round of work, committed before anything is shown (group commit)."""
 
 from __future__ import annotations
 
+import json
 import time
 
 import sqlalchemy as sa
 
-from .schema import engine_sessions, executions, logs, messages, settings, status_changes
+from .schema import engine_sessions, executions, locks, logs, messages, settings, status_changes
 
 
 class Writer:
@@ -63,8 +64,38 @@ class Writer:
     def append_log(self, execution_id: int, at: float, level: str, text: str, fields: str | None) -> None:
         self._exec(logs.insert().values(execution_id=execution_id, at=at, level=level, text=text, fields=fields))
 
-    def append_message(self, execution_id: int, at: float, subject: str, message: str) -> None:
-        self._exec(messages.insert().values(execution_id=execution_id, at=at, subject=subject, message=message))
+    def append_message(self, execution_id: int, at: float, subject: str, message: str,
+                       form: str | None = None) -> int:
+        result = self._exec(messages.insert().values(
+            execution_id=execution_id, at=at, subject=subject, message=message, form=form,
+            state="open" if form is not None else None,
+        ))
+        return result.inserted_primary_key[0]
+
+    def message(self, message_id: int) -> dict | None:
+        row = self._conn.execute(sa.select(messages).where(messages.c.id == message_id)).mappings().first()
+        return message_record(row) if row else None
+
+    def answer_message(self, message_id: int, response: str, at: float) -> None:
+        self._exec(messages.update().where(messages.c.id == message_id, messages.c.state == "open")
+                   .values(response=response, state="answered", answered_at=at))
+
+    def messages_answered(self, message_ids: list[int]) -> list[dict]:
+        rows = self._conn.execute(sa.select(messages).where(messages.c.id.in_(message_ids),
+                                                            messages.c.state == "answered")).mappings()
+        return [message_record(r) for r in rows]
+
+    def cancel_open_forms(self, execution_id: int, at: float) -> list[int]:
+        ids = self._conn.execute(sa.select(messages.c.id).where(messages.c.execution_id == execution_id,
+                                                                messages.c.state == "open")).scalars().all()
+        if ids:
+            self._exec(messages.update().where(messages.c.id.in_(ids)).values(state="cancelled", answered_at=at))
+        return list(ids)
+
+    def save_execution(self, execution_id: int, *, name: str | None, message: str | None) -> None:
+        values = {k: v for k, v in (("name", name), ("message", message)) if v is not None}
+        if values:
+            self._exec(executions.update().where(executions.c.id == execution_id).values(**values))
 
     def cancel_requests(self, session_id: int) -> list[int]:
         rows = self._conn.execute(sa.select(executions.c.id).where(
@@ -76,7 +107,35 @@ class Writer:
             self._exec(executions.update().where(executions.c.id.in_(rows)).values(cancel_requested=False))
         return list(rows)
 
+    def control_requests(self, session_id: int) -> list[tuple[int, str]]:
+        """Pause/resume requests written by another process for this engine's executions."""
+        rows = self._conn.execute(sa.select(executions.c.id, executions.c.control_request).where(
+            executions.c.engine_session_id == session_id,
+            executions.c.control_request.is_not(None),
+        )).all()
+        if rows:
+            self._exec(executions.update().where(executions.c.id.in_([r[0] for r in rows])).values(control_request=None))
+        return [(r[0], r[1]) for r in rows]
+
+    # -- locks ---------------------------------------------------------------------------
+    def lock_insert(self, name: str, execution_id: int, session_id: int, at: float) -> bool:
+        """Take the lock row unless another holds it (another engine on the same database)."""
+        dialect = self._conn.dialect.name
+        if dialect == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert
+        else:
+            from sqlalchemy.dialects.sqlite import insert
+        statement = insert(locks).values(name=name, execution_id=execution_id, session_id=session_id,
+                                         acquired_at=at).on_conflict_do_nothing(index_elements=["name"])
+        return self._exec(statement).rowcount == 1
+
+    def lock_delete(self, name: str) -> None:
+        self._exec(locks.delete().where(locks.c.name == name))
+
     # -- settings ------------------------------------------------------------------------
+    def setting_names(self) -> list[str]:
+        return list(self._conn.execute(sa.select(settings.c.name).order_by(settings.c.name)).scalars())
+
     def setting_get(self, name: str) -> tuple[bool, str | None]:
         row = self._conn.execute(sa.select(settings.c.value).where(settings.c.name == name)).first()
         return (row is not None, row[0] if row else None)
@@ -93,11 +152,13 @@ class Writer:
         return dict(row) if row else None
 
     # -- engine sessions -----------------------------------------------------------------
-    def open_session(self, pid: int, host: str) -> int:
-        result = self._exec(engine_sessions.insert().values(pid=pid, host=host, started_at=time.time()))
+    def open_session(self, pid: int, host: str, wake_path: str | None = None) -> int:
+        result = self._exec(engine_sessions.insert().values(pid=pid, host=host, started_at=time.time(),
+                                                            wake_path=wake_path))
         return result.inserted_primary_key[0]
 
     def close_session(self, session_id: int) -> None:
+        self._exec(locks.delete().where(locks.c.session_id == session_id))
         self._exec(engine_sessions.delete().where(engine_sessions.c.id == session_id))
 
 
@@ -107,3 +168,13 @@ def upsert_setting(conn, name: str, value: str) -> None:
     now = time.time()
     if conn.execute(settings.update().where(settings.c.name == name).values(value=value, updated_at=now)).rowcount == 0:
         conn.execute(settings.insert().values(name=name, value=value, updated_at=now))
+
+
+def message_record(row) -> dict:
+    """A message row as the flow API and the IDE see it (form and response decoded)."""
+    return {
+        "id": row["id"], "execution_id": row["execution_id"], "subject": row["subject"],
+        "message": row["message"], "form": json.loads(row["form"]) if row["form"] else None,
+        "response": json.loads(row["response"]) if row["response"] else None, "state": row["state"],
+        "at": row["at"], "answered_at": row["answered_at"],
+    }

@@ -10,6 +10,7 @@ import flow_api
 from flow_api import errors as api_errors
 
 from .. import protocol
+from .cancel import uninterrupted
 
 
 # Request ids are unique per process, not per channel: inline children nest channels on one pipe.
@@ -23,15 +24,18 @@ class EngineGone(SystemExit):
 class PipeChannel:
     def __init__(self, conn: Connection, execution_id: int, run_inline: Callable[[dict], dict] | None = None):
         self._conn = conn
-        self._execution_id = execution_id
+        self.execution_id = execution_id
         self._run_inline = run_inline
 
     def call(self, op: str, **payload: Any) -> Any:
         request_id = next(_request_ids)
-        self._send((protocol.CALL, request_id, self._execution_id, op, payload))
+        self._send((protocol.CALL, request_id, self.execution_id, op, payload))
         while True:
             try:
-                message = self._conn.recv()
+                # Waiting (poll) may be cut short by a cancel; reading a message may not.
+                self._conn.poll(None)
+                with uninterrupted():
+                    message = self._conn.recv()
             except EOFError:
                 raise EngineGone(3) from None
             if message[0] == protocol.REPLY and message[1] == request_id:
@@ -45,11 +49,12 @@ class PipeChannel:
                 raise EngineGone(0)
 
     def notify(self, op: str, **payload: Any) -> None:
-        self._send((protocol.NOTE, self._execution_id, op, payload))
+        self._send((protocol.NOTE, self.execution_id, op, payload))
 
     def _send(self, message: tuple) -> None:
         try:
-            self._conn.send(message)
+            with uninterrupted():
+                self._conn.send(message)
         except (BrokenPipeError, OSError):
             raise EngineGone(3) from None
 

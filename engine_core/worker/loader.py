@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import inspect
 import sys
 import types
 from pathlib import Path
@@ -46,6 +47,26 @@ def load_handler(flow_name: str, path: str, source: str) -> tuple[Callable[..., 
             "'def handler(system, this, inputs):'"
         )
     return handler, module
+
+
+def call_handler(handler: Callable[..., Any], system: Any, this: Any, inputs: dict) -> Any:
+    """``handler(system, this, inputs)``, or ``handler(system, this)`` for flows written for
+    older Cloudomation versions (they read ``this.get('input_value')``)."""
+    if _takes_two(handler):
+        return handler(system, this)
+    return handler(system, this, inputs)
+
+
+def _takes_two(handler: Callable[..., Any]) -> bool:
+    try:
+        parameters = inspect.signature(handler).parameters.values()
+    except (TypeError, ValueError):
+        return False
+    positional = [p for p in parameters if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    if any(p.kind == p.VAR_POSITIONAL for p in parameters):
+        return False
+    required = [p for p in positional if p.default is p.empty]
+    return len(positional) == 2 or (len(required) == 2 and len(positional) < 3)
 
 
 def unload(module: types.ModuleType) -> None:

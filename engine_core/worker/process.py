@@ -14,6 +14,7 @@ from multiprocessing.connection import Connection
 
 from .. import protocol
 from ..lifeline import exit_when_gone
+from . import cancel
 from .channel import EngineGone
 from .runner import run_execution
 
@@ -22,6 +23,7 @@ def worker_main(conn: Connection, engine_pid: int, memory_limit_mb: int | None, 
     # Own process group: cancelling kills the flow and any subprocess it started.
     os.setsid()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl+C is the engine's to handle
+    cancel.install()
     if memory_limit_mb:
         _limit_memory(memory_limit_mb)
     exit_when_gone(engine_pid)  # even if a flow is looping

@@ -14,8 +14,9 @@ import flow_api
 from flow_api import _channel, _wire
 
 from .. import connectors, protocol
+from .cancel import cancellable
 from .channel import EngineGone, PipeChannel
-from .loader import FlowLoadError, flow_location, load_handler, unload
+from .loader import FlowLoadError, call_handler, flow_location, load_handler, unload
 
 
 @dataclass
@@ -54,31 +55,33 @@ def _run(this: flow_api.Execution, kind: str, target: str, path: str | None, sou
     module = None
     try:
         inputs = _wire.decode(inputs_json) or {}
-        if kind == "connection":
-            result = connectors.run(target, this, inputs)
-            if result:
-                this.set_output(**result)
-        else:
-            handler, module = load_handler(target, path, source)
-            handler(flow_api.System(), this, inputs)
+        with cancellable():
+            if kind == "connection":
+                result = connectors.run(target, this, inputs)
+                if result:
+                    this.set_output(**result)
+            else:
+                handler, module = load_handler(target, path, source)
+                call_handler(handler, flow_api.System(), this, inputs)
     except EngineGone:
         raise
+    except flow_api.LifecycleSignal as signal:  # this.success/error/end, or a cancel
+        return Outcome(signal.status, signal.message)
     except FlowLoadError as exc:
         return Outcome("error", str(exc))
     except MemoryError:
         return Outcome("error", "MemoryError: the flow ran out of memory (the worker's memory limit "
                                 "was reached); the worker process was replaced", retire=True)
     except flow_api.DependencyFailedError as exc:
-        return Outcome("error", str(exc), _format_traceback(exc))
+        line = flow_location(exc.__traceback__, path) if path else None
+        where = f" (flow {target!r}, line {line})" if line is not None else ""
+        return Outcome("error", f"{exc}{where}", _format_traceback(exc))
     except BaseException as exc:  # noqa: BLE001 - any failure of user code ends the execution
         return Outcome("error", _describe(exc, target, path), _format_traceback(exc),
                        retire=isinstance(exc, (SystemExit, KeyboardInterrupt)))
     finally:
         if module is not None:
             unload(module)
-    if this._ending is not None:
-        status, message = this._ending
-        return Outcome(status, message)
     return Outcome("success", None)
 
 

@@ -30,7 +30,7 @@ def test_set_output_forms_and_get_fields(engine, workspace):
     """, inputs={"k": "v"})
     assert record["status"] == "success" and record["message"] is None
     assert record["outputs"]["out"] == {"a": 3, "b": [1, 2], "c": {"x": None}}
-    assert record["outputs"]["several"] == {"status": "success", "name": "make", "message": "made", "input_value": {"n": 5}}
+    assert record["outputs"]["several"] == {"status": "ENDED_SUCCESS", "name": "make", "message": "made", "input_value": {"n": 5}}
     assert record["outputs"]["mine"] == {"k": "v"}
 
 
@@ -85,16 +85,24 @@ def test_error_return_and_raised_exception(engine, workspace):
 
 def test_settings_get_save_exists_delete(engine, workspace):
     record, _ = run(engine, workspace, "Settings", """
+        import flow_api
         def handler(system, this, inputs):
             s = system.setting('cfg')
-            before = (s.exists(), s.get('value'))
+            try:
+                s.get('value')
+            except flow_api.ResourceNotFoundError as exc:
+                missing = str(exc)
+            before = (s.exists(), missing)
             s.save(value={'retries': 3})
             after = (s.exists(), s.get('value'), s.get('name'))
             system.setting('gone').save(value=1)
             system.setting('gone').delete()
             this.set_output(before=before, after=after, gone=system.setting('gone').exists())
     """)
-    assert record["outputs"] == {"before": [False, None], "after": [True, {"retries": 3}, "cfg"], "gone": False}
+    assert record["outputs"] == {
+        "before": [False, "there is no setting 'cfg'; create it with system.setting('cfg').save(value=...) "
+                          "or in the IDE's Explorer"],
+        "after": [True, {"retries": 3}, "cfg"], "gone": False}
     assert engine.store.settings() == {"cfg": {"retries": 3}}
 
 
@@ -130,8 +138,8 @@ def test_children_without_waiting(engine, workspace):
             this.set_output(before=statuses, after=[c.get('status') for c in children])
     """)
     assert record["status"] == "success", record["message"]
-    assert set(record["outputs"]["before"]) <= {"queued", "running"}
-    assert record["outputs"]["after"] == ["success"] * 3
+    assert set(record["outputs"]["before"]) <= {"WAITING", "RUNNING"}
+    assert record["outputs"]["after"] == ["ENDED_SUCCESS"] * 3
     starts = sorted(child["started_at"] for child in tree["children"])
     ends = sorted(child["ended_at"] for child in tree["children"])
     assert starts[-1] < ends[0], "the three children ran at the same time"

@@ -66,4 +66,5 @@ def test_uncaught_child_failure_fails_the_parent_naming_the_child(workspace):
     code, tree = run_cli_json("run", "Create Child", "--workspace", str(workspace))
     assert code == 1
     assert tree["status"] == "error"
-    assert tree["message"] == "child execution 'my_other_flow_name' (#2) failed: no disk space left"
+    assert tree["message"] == ("child execution 'my_other_flow_name' (#2) failed: no disk space left "
+                               "(flow 'Create Child', line 4)")

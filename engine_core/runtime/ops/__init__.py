@@ -1,0 +1,79 @@
+"""What flows ask of the engine, handled on the dispatcher thread.
+
+Each family of flow API calls lives in a module of its own (``children``, ``records``,
+``locks``, ``forms``) and registers its requests here by name; the wire names are the ``op``
+strings ``flow_api`` sends. A handler gets the :class:`Call` (who asks) and the payload, and
+returns the reply, or ``DEFER`` when the reply is sent later (a wait)."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import TYPE_CHECKING, Any, Callable, NamedTuple
+
+from flow_api import EngineException
+
+from ... import events as ev
+from ..active import Active
+from ..pool import Worker
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..dispatcher import Dispatcher
+
+DEFER = object()  # a request whose reply is sent later
+
+
+class Call(NamedTuple):
+    """One request from a flow: the worker it came from, its id, and the execution asking."""
+
+    worker: Worker
+    request_id: int
+    caller: Active
+
+
+Handler = Callable[..., Any]
+
+
+class WorkerCalls:
+    def __init__(self, dispatcher: "Dispatcher"):
+        from . import children, forms, locks, records
+
+        self._d = dispatcher
+        self._handlers: dict[str, Handler] = {}
+        for family in (children, records, locks, forms):
+            family.register(self, dispatcher)
+
+    def add(self, op: str, handler: Handler) -> None:
+        if op in self._handlers:
+            raise ValueError(f"flow API request {op!r} registered twice")
+        self._handlers[op] = handler
+
+    def call(self, worker: Worker, request_id: int, execution_id: int, op: str, payload: dict) -> Any:
+        handler = self._handlers.get(op)
+        if handler is None:
+            raise EngineException(f"unknown flow API request {op!r}")
+        caller = self._d.active.get(execution_id)
+        if caller is None:
+            raise EngineException(f"execution #{execution_id} is no longer running")
+        return handler(Call(worker, request_id, caller), **payload)
+
+    # -- fire-and-forget notes ------------------------------------------------------------
+    def note(self, execution_id: int, op: str, payload: dict) -> None:
+        d = self._d
+        active = d.active.get(execution_id)
+        if active is None:
+            return  # a note from an execution that was cancelled meanwhile
+        now = time.time()
+        if op == "log":
+            d.writer.append_log(execution_id, now, payload["level"], payload["text"], payload["fields"])
+            fields = json.loads(payload["fields"]) if payload["fields"] else None
+            d.emit(ev.LogAppended(execution_id, payload["level"], payload["text"], fields, now))
+        elif op == "message":
+            message_id = d.writer.append_message(execution_id, now, payload["subject"], payload["message"])
+            d.emit(ev.MessageAdded(execution_id, payload["subject"], payload["message"], now, message_id))
+        elif op == "debug_listening":
+            d.note_debug_listening(active, payload["host"], payload["port"])
+        elif op == "set_output":
+            active.outputs.update(json.loads(payload["outputs"]))
+            d.writer.set_outputs(execution_id, json.dumps(active.outputs, separators=(",", ":")))
+            d.emit(ev.OutputChanged(execution_id, dict(active.outputs)))

@@ -1,0 +1,172 @@
+"""Child executions and execution records: ``this.flow``/``connect``/``task``, ``run``,
+``wait``/``wait_for``, ``cancel``/``pause``/``resume``, ``get``, ``this.save``."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import TYPE_CHECKING
+
+from flow_api import EngineException, InvalidInputError, ResourceNotFoundError
+
+from ... import connectors
+from ... import events as ev
+from ...errors import UnknownFlowError
+from .. import control
+from ..active import Active
+from ..waits import Waiter
+from . import DEFER, Call
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..dispatcher import Dispatcher
+    from . import WorkerCalls
+
+_GET_FIELDS = {"output_value", "input_value", "status", "name", "message", "flow", "id", "parent_id",
+               "created_at", "started_at", "ended_at"}
+_WAIT_MODES = ("all", "first", "all_succeeded")
+
+
+def register(calls: "WorkerCalls", d: "Dispatcher") -> None:
+    def parent_for(call: Call, parent_id: int) -> Active:
+        # ``child.flow(...)`` on an Execution other than ``this`` starts a child of that one.
+        return d.active.get(parent_id, call.caller)
+
+    def start_child(call: Call, parent: Active, *, flow, name, kind, inputs, run, wait, path, source):
+        if parent.depth + 1 > d.options.max_depth:
+            raise EngineException(
+                f"child executions nest deeper than {d.options.max_depth} levels "
+                f"(starting {flow!r} from {parent.label}); is a flow calling itself without end?"
+            )
+        inline = parent.mode == "development" and run
+        child = d.create(flow=flow, name=name, kind=kind, inputs=inputs, mode=parent.mode,
+                         parent=parent, path=path, source=source, inline=inline, start=run)
+        if inline:
+            return run_inline(child)
+        if not wait:
+            return child.summary()
+        d.waits.add(Waiter(worker=call.worker, request_id=call.request_id, ids=[child.id], single=True))
+        return DEFER
+
+    def run_inline(child: Active) -> dict:
+        # Debugging: the parent's worker runs the child itself (even with wait=False), so one
+        # debug session covers the whole tree. It reports the child's end with "done".
+        d.set_status(child, "running")
+        return {"inline": {"id": child.id, "kind": child.kind, "target": child.flow, "path": child.path,
+                           "source": child.source, "inputs": child.inputs, "label": child.label}}
+
+    def start_flow(call: Call, *, parent, flow, name, inputs, wait, run=True):
+        try:
+            path, source = d.workspace.read_flow(flow)
+        except UnknownFlowError as exc:
+            raise ResourceNotFoundError(str(exc)) from None
+        return start_child(call, parent_for(call, parent), flow=flow, name=name, kind="flow", inputs=inputs,
+                           run=run, wait=wait, path=str(path), source=source)
+
+    def start_connector(call: Call, *, parent, connector_type, name, inputs, wait, run=True):
+        connectors.get(connector_type)  # raises ConnectorError naming the known types
+        return start_child(call, parent_for(call, parent), flow=str(connector_type), name=name, kind="connection",
+                           inputs=inputs, run=run, wait=wait, path=None, source=None)
+
+    def run_child(call: Call, *, id, wait):
+        child = d.active.get(id)
+        if child is None or not child.held:
+            # Already started (or ended): Cloudomation's library calls run() on children that
+            # ran already; it means "wait for it".
+            if not _exists(d, id):
+                _missing(id)
+            if child is not None and child.paused_by_signal:
+                control.resume_tree(d, child)  # Cloudomation: run_async() on a paused child resumes it
+            if not wait:
+                return d.summary(id)
+            d.waits.add(Waiter(worker=call.worker, request_id=call.request_id, ids=[id], single=True))
+            return DEFER
+        if child.mode == "development":
+            child.held = False
+            child.inline = True
+            return run_inline(child)
+        d.enqueue(child)
+        if not wait:
+            return child.summary()
+        d.waits.add(Waiter(worker=call.worker, request_id=call.request_id, ids=[id], single=True))
+        return DEFER
+
+    def wait(call: Call, *, ids, timeout, mode="all"):
+        if mode not in _WAIT_MODES:
+            raise InvalidInputError(f"unknown wait mode {mode!r}")
+        for i in ids:
+            try:
+                d.summary(i)
+            except LookupError:
+                raise ResourceNotFoundError(f"there is no execution #{i}") from None
+        deadline = None if timeout is None else time.monotonic() + float(timeout)
+        d.waits.add(Waiter(worker=call.worker, request_id=call.request_id, ids=list(ids), single=False,
+                           deadline=deadline, mode=mode))
+        return DEFER
+
+    def control_op(call: Call, *, id, action):
+        target = d.active.get(id)
+        if target is None:
+            if not _exists(d, id):
+                _missing(id)
+            return None  # it has ended already: nothing to cancel, pause or resume
+        if target is call.caller and action == "pause":
+            # this.pause(): park the request until someone resumes the execution.
+            target.self_pause = (call.worker, call.request_id)
+            call.worker.blocked = True
+            d.set_status(target, "paused", "paused: waiting to be resumed (IDE, or 'flowdesk resume ID')")
+            return DEFER
+        if target is call.caller and action == "cancel":
+            raise InvalidInputError("a flow cannot cancel itself with cancel(); use this.end('cancelled')")
+        control.apply(d, target, action)
+        return None
+
+    def get(call: Call, *, id, fields):
+        unknown = set(fields) - _GET_FIELDS
+        if unknown:
+            raise InvalidInputError(f"unknown execution field(s): {', '.join(sorted(unknown))}")
+        active = d.active.get(id)
+        stored = d.writer.execution_fields(id)
+        if stored is None:
+            raise ResourceNotFoundError(f"there is no execution #{id}")
+        row = {"output_value": stored["outputs"], "input_value": stored["inputs"], "status": stored["status"],
+               "name": stored["name"], "message": stored["message"], "flow": stored["flow"], "id": stored["id"],
+               "parent_id": stored["parent_id"], "created_at": stored["created_at"],
+               "started_at": stored["started_at"], "ended_at": stored["ended_at"]}
+        if active is not None:  # fresher than the row for what is still running
+            row.update(output_value=json.dumps(active.outputs), status=active.status, name=active.name)
+        values = {field: row[field] for field in fields}
+        if active is not None and active.held:
+            values["held"] = True  # not run yet: see Execution.get
+        return values
+
+    def save_execution(call: Call, *, id, fields):
+        target = d.active.get(id)
+        if target is None:
+            raise InvalidInputError(f"execution #{id} is not running: only a running execution can be saved")
+        values = json.loads(fields)
+        if "output_value" in values:
+            target.outputs = dict(values["output_value"])
+            d.writer.set_outputs(id, json.dumps(target.outputs, separators=(",", ":")))
+            d.emit(ev.OutputChanged(id, dict(target.outputs)))
+        if "name" in values:
+            target.name = str(values["name"])
+        if "message" in values or "name" in values:
+            d.writer.save_execution(id, name=values.get("name"), message=values.get("message"))
+            d.emit(ev.ExecutionSaved(id, target.name, values.get("message"), time.time()))
+        return None
+
+    for op, handler in (("start_flow", start_flow), ("start_connector", start_connector), ("run_child", run_child),
+                        ("wait", wait), ("control", control_op), ("get", get), ("save_execution", save_execution)):
+        calls.add(op, handler)
+
+
+def _exists(d: "Dispatcher", execution_id: int) -> bool:
+    try:
+        d.summary(execution_id)
+        return True
+    except LookupError:
+        return False
+
+
+def _missing(execution_id: int) -> None:
+    raise ResourceNotFoundError(f"there is no execution #{execution_id}")

@@ -1,0 +1,93 @@
+"""Flows waiting for executions to end (``this.flow`` with wait, ``child.wait()``,
+``this.wait_for``), and the dispatcher's timers (wait and lock timeouts, cancel grace).
+
+A waiting worker is *blocked*: it does not count against ``max_workers``, so a tree deeper
+than the pool still runs. Its reply goes out when the wait is satisfied or its deadline
+passes; the flow side decides what a timeout means."""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Callable
+
+from .pool import Worker
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .dispatcher import Dispatcher
+
+_FAILED = ("error", "cancelled")
+
+
+@dataclass(eq=False)
+class Waiter:
+    """A worker blocked until some executions end.
+
+    ``mode``: ``all`` (every one ended), ``first`` (one ended), ``all_succeeded`` (every one
+    ended, or one failed: the flow raises for it at once)."""
+
+    worker: Worker
+    request_id: int
+    ids: list[int]
+    single: bool
+    deadline: float | None = None
+    mode: str = "all"
+    done: bool = False
+
+
+class Waits:
+    def __init__(self, dispatcher: "Dispatcher"):
+        self._d = dispatcher
+        self._timers: list[tuple[float, int, Callable[[], None]]] = []
+        self._seq = itertools.count()
+
+    # -- timers -----------------------------------------------------------------------------
+    def add_timer(self, deadline: float, callback: Callable[[], None]) -> None:
+        """Call ``callback()`` on the dispatcher thread once ``time.monotonic()`` passes ``deadline``."""
+        heapq.heappush(self._timers, (deadline, next(self._seq), callback))
+
+    def next_deadline(self) -> float | None:
+        return self._timers[0][0] if self._timers else None
+
+    def expire(self, now: float) -> None:
+        while self._timers and self._timers[0][0] <= now:
+            _, _, callback = heapq.heappop(self._timers)
+            callback()
+
+    # -- waiting for executions -------------------------------------------------------------
+    def add(self, waiter: Waiter) -> None:
+        d = self._d
+        waiter.worker.blocked = True
+        for execution_id in waiter.ids:
+            active = d.active.get(execution_id)
+            if active is not None:
+                active.waiters.append(waiter)
+        if waiter.deadline is not None:
+            self.add_timer(waiter.deadline, lambda: self.check(waiter, expired=True))
+        self.check(waiter)
+
+    def check(self, waiter: Waiter, *, expired: bool = False) -> None:
+        if waiter.done:
+            return
+        d = self._d
+        if not expired and not self._satisfied(waiter):
+            return
+        waiter.done = True
+        waiter.worker.blocked = False
+        summaries = [d.summary(i) for i in waiter.ids]
+        d.reply(waiter.worker, waiter.request_id, True, summaries[0] if waiter.single else summaries)
+
+    def _satisfied(self, waiter: Waiter) -> bool:
+        running = [i for i in waiter.ids if i in self._d.active]
+        if not running:
+            return True
+        if waiter.mode == "first":
+            return len(running) < len(waiter.ids)
+        if waiter.mode == "all_succeeded":
+            ended = (self._d.summary(i)["status"] for i in waiter.ids if i not in self._d.active)
+            return any(status in _FAILED for status in ended)
+        return False
+
+
+__all__ = ["Waiter", "Waits"]
