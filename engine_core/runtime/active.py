@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -51,3 +52,27 @@ class Active:
 
     def summary(self, message: str | None = None) -> dict:
         return {"id": self.id, "status": self.status, "message": message, "label": self.label}
+
+
+class RecentSummaries:
+    """Summaries of executions that ended lately, so waits and ``get`` on them need no query."""
+
+    LIMIT = 10_000
+
+    def __init__(self) -> None:
+        self._items: collections.OrderedDict[int, dict] = collections.OrderedDict()
+
+    def remember(self, summary: dict) -> None:
+        self._items[summary["id"]] = summary
+        while len(self._items) > self.LIMIT:
+            self._items.popitem(last=False)
+
+    def summary(self, execution_id: int, writer) -> dict:
+        """From memory, else from the database; LookupError when there is no such execution."""
+        if execution_id in self._items:
+            return self._items[execution_id]
+        row = writer.execution_fields(execution_id)
+        if row is None:
+            raise LookupError(execution_id)
+        return {"id": row["id"], "status": row["status"], "message": row["message"],
+                "label": execution_label(row["id"], row["name"], row["flow"])}

@@ -101,6 +101,19 @@ def resume_tree(d: "Dispatcher", active: Active) -> None:
             resume_tree(d, child)
 
 
+def poll_requests(d: "Dispatcher") -> None:
+    """Cancel, pause and resume requests written to the database by other processes."""
+    for execution_id in d.writer.cancel_requests(d.session_id):
+        if execution_id in d.active:
+            cancel_tree(d, d.active[execution_id], "cancelled by user")
+    for execution_id, action in d.writer.control_requests(d.session_id):
+        if execution_id in d.active:
+            try:
+                apply(d, d.active[execution_id], action)
+            except InvalidInputError:
+                pass  # e.g. resume of one that is not paused: nothing to do, as in the CLI's wording
+
+
 def apply(d: "Dispatcher", active: Active, action: str) -> str:
     """Carry out ``action`` ('cancel', 'pause', 'resume') on ``active``; returns the new status."""
     if action == "cancel":

@@ -9,7 +9,6 @@ of execution trees live in ``control.py``; waits and timers in ``waits.py``."""
 
 from __future__ import annotations
 
-import collections
 import json
 import logging
 import os
@@ -25,21 +24,21 @@ from flow_api import EngineException
 
 from .. import events as ev
 from .. import protocol
-from ..status import TERMINAL
 from ..store import Store, Writer
 from ..workspace import Workspace
 from . import control
-from .active import Active, execution_label
-from .ops import DEFER, WorkerCalls
+from .active import Active, RecentSummaries
+from .ops import WorkerCalls
 from .options import EngineOptions
 from .pool import Worker, WorkerPool, describe_exit
+from .ends import EndNotices
+from .scheduler import Scheduler
 from .waits import Waits
 from ..wake import WakeSocket
 
 log = logging.getLogger(__name__)
 
 _POLL_S = 0.25  # how often requests written by other processes (cancel, resume, answers) are read
-_RECENT_LIMIT = 10_000
 
 
 class Dispatcher:
@@ -54,10 +53,8 @@ class Dispatcher:
         self.waits = Waits(self)
         self.on_end: list[Callable[[Active], None]] = []  # ops families react to an execution's end
         self.on_poll: list[Callable[[], None]] = []  # ... and to the periodic look at the database
-        self._recent: collections.OrderedDict[int, dict] = collections.OrderedDict()
-        self._root_queue: collections.deque[int] = collections.deque()
-        self._child_queue: collections.deque[int] = collections.deque()
-        self._running_roots = 0
+        self._recent = RecentSummaries()
+        self.scheduler = Scheduler(self, self.pool)
         self._commands: SimpleQueue = SimpleQueue()
         self._wake_r, self._wake_w = os.pipe()
         os.set_blocking(self._wake_r, False)
@@ -66,14 +63,7 @@ class Dispatcher:
         self._outbox: list[tuple[Worker, tuple]] = []
         self._resolved: list[tuple[Future, Any]] = []
         self._next_poll = 0.0
-        self._ended_cond = threading.Condition()
-        self._ended: collections.OrderedDict[int, str] = collections.OrderedDict()
-        # Ended in this round, not yet published: Engine.wait must not return before the
-        # events of the end went out (it would fall back to the database and win the race).
-        self._ending: set[int] = set()
-        # Roots that ended while descendants still run their cleanup after a cancel: a wait
-        # for the root returns once the whole tree has ended, so what it shows is final.
-        self._settling: dict[int, str] = {}
+        self._ends = EndNotices()
         self.forms: Any = None  # the forms family (ops/forms.py) sets itself here for Engine.respond
         self._calls = WorkerCalls(self)
         self._thread: threading.Thread | None = None
@@ -113,17 +103,7 @@ class Dispatcher:
     def wait_ended(self, execution_id: int, timeout: float | None) -> str | None:
         """Block until ``execution_id`` ends in this engine and its end was published; its
         status, or None on timeout or when it is not (or no longer) this engine's."""
-        deadline = None if timeout is None else time.monotonic() + timeout
-        with self._ended_cond:
-            while execution_id not in self._ended:
-                if (execution_id not in self.active and execution_id not in self._ending
-                        and execution_id not in self._settling):
-                    return None  # not ours, or ended before this wait: the caller reads the store
-                remaining = None if deadline is None else deadline - time.monotonic()
-                if remaining is not None and remaining <= 0:
-                    return None
-                self._ended_cond.wait(remaining if remaining is not None else 0.5)
-            return self._ended[execution_id]
+        return self._ends.wait(execution_id, timeout, self.active.__contains__)
 
     # -- for the ops families ----------------------------------------------------------------
     def emit(self, event: ev.Event) -> None:
@@ -189,31 +169,17 @@ class Dispatcher:
         self.waits.expire(now)
         if poked or now >= self._next_poll:
             self._next_poll = now + _POLL_S
-            self._poll_requests()
-        self._schedule()
-
-    def _poll_requests(self) -> None:
-        for execution_id in self.writer.cancel_requests(self.session_id):
-            if execution_id in self.active:
-                control.cancel_tree(self, self.active[execution_id], "cancelled by user")
-        for execution_id, action in self.writer.control_requests(self.session_id):
-            if execution_id in self.active:
-                control.apply(self, self.active[execution_id], action)
-        for poll in self.on_poll:
-            poll()
+            control.poll_requests(self)
+            for poll in self.on_poll:
+                poll()
+        self.scheduler.schedule()
 
     def _after_commit(self) -> None:
         outbox, self._outbox = self._outbox, []
         for worker, message in outbox:
             if worker.dead:
                 continue
-            try:
-                if message[0] == "signal":
-                    self.pool.send_signal(worker, message[1])
-                else:
-                    worker.conn.send(message)
-            except OSError:
-                pass  # its death is noticed through its sentinel
+            self.pool.deliver(worker, message)
         resolved, self._resolved = self._resolved, []
         for future, value in resolved:
             if isinstance(value, BaseException):
@@ -226,21 +192,7 @@ class Dispatcher:
         self._publish_ends(events)
 
     def _publish_ends(self, events: list[ev.Event]) -> None:
-        ended = [(e.id, e.status) for e in events if isinstance(e, ev.StatusChanged) and e.status in TERMINAL]
-        if not ended and not self._ending and not self._settling:
-            return
-        running_trees = {a.root_id for a in self.active.values()} if (ended or self._settling) else set()
-        with self._ended_cond:
-            for execution_id, status in ended:
-                self._settling[execution_id] = status
-            for execution_id, status in list(self._settling.items()):
-                if execution_id not in running_trees:
-                    del self._settling[execution_id]
-                    self._ended[execution_id] = status
-            while len(self._ended) > _RECENT_LIMIT:
-                self._ended.popitem(last=False)
-            self._ending.clear()
-            self._ended_cond.notify_all()
+        self._ends.published(events, (a.root_id for a in self.active.values()))
 
     def _timeout(self) -> float:
         deadline = self.waits.next_deadline()
@@ -269,21 +221,8 @@ class Dispatcher:
 
     def _on_message(self, worker: Worker, message: tuple) -> None:
         kind = message[0]
-        if kind == protocol.NOTE:
-            _, execution_id, op, payload = message
-            self._calls.note(execution_id, op, payload)
-        elif kind == protocol.CALL:
-            _, request_id, execution_id, op, payload = message
-            try:
-                result = self._calls.call(worker, request_id, execution_id, op, payload)
-            except EngineException as exc:
-                self.reply_error(worker, request_id, exc)
-            except Exception as exc:  # a bug here must reach the flow as an error, not hang it
-                log.exception("flow API call %s failed", op)
-                self.reply(worker, request_id, False, ("InternalError", f"engine error in {op}: {exc}"))
-            else:
-                if result is not DEFER:
-                    self.reply(worker, request_id, True, result)
+        if kind in (protocol.NOTE, protocol.CALL):
+            self._calls.receive(worker, message)
         elif kind == protocol.DONE:
             _, execution_id, status, message_text, traceback, retire = message
             worker.retiring = retire
@@ -346,16 +285,10 @@ class Dispatcher:
         return active
 
     def enqueue(self, active: Active) -> None:
-        """Queue an execution to run (a child made with ``run=False`` once it is run)."""
-        active.held = False
-        (self._child_queue if active.parent_id is not None else self._root_queue).append(active.id)
+        self.scheduler.enqueue(active)
 
     def unqueue(self, active: Active) -> None:
-        queue = self._child_queue if active.parent_id is not None else self._root_queue
-        try:
-            queue.remove(active.id)
-        except ValueError:
-            pass
+        self.scheduler.unqueue(active)
 
     def set_status(self, active: Active, status: str, message: str | None = None) -> None:
         """A change between running and paused (the end goes through :meth:`finish`)."""
@@ -366,21 +299,17 @@ class Dispatcher:
         self.writer.set_status(active.id, status, now, started=first_start)
         self._events.append(ev.StatusChanged(active.id, status, message, now))
 
-    def note_debug_listening(self, active: Active, host: str, port: int) -> None:
-        active.debug_address = (host, port)
-        self._events.append(ev.DebugListening(active.id, host, port))
-
     def finish(self, active: Active, status: str, message: str | None, traceback: str | None = None,
                *, kill: bool = False) -> None:
         now = time.time()
         self.writer.set_status(active.id, status, now, message=message, traceback=traceback, ended=True)
         self._events.append(ev.StatusChanged(active.id, status, message, now, traceback))
-        self._ending.add(active.id)  # before it leaves ``active``: see wait_ended
+        self._ends.ending.add(active.id)  # before it leaves ``active``: see wait_ended
         del self.active[active.id]
-        if active.parent_id is None and active.worker is not None:
-            self._running_roots -= 1
+        if active.worker is not None:
+            self.scheduler.released(active)
         active.status = status
-        self._remember(active.summary(message))
+        self._recent.remember(active.summary(message))
         if active.worker is not None:
             if kill or active.worker.blocked or active.paused_by_signal:
                 self.pool.kill(active.worker)
@@ -403,57 +332,11 @@ class Dispatcher:
                 control.cancel_tree(self, child, f"parent execution {active.label} {reason}")
 
     def summary(self, execution_id: int) -> dict:
+        """id, status, message and label of any execution: running, recently ended, or stored."""
         active = self.active.get(execution_id)
         if active is not None:
             return active.summary()
-        if execution_id in self._recent:
-            return self._recent[execution_id]
-        row = self.writer.execution_fields(execution_id)
-        if row is None:
-            raise LookupError(execution_id)
-        return {"id": row["id"], "status": row["status"], "message": row["message"],
-                "label": execution_label(row["id"], row["name"], row["flow"])}
-
-    def _remember(self, summary: dict) -> None:
-        self._recent[summary["id"]] = summary
-        while len(self._recent) > _RECENT_LIMIT:
-            self._recent.popitem(last=False)
-
-    # -- scheduling -----------------------------------------------------------------------
-    def _schedule(self) -> None:
-        # Children first: their parents hold workers while they wait.
-        while self._child_queue:
-            worker = self._obtain_worker()
-            if worker is None:
-                break
-            self._dispatch(self._child_queue.popleft(), worker)
-        while self._root_queue and self._running_roots < self.options.max_parallel:
-            debug = self.active[self._root_queue[0]].mode == "development"
-            # A debugged execution gets a process of its own, which it does not give back.
-            worker = self.pool.spawn() if debug else self._obtain_worker()
-            if worker is None:
-                break
-            worker.retiring = debug
-            self._dispatch(self._root_queue.popleft(), worker)
-        while len(self.pool.idle) < self.options.warm_workers and self.pool.counted() < self.options.max_workers:
-            self.pool.release(self.pool.spawn())
-
-    def _obtain_worker(self) -> Worker | None:
-        worker = self.pool.take_idle()
-        if worker is None and self.pool.counted() < self.options.max_workers:
-            worker = self.pool.spawn()
-        return worker
-
-    def _dispatch(self, execution_id: int, worker: Worker) -> None:
-        active = self.active[execution_id]
-        active.worker = worker
-        worker.execution_id = execution_id
-        if active.parent_id is None:
-            self._running_roots += 1
-        self.set_status(active, "running")
-        debug = active.mode == "development"
-        self._outbox.append((worker, (protocol.RUN, execution_id, active.kind, active.flow, active.path,
-                                      active.source, active.inputs, debug)))
+        return self._recent.summary(execution_id, self.writer)
 
     def _shutdown(self) -> None:
         for active in [a for a in self.active.values() if a.parent_id is None or a.parent_id not in self.active]:

@@ -91,6 +91,19 @@ class WorkerPool:
         """Workers that count against ``max_workers``: all but those blocked on a child."""
         return sum(1 for w in self.workers if not w.blocked and not w.retiring)
 
+    def deliver(self, worker: Worker, message: tuple) -> None:
+        """Send a protocol message, or ``("signal", SIG)`` as a signal; a dead worker is skipped
+        (its death is noticed through its sentinel)."""
+        if worker.dead:
+            return
+        if message[0] == "signal":
+            self.send_signal(worker, message[1])
+            return
+        try:
+            worker.conn.send(message)
+        except OSError:
+            pass
+
     def send_signal(self, worker: Worker, sig: int) -> None:
         """SIGTERM (cancel) goes to the flow's process; SIGSTOP/SIGCONT (pause, resume) to its
         process group, so what the flow started pauses with it."""

@@ -4,12 +4,15 @@ managers run before the engine kills the process after the grace period.
 
 The signal must not cut a message to the engine in half (the pipe would be left mid-frame),
 so sending and receiving one message block SIGTERM for that moment; a signal that arrives then
-is delivered right after. Between executions the handler does nothing: a cancel that races
-the end of its execution must not kill the next one."""
+is delivered right after. Between executions SIGTERM means what it always means, "exit": a
+cancel that races the end of its execution only costs a worker the pool replaces, and the
+engine's process (multiprocessing's exit handler terminates and then joins its daemon
+children) must never wait for a worker that ignores it."""
 
 from __future__ import annotations
 
 import contextlib
+import os
 import signal
 
 import flow_api
@@ -24,9 +27,10 @@ def install() -> None:
 
 def _on_cancel(signum, frame) -> None:
     global _armed
-    if _armed:
-        _armed = False  # one signal, one cancel: the flow's cleanup runs undisturbed
-        raise flow_api.ExecutionCancel("cancelled")
+    if not _armed:
+        os._exit(0)
+    _armed = False  # one signal, one cancel: the flow's cleanup runs undisturbed
+    raise flow_api.ExecutionCancel("cancelled")
 
 
 @contextlib.contextmanager

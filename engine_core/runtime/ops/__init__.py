@@ -8,17 +8,21 @@ returns the reply, or ``DEFER`` when the reply is sent later (a wait)."""
 from __future__ import annotations
 
 import json
+import logging
 import time
 from typing import TYPE_CHECKING, Any, Callable, NamedTuple
 
 from flow_api import EngineException
 
 from ... import events as ev
+from ... import protocol
 from ..active import Active
 from ..pool import Worker
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..dispatcher import Dispatcher
+
+log = logging.getLogger(__name__)
 
 DEFER = object()  # a request whose reply is sent later
 
@@ -48,6 +52,24 @@ class WorkerCalls:
             raise ValueError(f"flow API request {op!r} registered twice")
         self._handlers[op] = handler
 
+    def receive(self, worker: Worker, message: tuple) -> None:
+        """A ``note`` or ``call`` message from a worker; a call's reply goes out after the commit."""
+        if message[0] == protocol.NOTE:
+            _, execution_id, op, payload = message
+            self.note(execution_id, op, payload)
+            return
+        _, request_id, execution_id, op, payload = message
+        try:
+            result = self.call(worker, request_id, execution_id, op, payload)
+        except EngineException as exc:
+            self._d.reply_error(worker, request_id, exc)
+        except Exception as exc:  # a bug here must reach the flow as an error, not hang it
+            log.exception("flow API call %s failed", op)
+            self._d.reply(worker, request_id, False, ("InternalError", f"engine error in {op}: {exc}"))
+        else:
+            if result is not DEFER:
+                self._d.reply(worker, request_id, True, result)
+
     def call(self, worker: Worker, request_id: int, execution_id: int, op: str, payload: dict) -> Any:
         handler = self._handlers.get(op)
         if handler is None:
@@ -72,7 +94,8 @@ class WorkerCalls:
             message_id = d.writer.append_message(execution_id, now, payload["subject"], payload["message"])
             d.emit(ev.MessageAdded(execution_id, payload["subject"], payload["message"], now, message_id))
         elif op == "debug_listening":
-            d.note_debug_listening(active, payload["host"], payload["port"])
+            active.debug_address = (payload["host"], payload["port"])
+            d.emit(ev.DebugListening(execution_id, payload["host"], payload["port"]))
         elif op == "set_output":
             active.outputs.update(json.loads(payload["outputs"]))
             d.writer.set_outputs(execution_id, json.dumps(active.outputs, separators=(",", ":")))

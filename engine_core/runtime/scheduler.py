@@ -1,0 +1,77 @@
+"""Which queued execution runs next, on which worker.
+
+Children go first: their parents hold workers while they wait. Roots are limited by
+``max_parallel``; a debugged root gets a fresh process of its own, which it does not give
+back. Idle workers are topped up to ``warm_workers`` so the next execution starts at once."""
+
+from __future__ import annotations
+
+import collections
+from typing import TYPE_CHECKING
+
+from .. import protocol
+from .active import Active
+from .pool import Worker, WorkerPool
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .dispatcher import Dispatcher
+
+
+class Scheduler:
+    def __init__(self, d: "Dispatcher", pool: WorkerPool):
+        self._d = d
+        self._pool = pool
+        self._roots: collections.deque[int] = collections.deque()
+        self._children: collections.deque[int] = collections.deque()
+        self.running_roots = 0
+
+    def enqueue(self, active: Active) -> None:
+        """Queue an execution to run (a child made with ``run=False`` once it is run)."""
+        active.held = False
+        (self._children if active.parent_id is not None else self._roots).append(active.id)
+
+    def unqueue(self, active: Active) -> None:
+        queue = self._children if active.parent_id is not None else self._roots
+        try:
+            queue.remove(active.id)
+        except ValueError:
+            pass
+
+    def released(self, active: Active) -> None:
+        """``active`` gave its worker back (it ended)."""
+        if active.parent_id is None:
+            self.running_roots -= 1
+
+    def schedule(self) -> None:
+        options, pool = self._d.options, self._pool
+        while self._children:
+            worker = self._obtain_worker()
+            if worker is None:
+                break
+            self._dispatch(self._children.popleft(), worker)
+        while self._roots and self.running_roots < options.max_parallel:
+            debug = self._d.active[self._roots[0]].mode == "development"
+            worker = pool.spawn() if debug else self._obtain_worker()
+            if worker is None:
+                break
+            worker.retiring = debug
+            self._dispatch(self._roots.popleft(), worker)
+        while len(pool.idle) < options.warm_workers and pool.counted() < options.max_workers:
+            pool.release(pool.spawn())
+
+    def _obtain_worker(self) -> Worker | None:
+        worker = self._pool.take_idle()
+        if worker is None and self._pool.counted() < self._d.options.max_workers:
+            worker = self._pool.spawn()
+        return worker
+
+    def _dispatch(self, execution_id: int, worker: Worker) -> None:
+        active = self._d.active[execution_id]
+        active.worker = worker
+        worker.execution_id = execution_id
+        if active.parent_id is None:
+            self.running_roots += 1
+        self._d.set_status(active, "running")
+        debug = active.mode == "development"
+        self._d.signal(worker, (protocol.RUN, execution_id, active.kind, active.flow, active.path,
+                                active.source, active.inputs, debug))
