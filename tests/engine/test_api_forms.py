@@ -129,7 +129,12 @@ def test_system_message_returns_at_once_and_a_later_execution_waits_for_the_answ
             this.set_output(response=response)
             return this.success('starting ' + response['flow_name'])
     """)
-    root = engine.run("Ask Later", timeout=WAIT_S)
+    root_id = engine.submit("Ask Later")
+    # The root ends while its child still waits for the answer: watch the root's own status
+    # (Engine.wait/run of the root wait for the whole tree, i.e. for the answer).
+    events.wait(lambda e: type(e).__name__ == "StatusChanged" and e.id == root_id
+                and e.status in ("success", "error", "cancelled"), what="the root's end")
+    root = engine.store.execution(root_id)
     assert (root["status"], root["message"]) == ("success", "requested details"), root["message"]
     message_id = root["outputs"]["message_id"]
     assert root["outputs"]["status"] == "open"
