@@ -13,6 +13,7 @@ from .exceptions import DependencyFailedError, DependencyTimeoutError, InvalidIn
 if TYPE_CHECKING:  # pragma: no cover
     from .execution import Execution
 
+_CANCEL_SETTLE_S = 5.0  # the engine kills a cancelled flow after its 2 s grace
 _KNOWN = {"retry": {"max_tries", "delay_sec"}, "timeout": {"timeout_sec"}}
 
 
@@ -78,6 +79,9 @@ def _timeout(inner, start, timeout_sec: float):
             return child.wait(timeout=timeout_sec)
         except DependencyTimeoutError:
             child.cancel()
+            # Raise once the child has ended (its cleanup runs first), so the tree the flow
+            # and the user look at shows it cancelled, not still running.
+            child.wait(return_when="ALL_ENDED", timeout=_CANCEL_SETTLE_S)
             raise DependencyTimeoutError(f"{name} did not end within {timeout_sec} s and was cancelled") from None
 
     return call

@@ -16,7 +16,6 @@ import socket
 import threading
 import time
 from concurrent.futures import Future
-from multiprocessing.connection import wait as wait_for_ready
 from queue import Empty, SimpleQueue
 from typing import Any, Callable
 
@@ -30,6 +29,7 @@ from . import control
 from .active import Active, RecentSummaries
 from .ops import WorkerCalls
 from .options import EngineOptions
+from .readiness import Readiness
 from .pool import Worker, WorkerPool, describe_exit
 from .ends import EndNotices
 from .scheduler import Scheduler
@@ -123,8 +123,9 @@ class Dispatcher:
     # -- the loop -------------------------------------------------------------------------
     def _run(self) -> None:
         waitables = [self._wake_r] + ([self._wake_socket.waitable] if self._wake_socket.path else [])
+        readiness = Readiness()
         while not self._stopping:
-            ready = wait_for_ready([*waitables, *self.pool.waitables()], self._timeout())
+            ready = readiness.wait([*waitables, *self.pool.waitables()], self._timeout())
             try:
                 self._round(ready)
                 self.writer.commit()
@@ -141,6 +142,7 @@ class Dispatcher:
                 continue
             self._after_commit()
         self._after_commit()
+        readiness.close()
         self.writer.close()
 
     def _round(self, ready: list) -> None:

@@ -2,8 +2,10 @@
 
 An end counts once its events were *published* (not only committed): a caller that returns
 from ``Engine.wait`` and then looks at its subscribers' view must find the end there. And a
-root counts once its whole tree has ended (after a cancel, children may still run their
-cleanup): what a wait for a root returns to is final."""
+root counts once its whole tree has ended when it ended in error or was cancelled (its
+children are being cancelled then and may still run their cleanup): what a wait for such a
+root returns to is final. A root that succeeded counts at once: children it started with
+``wait=False`` may go on running after it, as they do in Cloudomation."""
 
 from __future__ import annotations
 
@@ -48,7 +50,10 @@ class EndNotices:
         running = set(running_roots) if (ended or self._settling) else set()
         with self._cond:
             for execution_id, status in ended:
-                self._settling[execution_id] = status
+                if status == "success":
+                    self._ended[execution_id] = status
+                else:
+                    self._settling[execution_id] = status
             for execution_id, status in list(self._settling.items()):
                 if execution_id not in running:
                     del self._settling[execution_id]

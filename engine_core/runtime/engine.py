@@ -86,7 +86,8 @@ class Engine:
                 for flow, name, encoded, path, source in prepared]
 
     def wait(self, execution_id: int, timeout: float | None = None) -> dict:
-        """Wait until the execution ends; returns its stored record.
+        """Wait until the execution ends (a root that failed or was cancelled: until its whole
+        tree has, as its children are cancelled with it); returns its stored record.
         Raises TimeoutError if ``timeout`` seconds pass first."""
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:
