@@ -57,11 +57,13 @@ class CodeEditor(ScintillaEdit):
     completionRequested = Signal()
     breakpointToggled = Signal(int)  # 1-based line: a click in the breakpoint margin
 
-    def __init__(self, parent=None):
+    def __init__(self, parent=None, *, python: bool = True):
+        """``python=False``: plain text (Lexilla's null lexer), e.g. a workspace file that is
+        not a ``.py``; editing, find and themes are the same."""
         super().__init__(parent)
         self._loading = False
         self._caret_line = 0
-        self._setup_lexer()
+        self._setup_lexer(python)
         self._setup_editing()
         self._setup_margins()
         self._problems = ProblemOverlay(self)
@@ -74,7 +76,10 @@ class CodeEditor(ScintillaEdit):
         self.set_theme("light")
 
     # -- setup ------------------------------------------------------------------------------
-    def _setup_lexer(self) -> None:
+    def _setup_lexer(self, python: bool) -> None:
+        if not python:
+            self.setILexer(lexilla.create_lexer("null").detach())  # every character in the default style
+            return
         lexer = lexilla.create_lexer("python")
         lexer.property_set("fold", "1")
         lexer.property_set("fold.compact", "0")  # blank lines after a block stay visible when folded
