@@ -1,9 +1,13 @@
-"""The tabbed editor: one tab per open flow, with save, dirty markers, the unsaved-changes
-prompt, linting and completion wired to each editor."""
+"""The tabbed editor: one tab per open flow or workspace file, with save, dirty markers and
+the unsaved-changes prompt; flows also get linting and completion.
+
+A flow tab is titled with the flow's name and saves to ``flows/<name>.py``; a file tab (a
+UTF-8 text file of ``files/``, see ``app/files``) is titled ``files/<name>``, saves to its own
+path, is not linted, and is Python-highlighted only for a ``.py``. ``current_flow()`` and the
+``saved`` signal concern flows only, so running, debugging and the visuals ignore file tabs."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Callable
 
 import shiboken6
@@ -12,26 +16,24 @@ from PySide6.QtWidgets import QMessageBox, QTabWidget
 
 from engine_core import Workspace
 from engine_core.analysis import Problem
+from engine_core.errors import FlowdeskError
 from engine_core.analysis.completion import complete
 from engine_core.fileio import write_atomically
 
 from .editor import CodeEditor
+from .editor.code_editor import BREAKPOINT_MARGIN
+from .editor.completion import typed_prefix
+from .documents import FILES_PREFIX, OpenFile, OpenFlow
 from .analysis_service import analysis
 from .linting import LintScheduler
-
-
-@dataclass(eq=False)
-class OpenFlow:
-    name: str
-    editor: CodeEditor
-    linter: LintScheduler
 
 
 class EditorTabs(QTabWidget):
     currentFlowChanged = Signal(object)  # flow name or None
     problemsChanged = Signal(str, list)  # flow name, [Problem]
-    saved = Signal(str)
-    editorOpened = Signal(str, object)  # flow name, CodeEditor: a new tab
+    saved = Signal(str)  # flow name
+    fileSaved = Signal(str)  # file name, relative to files/
+    editorOpened = Signal(str, object)  # flow name, CodeEditor: a new flow tab
 
     def __init__(self, known_flows: Callable[[], list[str]], parent=None):
         super().__init__(parent)
@@ -42,11 +44,13 @@ class EditorTabs(QTabWidget):
         self.tabCloseRequested.connect(self.close_tab)
         self.currentChanged.connect(lambda _: self.currentFlowChanged.emit(self.current_flow()))
         self._known_flows = known_flows
-        self._open: dict[CodeEditor, OpenFlow] = {}
+        self._open: dict[CodeEditor, OpenFlow | OpenFile] = {}
         self.workspace: Workspace | None = None
         self.theme = "light"
-        # Asked before unsaved work is dropped: names -> "save" | "discard" | "cancel".
+        # Asked before unsaved work is dropped: tab titles -> "save" | "discard" | "cancel".
         self.ask_save_changes: Callable[[list[str]], str] = self._ask_save_changes
+        # Reads a workspace file and opens it (``app/files`` sets it): (name, make current).
+        self.file_opener: Callable[[str, bool], None] | None = None
 
     # -- opening --------------------------------------------------------------------------
     def open_flow(self, name: str, line: int | None = None) -> CodeEditor | None:
@@ -76,6 +80,42 @@ class EditorTabs(QTabWidget):
         editor.setFocus()
         return editor
 
+    def open_file(self, name: str, text: str, current: bool = True) -> CodeEditor:
+        """A tab for workspace file ``name`` holding ``text`` (read by the caller, off the GUI
+        thread); an open tab for it is shown as it is."""
+        editor = self.file_editor(name)
+        if editor is None:
+            editor = CodeEditor(python=name.lower().endswith(".py"))
+            editor.setMarginWidthN(BREAKPOINT_MARGIN, 0)  # no breakpoints: not a flow
+            editor.set_theme(self.theme)
+            editor.set_text(text)
+            editor.setProperty("file", name)
+            self._open[editor] = OpenFile(name, editor)
+            editor.dirtyChanged.connect(lambda _dirty, e=editor: self._update_title(e))
+            self.setTabToolTip(self.addTab(editor, FILES_PREFIX + name), str(self.workspace.file_path(name)))
+        if current:
+            self.setCurrentWidget(editor)
+            editor.setFocus()
+        return editor
+
+    def restore(self, keys: list[str], current: str | None) -> None:
+        """Reopen the tabs of ``tab_keys()`` that still exist; files are read off the GUI
+        thread and come last."""
+        for key in keys:
+            if key.startswith(FILES_PREFIX):
+                if self.file_opener is not None and self._has_file(key[len(FILES_PREFIX):]):
+                    self.file_opener(key[len(FILES_PREFIX):], key == current)
+            elif self.workspace.has_flow(key):
+                self.open_flow(key)
+        if current and not current.startswith(FILES_PREFIX) and self.workspace.has_flow(current):
+            self.open_flow(current)
+
+    def _has_file(self, name: str) -> bool:
+        try:
+            return self.workspace.file_path(name).is_file()
+        except FlowdeskError:  # not a valid name (an edited session file)
+            return False
+
     def _apply_problems(self, open_flow: OpenFlow, problems: list[Problem]) -> None:
         open_flow.editor.set_problems(problems)
         self.problemsChanged.emit(open_flow.name, problems)
@@ -83,21 +123,31 @@ class EditorTabs(QTabWidget):
     def linter_for(self, editor: CodeEditor) -> LintScheduler:
         return self._open[editor].linter
 
-    def flow_of(self, editor: CodeEditor) -> str:
-        return self._open[editor].name
+    def flow_of(self, editor: CodeEditor) -> str | None:
+        """The flow the tab edits; None for a workspace file."""
+        document = self._open[editor]
+        return document.name if isinstance(document, OpenFlow) else None
+
+    def title_of(self, editor: CodeEditor) -> str:
+        """What the tab and the prompts call it: the flow's name, or files/<name>."""
+        return self._open[editor].title()
 
     def _forget(self, editor: CodeEditor) -> None:
-        self._open.pop(editor, None)
+        """After its tab was removed: a flow's problems go with it."""
+        document = self._open.pop(editor, None)
+        if isinstance(document, OpenFlow):
+            self.problemsChanged.emit(document.name, [])
         editor.deleteLater()
 
     def relint_all(self) -> None:
         for editor in self.editors():
-            self._open[editor].linter.lint_now()
+            if self._open[editor].linter is not None:
+                self._open[editor].linter.lint_now()
 
     def _complete(self, editor: CodeEditor) -> None:
         line, column = editor.cursor_position()
         source = editor.text()
-        prefix = _typed_prefix(source.splitlines()[line - 1][:column] if source else "")
+        prefix = typed_prefix(source.splitlines()[line - 1][:column] if source else "")
         path = str(self.workspace.flow_path(self._open[editor].name))
         analysis().submit(complete, source, line, column, list(self._known_flows()), path,
                           on_done=lambda items: self._show_completions(editor, source, items, len(prefix)))
@@ -113,11 +163,14 @@ class EditorTabs(QTabWidget):
         editor = editor or self.current_editor()
         if editor is None:
             return False
-        path = self.workspace.flow_path(self._open[editor].name)
-        write_atomically(path, editor.text())
+        document = self._open[editor]
+        write_atomically(document.path(self.workspace), editor.text())
         editor.mark_clean()
         self._update_title(editor)
-        self.saved.emit(self._open[editor].name)
+        if isinstance(document, OpenFlow):
+            self.saved.emit(document.name)
+        else:
+            self.fileSaved.emit(document.name)
         return True
 
     def save_all(self) -> None:
@@ -130,21 +183,20 @@ class EditorTabs(QTabWidget):
         if editor is None:
             return True
         if editor.is_dirty():
-            answer = self.ask_save_changes([self._open[editor].name])
+            answer = self.ask_save_changes([self.title_of(editor)])
             if answer == "cancel":
                 return False
             if answer == "save":
                 self.save(editor)
         self.removeTab(index)
-        self.problemsChanged.emit(self._open[editor].name, [])
         self._forget(editor)
         return True
 
     def close_all(self) -> bool:
-        """Before the window or workspace closes: one prompt for every unsaved flow."""
+        """Before the window or workspace closes: one prompt for every unsaved tab."""
         dirty = [e for e in self.editors() if e.is_dirty()]
         if dirty:
-            answer = self.ask_save_changes([self._open[e].name for e in dirty])
+            answer = self.ask_save_changes([self.title_of(e) for e in dirty])
             if answer == "cancel":
                 return False
             if answer == "save":
@@ -153,14 +205,13 @@ class EditorTabs(QTabWidget):
         while self.count():
             editor = self.widget(0)
             self.removeTab(0)
-            self.problemsChanged.emit(self._open[editor].name, [])
             self._forget(editor)
         return True
 
     def _ask_save_changes(self, names: list[str]) -> str:
         listing = "\n".join(f"  • {n}" for n in names)
         box = QMessageBox(QMessageBox.Icon.Warning, "Unsaved changes",
-                          f"These flows have unsaved changes:\n{listing}\n\nSave them before closing?",
+                          f"These tabs have unsaved changes:\n{listing}\n\nSave them before closing?",
                           QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard
                           | QMessageBox.StandardButton.Cancel, self)
         box.setDefaultButton(QMessageBox.StandardButton.Save)
@@ -178,12 +229,14 @@ class EditorTabs(QTabWidget):
             self.setTabToolTip(index, str(self.workspace.flow_path(new)))
 
     def flow_deleted(self, name: str) -> None:
-        index = self._index_of(name)
-        if index >= 0:
-            editor = self.widget(index)
-            self.removeTab(index)
-            self.problemsChanged.emit(name, [])
-            self._forget(editor)
+        editor = self.editor_for(name)
+        if editor is not None:
+            self.discard(editor)
+
+    def discard(self, editor: CodeEditor) -> None:
+        """Close the tab without asking: its file is gone."""
+        self.removeTab(self.indexOf(editor))
+        self._forget(editor)
 
     # -- queries --------------------------------------------------------------------------
     def editors(self) -> list[CodeEditor]:
@@ -193,15 +246,32 @@ class EditorTabs(QTabWidget):
         return self.currentWidget()
 
     def current_flow(self) -> str | None:
+        """The flow of the current tab; None when it shows a workspace file."""
         editor = self.current_editor()
-        return self._open[editor].name if editor is not None else None
+        return self.flow_of(editor) if editor is not None else None
 
     def open_flow_names(self) -> list[str]:
-        return [self._open[e].name for e in self.editors()]
+        return [n for n in map(self.flow_of, self.editors()) if n is not None]
+
+    def open_file_names(self) -> list[str]:
+        return [d.name for d in map(self._open.get, self.editors()) if isinstance(d, OpenFile)]
+
+    def tab_keys(self) -> list[str]:
+        """The open tabs as the session stores them: flow names and files/<name>."""
+        return [self.title_of(e) for e in self.editors()]
+
+    def current_key(self) -> str | None:
+        editor = self.current_editor()
+        return self.title_of(editor) if editor is not None else None
 
     def editor_for(self, name: str) -> CodeEditor | None:
+        """The editor of flow ``name``, if open."""
         index = self._index_of(name)
         return self.widget(index) if index >= 0 else None
+
+    def file_editor(self, name: str) -> CodeEditor | None:
+        """The editor of workspace file ``name`` (relative to files/), if open."""
+        return next((e for e, d in self._open.items() if isinstance(d, OpenFile) and d.name == name), None)
 
     def has_unsaved(self) -> bool:
         return any(e.is_dirty() for e in self.editors())
@@ -213,25 +283,13 @@ class EditorTabs(QTabWidget):
 
     def _index_of(self, name: str) -> int:
         for i in range(self.count()):
-            if self._open[self.widget(i)].name == name:
+            if self.flow_of(self.widget(i)) == name:
                 return i
         return -1
 
     def _update_title(self, editor: CodeEditor) -> None:
         index = self.indexOf(editor)
         if index >= 0:
-            name = self._open[editor].name
-            self.setTabText(index, f"● {name}" if editor.is_dirty() else name)
+            title = self.title_of(editor)
+            self.setTabText(index, f"● {title}" if editor.is_dirty() else title)
 
-
-def _typed_prefix(before_cursor: str) -> str:
-    """What completion replaces: the flow name typed inside quotes, or the identifier."""
-    for quote in ("'", '"'):
-        head, sep, tail = before_cursor.rpartition(quote)
-        if sep and head.rstrip().endswith("flow(") and quote not in tail:
-            return tail
-    end = len(before_cursor)
-    start = end
-    while start > 0 and (before_cursor[start - 1].isalnum() or before_cursor[start - 1] == "_"):
-        start -= 1
-    return before_cursor[start:end]

@@ -238,12 +238,7 @@ class MainWindow(QMainWindow):
         self.tree_model.load_history([])
         self.bridge.open(workspace)
         self.debug.workspace_opened(workspace)
-        names, current = self.session.open_tabs(str(workspace.root))
-        for name in names:
-            if workspace.has_flow(name):
-                self.tabs.open_flow(name)
-        if current and workspace.has_flow(current):
-            self.tabs.open_flow(current)
+        self.tabs.restore(*self.session.open_tabs(str(workspace.root)))
         return True
 
     def _flow_names(self) -> list[str]:
@@ -341,7 +336,7 @@ class MainWindow(QMainWindow):
         try:
             self.tabs.save()
         except OSError as exc:
-            self.show_error(f"could not save {self.tabs.current_flow()!r}: {exc.strerror or exc}")
+            self.show_error(f"could not save {self.tabs.current_key()!r}: {exc.strerror or exc}")
 
     def close_current_tab(self) -> None:
         if self.tabs.count():
@@ -484,11 +479,11 @@ class MainWindow(QMainWindow):
 
     def _save_tabs(self) -> None:
         if self.workspace is not None:
-            self.session.save_open_tabs(str(self.workspace.root), self.tabs.open_flow_names(), self.tabs.current_flow())
+            self.session.save_open_tabs(str(self.workspace.root), self.tabs.tab_keys(), self.tabs.current_key())
 
     def closeEvent(self, event: QCloseEvent) -> None:
-        names = self.tabs.open_flow_names()
-        current = self.tabs.current_flow()
+        names = self.tabs.tab_keys()
+        current = self.tabs.current_key()
         if not self.tabs.close_all():
             event.ignore()
             return

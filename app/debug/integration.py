@@ -110,7 +110,7 @@ class DebugUi(QObject):
 
     def toggle_at_cursor(self) -> None:
         editor = self.window.tabs.current_editor()
-        if editor is not None:
+        if editor is not None and editor.property("flow"):  # a workspace file's tab has no breakpoints
             self.toggle(editor.property("flow"), editor.current_line())
 
     def _breakpoints_changed(self, flow: str) -> None:
@@ -149,7 +149,7 @@ class DebugUi(QObject):
 
     def run_to_cursor(self) -> None:
         editor = self.window.tabs.current_editor()
-        if editor is not None:
+        if editor is not None and editor.property("flow"):
             path = str(self.window.workspace.flow_path(editor.property("flow")))
             self.controller.run_to_cursor(path, editor.current_line())
 

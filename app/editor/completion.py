@@ -79,3 +79,16 @@ class CompletionList(QObject):
         e.setEmptySelection(end)
         if item.kind in _CALLABLE_KINDS and item.signature:
             e.callTipShow(end, item.signature)
+
+
+def typed_prefix(before_cursor: str) -> str:
+    """What completion replaces: the flow name typed inside quotes, or the identifier."""
+    for quote in ("'", '"'):
+        head, sep, tail = before_cursor.rpartition(quote)
+        if sep and head.rstrip().endswith("flow(") and quote not in tail:
+            return tail
+    end = len(before_cursor)
+    start = end
+    while start > 0 and (before_cursor[start - 1].isalnum() or before_cursor[start - 1] == "_"):
+        start -= 1
+    return before_cursor[start:end]
