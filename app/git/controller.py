@@ -191,7 +191,7 @@ class GitController(QObject):
         dirty = [e for e in self.window.tabs.editors() if e.is_dirty()]
         if not dirty:
             return True
-        answer = self.ask_save_before_pull([self.window.tabs.flow_of(e) for e in dirty])
+        answer = self.ask_save_before_pull([self.window.tabs.title_of(e) for e in dirty])
         if answer == "cancel":
             self.panel.show_message(f"Cancelled {doing}: nothing changed.")
             return False
@@ -262,7 +262,7 @@ class GitController(QObject):
     def _ask_save_before(self, names: list[str]) -> str:
         listing = "\n".join(f"  • {n}" for n in names)
         box = QMessageBox(QMessageBox.Icon.Question, "Unsaved changes",
-                          f"These flows have unsaved changes:\n{listing}\n\nSave them before pulling? Saved "
+                          f"These tabs have unsaved changes:\n{listing}\n\nSave them before pulling? Saved "
                           f"changes that the pull would overwrite stop the pull, and nothing changes.",
                           parent=self.window)
         save = box.addButton("Save and Pull", QMessageBox.ButtonRole.AcceptRole)
@@ -273,7 +273,7 @@ class GitController(QObject):
 
     def _ask_reload(self, name: str) -> bool:
         answer = QMessageBox.question(
-            self.window, "Flow changed on disk",
+            self.window, "Changed on disk",
             f"The pull changed {name!r}, which has unsaved edits here.\n\nReload it (your unsaved edits are "
             f"dropped) or keep your edits (saving them later overwrites the pulled version)?",
             QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, QMessageBox.StandardButton.No)

@@ -108,6 +108,33 @@ def test_pull_changing_a_flow_with_unsaved_edits_asks_before_reloading(qtbot, cl
         assert editor.text() == mine and editor.is_dirty()  # the user's edits are still there
 
 
+def _alice_pushes_file(alice: Workspace, name: str, text: str) -> None:
+    # Staged by hand: 'commit everything' (SYNCED_PATHS) does not include files/ yet.
+    (alice.root / "files").mkdir(exist_ok=True)
+    (alice.root / "files" / name).write_text(text)
+    git(alice.root, "add", "files")
+    git(alice.root, "commit", "-m", f"alice edits files/{name}")
+    WorkspaceRepo.open(alice).push()
+
+
+def test_pull_reloads_an_open_workspace_file_tab(qtbot, clone, git_window):
+    alice = clone("alice")
+    _alice_pushes_file(alice, "notes.txt", "first\n")
+    bob = clone("bob")
+    _alice_pushes_file(alice, "notes.txt", "alice's second\n")
+    window, controller = git_window(bob)
+    window.files.open_file("notes.txt")
+    qtbot.waitUntil(lambda: window.tabs.file_editor("notes.txt") is not None, timeout=5000)
+    editor = window.tabs.file_editor("notes.txt")
+    assert editor.text() == "first\n"
+
+    _pull(qtbot, controller)
+
+    assert (bob.root / "files/notes.txt").read_text() == "alice's second\n"
+    assert editor.text() == "alice's second\n" and not editor.is_dirty()
+    assert window.tabs.tabText(window.tabs.indexOf(editor)) == "files/notes.txt"
+
+
 def test_cancel_at_the_unsaved_question_pulls_nothing(qtbot, clone, git_window):
     alice, bob = clone("alice"), clone("bob")
     _alice_pushes(alice, CALC, "# alice\n")
