@@ -260,11 +260,12 @@ def test_completion_after_this_dot(qtbot, make_window, workspace):
     editor.go_to_line(4)  # inside the handler
     qtbot.keyClick(editor, Qt.Key.Key_End)
     qtbot.keyClick(editor, Qt.Key.Key_Return)
-    qtbot.keyClicks(editor, "this.se")
+    # "this.se" would match both this.set and this.set_output: type enough to mean one.
+    qtbot.keyClicks(editor, "this.set_o")
     qtbot.keyClick(editor, Qt.Key.Key_Space, Qt.KeyboardModifier.ControlModifier)
     qtbot.waitUntil(editor.autoCActive, timeout=10000)
     qtbot.keyClick(editor, Qt.Key.Key_Return)
-    assert "this.set_output" in editor.text()
+    assert editor.text().splitlines()[editor.current_line() - 1].strip() == "this.set_output"
 
 
 def test_json_dialog_validates(qtbot):
