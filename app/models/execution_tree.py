@@ -67,7 +67,7 @@ class ExecutionTreeModel(ColumnHeaders, QAbstractItemModel):
 
     # -- feeding --------------------------------------------------------------------------
     def enqueue(self, events: list[ev.Event]) -> None:
-        self._queue.extend(e for e in events if isinstance(e, (ev.ExecutionCreated, ev.StatusChanged)))
+        self._queue.extend(e for e in events if isinstance(e, (ev.ExecutionCreated, ev.StatusChanged, ev.ExecutionSaved)))
         if self._queue and not self._apply_timer.isActive():
             self._apply_timer.start(0)
 
@@ -114,6 +114,15 @@ class ExecutionTreeModel(ColumnHeaders, QAbstractItemModel):
                 groups.setdefault(parent.id if parent else None, []).append(node)
                 self._nodes[node.id] = node
                 fresh.add(node)
+            elif isinstance(event, ev.ExecutionSaved):  # this.save(name=..., message=...)
+                node = self._nodes.get(event.id)
+                if node is None:
+                    continue
+                node.name = event.name
+                if event.message is not None:
+                    node.message = event.message
+                if node not in fresh:
+                    changed.add(node)
             else:
                 node = self._nodes.get(event.id)
                 if node is None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import time
 
+from PySide6.QtCore import Qt
+
 from engine_core import events as ev
 
 
@@ -77,3 +79,16 @@ def test_history_load(qtbot):
     assert root.data() == "A  #1" and model.index(0, 3).data() == "1.5 s"
     assert model.index(0, 2, root).data() == "error"
     assert model.index(0, 0, root).data(0x3) == "boom"  # ToolTipRole shows the end message
+
+
+def test_this_save_renames_and_shows_a_message_while_running(qtbot):
+    from app.models.execution_tree import ExecutionTreeModel
+
+    model = ExecutionTreeModel()
+    model.enqueue([created(1, flow="Delayed"), status(1, "running"),
+                   ev.ExecutionSaved(1, "Delayed Report", "sleeping for 60 seconds", time.time())])
+    qtbot.waitUntil(lambda: model.pending() == 0)
+    row = model.index(0, 0)
+    assert row.data() == "Delayed Report  #1"
+    assert any(model.index(0, c).data(Qt.ItemDataRole.ToolTipRole) == "sleeping for 60 seconds"
+               or model.index(0, c).data() == "sleeping for 60 seconds" for c in range(model.columnCount()))
