@@ -151,9 +151,11 @@ class Writer:
         else:
             from sqlalchemy.dialects.sqlite import insert
         if self._lock_insert is None:
-            self._lock_insert = insert(locks).on_conflict_do_nothing(index_elements=["name"])
+            # RETURNING says whether the row went in: with psycopg the rowcount of this insert
+            # is not 1 even when it does.
+            self._lock_insert = insert(locks).on_conflict_do_nothing(index_elements=["name"]).returning(locks.c.name)
         params = {"name": name, "execution_id": execution_id, "session_id": session_id, "acquired_at": at}
-        return self._exec(self._lock_insert, params).rowcount == 1
+        return self._exec(self._lock_insert, params).first() is not None
 
     def lock_delete(self, name: str) -> None:
         self._exec(_DELETE_LOCK, {"_name": name})
