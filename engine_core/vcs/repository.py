@@ -22,7 +22,7 @@ GITIGNORE_LINES = [
     "# Python caches and environments", "__pycache__/", "*.py[cod]", ".venv/", "venv/",
     "# editor and OS leftovers", ".DS_Store", "*.swp", "*~",
 ]
-SYNCED_PATHS = ("flows", "settings", ".gitignore")  # what 'commit everything' stages
+SYNCED_PATHS = ("flows", "files", "settings", ".gitignore")  # what "commit everything" stages
 
 
 @dataclass(frozen=True)
@@ -143,7 +143,7 @@ class GitRepository:
             self._git("unstage", "rm", "--cached", "-r", "-q", "--", *paths)
 
     def stage_workspace(self) -> None:
-        """Stage every change (new, edited, deleted) to flows, settings and .gitignore."""
+        """Stage every change (new, edited, deleted) to flows, files, settings and .gitignore."""
         tracked = set(self._git("stage", "ls-files", "--", *SYNCED_PATHS).splitlines())
         present = [p for p in SYNCED_PATHS
                    if (self.root / p).exists() or any(t == p or t.startswith(p + "/") for t in tracked)]

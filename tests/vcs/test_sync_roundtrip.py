@@ -24,6 +24,7 @@ def _round_trip(alice: Workspace, bob: Workspace) -> None:
     (alice.flows_dir / "New One.py").write_text(NEW_FLOW, encoding="utf-8")
     (alice.flows_dir / "Calculator.py").write_text("# edited by alice\n", encoding="utf-8")
     (alice.flows_dir / "Messenger.py").unlink()
+    alice.write_file("reports/summary.csv", b"flow,runs\nCalculator,3\n")  # system.file's folder
     alice_repo = WorkspaceRepo.open(alice, _store(alice))
     alice_repo.commit_all("alice: new flow, edit, delete")
     assert "pushed main" in alice_repo.push()
@@ -32,7 +33,9 @@ def _round_trip(alice: Workspace, bob: Workspace) -> None:
     result = bob_repo.pull()
 
     assert result.outcome == "fast-forward"
-    assert set(result.changed) == {"flows/New One.py", "flows/Calculator.py", "flows/Messenger.py"}
+    assert set(result.changed) == {"flows/New One.py", "flows/Calculator.py", "flows/Messenger.py",
+                                   "files/reports/summary.csv"}
+    assert bob.read_file("reports/summary.csv") == b"flow,runs\nCalculator,3\n"
     assert (bob.flows_dir / "New One.py").read_text(encoding="utf-8") == NEW_FLOW
     assert (bob.flows_dir / "Calculator.py").read_text(encoding="utf-8") == "# edited by alice\n"
     assert not (bob.flows_dir / "Messenger.py").exists()
