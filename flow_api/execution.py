@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import _channel, _wire
 from .exceptions import (
@@ -16,6 +16,9 @@ from .exceptions import (
     InvalidInputError,
 )
 from .status import FAILED, TERMINAL, ReturnWhen, public_status
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .wrappers import Wrapped
 
 _FIELDS = ("output_value", "input_value", "status", "name", "message", "flow", "id", "parent_id",
            "created_at", "started_at", "ended_at")
@@ -236,11 +239,13 @@ class Execution:
     def success(self, message: str | None = None) -> None:
         """End the execution in success with ``message``, at once: the code after the call
         does not run (``return this.success(...)`` reads well and works too)."""
-        raise ExecutionSuccess(None if message is None else str(message))
+        # The debugger must not stop on a lifecycle signal as on an error: pydevd skips
+        # exceptions raised on a line tagged like the next one.
+        raise ExecutionSuccess(None if message is None else str(message))  # @IgnoreException
 
     def error(self, message: str | None = None) -> None:
         """End the execution in error with ``message``, at once."""
-        raise ExecutionError(None if message is None else str(message))
+        raise ExecutionError(None if message is None else str(message))  # @IgnoreException
 
     def end(self, status: str = "success", message: str | None = None) -> None:
         """End the execution at once with ``status``: ``'success'``, ``'error'`` or
@@ -250,7 +255,7 @@ class Execution:
                   "cancelled": ExecutionCancel, "ended_cancelled": ExecutionCancel}.get(str(status).lower())
         if signal is None:
             raise InvalidInputError(f"this.end: status must be 'success', 'error' or 'cancelled', not {status!r}")
-        raise signal(None if message is None else str(message))
+        raise signal(None if message is None else str(message))  # @IgnoreException
 
     def sleep(self, seconds: float) -> None:
         """Pause without busy-waiting. Cancelling the execution interrupts it."""

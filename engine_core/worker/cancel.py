@@ -30,7 +30,7 @@ def _on_cancel(signum, frame) -> None:
     if not _armed:
         os._exit(0)
     _armed = False  # one signal, one cancel: the flow's cleanup runs undisturbed
-    raise flow_api.ExecutionCancel("cancelled")
+    raise flow_api.ExecutionCancel("cancelled")  # @IgnoreException: not a stop for the debugger
 
 
 @contextlib.contextmanager

@@ -48,3 +48,24 @@ def test_without_break_on_raised_a_caught_exception_does_not_stop(engine, catchi
     assert _logs(engine, session.execution_id) == ["handled: caught inside"], "the exception was raised and caught"
     assert session.stop_count == 0
     assert session.last_stop is None
+
+
+ENDS = """
+def handler(system, this, inputs):
+    if inputs.get('fail'):
+        this.error('stopped on purpose')
+    this.success('ended on purpose')
+"""
+
+
+@pytest.mark.parametrize("break_on_raised", [False, True])
+@pytest.mark.parametrize("fail", [False, True])
+def test_lifecycle_signals_are_no_stops(engine, debug_workspace, session_factory, break_on_raised, fail):
+    """this.success()/this.error() end an execution by raising a LifecycleSignal; the debugger
+    must not present that as an exception to stop on, with or without Break on Raised."""
+    debug_workspace.write_flow("Ends", ENDS)
+    session = session_factory("Ends", break_on_raised=break_on_raised, inputs={"fail": fail})
+    record = engine.wait(session.execution_id, timeout=15)
+    expected = ("error", "stopped on purpose") if fail else ("success", "ended on purpose")
+    assert (record["status"], record["message"]) == expected
+    assert session.stop_count == 0 and session.last_stop is None
