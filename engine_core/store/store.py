@@ -87,13 +87,9 @@ class Store:
         Returns what happened: ``'requested'`` (its engine will cancel it), ``'cancelled'``
         (its engine is gone, so it is marked here), or ``'finished'`` (already ended)."""
         with self.engine.begin() as conn:
-            row = conn.execute(sa.select(executions.c.status, executions.c.engine_session_id)
-                               .where(executions.c.id == execution_id)).first()
-            if row is None:
-                raise LookupError(execution_id)
+            row, alive = _owner(conn, execution_id)
             if row.status not in _ACTIVE:
                 return "finished"
-            alive = conn.execute(sa.select(engine_sessions.c.id).where(engine_sessions.c.id == row.engine_session_id)).first()
             if alive:
                 conn.execute(executions.update().where(executions.c.id == execution_id).values(cancel_requested=True))
             else:
@@ -108,13 +104,9 @@ class Store:
         if action not in ("pause", "resume"):
             raise UsageError(f"unknown action {action!r}: use pause or resume")
         with self.engine.begin() as conn:
-            row = conn.execute(sa.select(executions.c.status, executions.c.engine_session_id)
-                               .where(executions.c.id == execution_id)).first()
-            if row is None:
-                raise LookupError(execution_id)
+            row, alive = _owner(conn, execution_id)
             if row.status not in _ACTIVE:
                 raise UsageError(f"execution #{execution_id} has already ended ({row.status}); nothing to {action}")
-            alive = conn.execute(sa.select(engine_sessions.c.id).where(engine_sessions.c.id == row.engine_session_id)).first()
             if not alive:
                 raise UsageError(f"the engine that ran execution #{execution_id} is gone; nothing can {action} it")
             conn.execute(executions.update().where(executions.c.id == execution_id).values(control_request=action))
@@ -203,6 +195,17 @@ class Store:
                                               executions.c.engine_session_id.not_in(live_sessions)),
                                  "error", STOPPED_MESSAGE)
         return ended
+
+
+def _owner(conn, execution_id: int):
+    """The execution's status row and whether the engine session running it is registered;
+    LookupError when there is no such execution."""
+    row = conn.execute(sa.select(executions.c.status, executions.c.engine_session_id)
+                       .where(executions.c.id == execution_id)).first()
+    if row is None:
+        raise LookupError(execution_id)
+    alive = conn.execute(sa.select(engine_sessions.c.id).where(engine_sessions.c.id == row.engine_session_id)).first()
+    return row, alive is not None
 
 
 def _end_active(conn, where, status: str, message: str) -> int:
