@@ -14,7 +14,14 @@ from .resources import Client, File, Flow, Setting, User
 from .status import ReturnWhen
 
 
-_NOT_GIVEN = object()
+class _NotGiven:
+    """No value given (``None`` is a value a setting can be saved with)."""
+
+    def __repr__(self) -> str:
+        return "..."
+
+
+_NOT_GIVEN = _NotGiven()
 
 
 class System:

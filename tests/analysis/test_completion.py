@@ -71,7 +71,7 @@ def test_this_gives_execution_methods_with_signatures():
 def test_system_gives_setting_and_flow():
     found = {c.name: c for c in at_end(ANNOTATED + "    system.")}
     assert {"flow", "setting"} <= set(found)
-    assert found["setting"].signature == "setting(name) -> Setting"
+    assert found["setting"].signature == "setting(name, value=...) -> Setting"
 
 
 def test_members_are_filtered_by_the_typed_prefix():

@@ -82,7 +82,7 @@ def test_signatures_follow_the_contract():
     assert this["flow"].signature.startswith("flow(flow_name, inputs=None, name=None, run=True, wait=True, **")
     assert this["flow"].signature.endswith(") -> Execution")
     assert this["connect"].signature.startswith("connect(connector_type=None, name=None, inputs=None, ")
-    assert this["task"].signature.startswith("task(connector_type, **")
+    assert this["task"].signature.startswith("task(connector_type, inputs=None, **")
     assert this["wait_for"].signature.startswith("wait_for(*executions, return_when=")
     assert "timeout=None" in this["wait_for"].signature
     assert this["using"].signature.startswith("using(wrapper, **config)")
