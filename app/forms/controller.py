@@ -161,6 +161,8 @@ class FormsController(QObject):
                 if not message_ids:
                     del self._by_execution[execution_id]
                     self._set_waiting(execution_id, False)
+        if not self._by_execution and "wait" in self.window.statusBar().currentMessage():
+            self.window.statusBar().clearMessage()  # "1 form waits ..." would be stale now
 
     # -- the window -------------------------------------------------------------------------
     def _set_waiting(self, execution_id: int, waiting: bool) -> None:

@@ -398,6 +398,7 @@ def test_a_form_already_waiting_when_the_ide_starts_is_shown_and_answered(qtbot,
         form.findChild(QComboBox, "formField:level").setCurrentIndex(1)
         qtbot.mouseClick(form.buttons["reject"], Qt.MouseButton.LeftButton)
         qtbot.waitUntil(lambda: form.state == "answered", timeout=15000)
+        assert window.statusBar().currentMessage() == "", "no stale 'form waits' once it is answered"
         output, _ = cli.communicate(timeout=30)
     finally:
         if cli.poll() is None:
