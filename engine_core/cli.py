@@ -9,6 +9,7 @@ import argparse
 import json
 import signal
 import sys
+import threading
 
 from .errors import FlowdeskError
 from .status import Status
@@ -101,11 +102,28 @@ def cmd_run(args) -> int:
         if not args.json:
             printer = LivePrinter()
             engine.subscribe(printer)
+        # Ctrl+C cancels the tree. The handler goes in before the submit: the first line of
+        # output ("running") may be printed before submit() returns, and a Ctrl+C then must
+        # not kill the CLI with its engine. It only starts the cancel: run inside the handler,
+        # a cancel (which waits for the dispatcher) deadlocked when the signal came while this
+        # thread held the lock the dispatcher needs to announce an end.
+        submitted: list[int] = []
+        interrupted: list[bool] = []
+
+        def on_ctrl_c(*_) -> None:
+            interrupted.append(True)
+            if submitted:
+                threading.Thread(target=engine.cancel, args=(submitted[0], "cancelled: interrupted (Ctrl+C)"),
+                                 name="flowdesk-ctrl-c", daemon=True).start()
+
+        previous = signal.getsignal(signal.SIGINT)
+        signal.signal(signal.SIGINT, on_ctrl_c)
         root_id = engine.submit(args.flow, inputs, name=args.name)
+        submitted.append(root_id)
         if printer:
             printer.follow(root_id)
-        previous = signal.getsignal(signal.SIGINT)
-        signal.signal(signal.SIGINT, lambda *_: engine.cancel(root_id, "cancelled: interrupted (Ctrl+C)"))
+        if interrupted:
+            engine.cancel(root_id, "cancelled: interrupted (Ctrl+C)")
         try:
             try:
                 record = engine.wait(root_id, args.timeout)
