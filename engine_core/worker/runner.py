@@ -73,9 +73,7 @@ def _run(this: flow_api.Execution, kind: str, target: str, path: str | None, sou
         return Outcome("error", "MemoryError: the flow ran out of memory (the worker's memory limit "
                                 "was reached); the worker process was replaced", retire=True)
     except flow_api.DependencyFailedError as exc:
-        line = flow_location(exc.__traceback__, path) if path else None
-        where = f" (flow {target!r}, line {line})" if line is not None else ""
-        return Outcome("error", f"{exc}{where}", _format_traceback(exc))
+        return Outcome("error", f"{exc}{_where(exc, target, path)}", _format_traceback(exc))
     except BaseException as exc:  # noqa: BLE001 - any failure of user code ends the execution
         return Outcome("error", _describe(exc, target, path), _format_traceback(exc),
                        retire=isinstance(exc, (SystemExit, KeyboardInterrupt)))
@@ -91,10 +89,13 @@ def _describe(exc: BaseException, flow_name: str, path: str | None) -> str:
     else:
         detail = str(exc)
         text = f"{type(exc).__name__}: {detail}" if detail else type(exc).__name__
+    return text + _where(exc, flow_name, path)
+
+
+def _where(exc: BaseException, flow_name: str, path: str | None) -> str:
+    """' (flow 'X', line N)': the flow's line the exception came from, if it did."""
     line = flow_location(exc.__traceback__, path) if path else None
-    if line is not None:
-        text += f" (flow {flow_name!r}, line {line})"
-    return text
+    return f" (flow {flow_name!r}, line {line})" if line is not None else ""
 
 
 def _format_traceback(exc: BaseException) -> str:
