@@ -27,10 +27,11 @@ from ..store import Store, Writer
 from ..workspace import Workspace
 from . import control
 from .active import Active, RecentSummaries
+from .inbox import WorkerInbox
 from .ops import WorkerCalls
 from .options import EngineOptions
 from .readiness import Readiness
-from .pool import Worker, WorkerPool, describe_exit
+from .pool import Worker, WorkerPool
 from .ends import EndNotices
 from .scheduler import Scheduler
 from .waits import Waits
@@ -65,7 +66,7 @@ class Dispatcher:
         self._next_poll = 0.0
         self._ends = EndNotices()
         self.forms: Any = None  # the forms family (ops/forms.py) sets itself here for Engine.respond
-        self._calls = WorkerCalls(self)
+        self._inbox = WorkerInbox(self, WorkerCalls(self))
         self._thread: threading.Thread | None = None
         self._stopping = False
         self.session_id: int | None = None
@@ -162,11 +163,11 @@ class Dispatcher:
             if worker is None or worker.dead:
                 continue
             if obj is worker.conn:
-                self._drain(worker)
+                self._inbox.drain(worker)
             else:
                 dead.append(worker)
         for worker in dead:
-            self._worker_died(worker)
+            self._inbox.died(worker)
         now = time.monotonic()
         self.waits.expire(now)
         if poked or now >= self._next_poll:
@@ -213,49 +214,13 @@ class Dispatcher:
             except Exception as exc:  # handed to the caller, after the round commits
                 self._resolved.append((future, exc))
 
-    # -- worker messages ------------------------------------------------------------------
-    def _drain(self, worker: Worker) -> None:
-        try:
-            while not worker.dead and worker.conn.poll():
-                self._on_message(worker, worker.conn.recv())
-        except (EOFError, OSError):
-            self._worker_died(worker)
-
-    def _on_message(self, worker: Worker, message: tuple) -> None:
-        kind = message[0]
-        if kind in (protocol.NOTE, protocol.CALL):
-            self._calls.receive(worker, message)
-        elif kind == protocol.DONE:
-            _, execution_id, status, message_text, traceback, retire = message
-            worker.retiring = retire
-            active = self.active.get(execution_id)
-            if active is not None and (active.worker is worker or active.inline):
-                if active.cancelling is None:
-                    self.finish(active, status, message_text, traceback)
-                elif any(c in self.active for c in active.children):
-                    active.cleaned_up = True  # ends with its last child: a tree ends bottom-up
-                else:  # whatever the flow did after the cancel, it was cancelled
-                    self.finish(active, "cancelled", active.cancelling, kill=True)
-
-    def _worker_died(self, worker: Worker) -> None:
-        if worker.dead:
-            return
-        # Read what it managed to send before dying (its last log lines, its result).
-        try:
-            while worker.conn.poll():
-                self._on_message(worker, worker.conn.recv())
-        except (EOFError, OSError):
-            pass
-        worker.process.join(timeout=1.0)
-        exitcode = worker.process.exitcode
-        execution_id = worker.execution_id
-        self.pool.forget(worker)
-        active = self.active.get(execution_id) if execution_id is not None else None
-        if active is not None:
-            if active.cancelling is not None:
-                self.finish(active, "cancelled", active.cancelling)
-            else:
-                self.finish(active, "error", describe_exit(exitcode))
+    def end_cancelled(self, active: Active) -> None:
+        """A cancelled execution is done with its cleanup (or its process died). It ends with
+        its last running child, so a cancelled tree ends bottom-up."""
+        if any(c in self.active for c in active.children):
+            active.cleaned_up = True
+        else:
+            self.finish(active, "cancelled", active.cancelling, kill=True)
 
     # -- executions -----------------------------------------------------------------------
     def create(self, *, flow: str, name: str | None, kind: str, inputs: str, mode: str,
@@ -321,8 +286,8 @@ class Dispatcher:
         parent = self.active.get(active.parent_id) if active.parent_id is not None else None
         if parent is not None:
             parent.children.discard(active.id)
-            if parent.cleaned_up and not any(c in self.active for c in parent.children):
-                self.finish(parent, "cancelled", parent.cancelling, kill=True)
+            if parent.cleaned_up:
+                self.end_cancelled(parent)
         for react in self.on_end:
             react(active)
         for waiter in active.waiters:
