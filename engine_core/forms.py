@@ -160,6 +160,17 @@ def _parse_options(key: str, element: str, spec: dict) -> tuple[tuple[Any, str],
 
 
 # -- a response ---------------------------------------------------------------------------------
+def answer_for(message_id: int, record: dict, response: Any) -> dict:
+    """The validated answer to the stored message ``record`` (``Store.message``), or
+    UsageError when it is no form or no longer open. Engine.respond and ``flowdesk respond``
+    (another process) both answer through this."""
+    if record["form"] is None:
+        raise UsageError(f"message #{message_id} ({record['subject']!r}) is not a form; there is nothing to answer")
+    if record["state"] != "open":
+        raise UsageError(f"the form #{message_id} ({record['subject']!r}) is {record['state']} already")
+    return validate_response(record["form"], response)
+
+
 def validate_response(form: dict, response: Any) -> dict:
     """The answer the flow receives: defaults filled in, values converted to their field's
     type, the pressed button's key True and other buttons' False, markdown keys dropped,

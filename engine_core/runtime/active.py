@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from .pool import Worker
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .waits import Waiter
+    from .waits import Parked, Waiter
 
 
 def execution_label(execution_id: int, name: str, flow: str) -> str:
@@ -44,7 +44,7 @@ class Active:
     cancelling: str | None = None  # the cancel message, while the flow runs its cleanup
     cleaned_up: bool = False  # cancelled and done with its cleanup; ends when its children have
     paused_by_signal: bool = False  # child.pause(): its process group is stopped
-    self_pause: tuple[Worker, int] | None = None  # this.pause(): the parked request
+    self_pause: "Parked | None" = None  # this.pause(): the parked request
 
     @property
     def label(self) -> str:

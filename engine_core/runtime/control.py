@@ -82,10 +82,8 @@ def pause_tree(d: "Dispatcher", active: Active) -> None:
 def resume_tree(d: "Dispatcher", active: Active) -> None:
     """Let a paused execution (and the children paused with it) go on."""
     if active.self_pause is not None:  # this.pause(): answer the parked call
-        worker, request_id = active.self_pause
-        active.self_pause = None
-        worker.blocked = False
-        d.reply(worker, request_id, True, None)
+        parked, active.self_pause = active.self_pause, None
+        parked.answer(d, None)
         d.set_status(active, "running", "resumed")
         return
     if not active.paused_by_signal:

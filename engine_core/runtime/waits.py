@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import heapq
 import itertools
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Callable
+
+from flow_api import EngineException
 
 from .pool import Worker
 
@@ -21,19 +23,39 @@ _FAILED = ("error", "cancelled")
 
 
 @dataclass(eq=False)
-class Waiter:
-    """A worker blocked until some executions end.
+class Parked:
+    """A flow's request answered later: a wait for executions, a lock, a form, ``this.pause()``.
+    While parked its worker is *blocked*: it does not count against ``max_workers``."""
+
+    worker: Worker
+    request_id: int
+    done: bool = field(default=False, kw_only=True)
+
+    def park(self) -> None:
+        self.worker.blocked = True
+
+    def answer(self, d: "Dispatcher", value: Any) -> None:
+        self.done = True
+        self.worker.blocked = False
+        d.reply(self.worker, self.request_id, True, value)
+
+    def refuse(self, d: "Dispatcher", error: EngineException) -> None:
+        self.done = True
+        self.worker.blocked = False
+        d.reply_error(self.worker, self.request_id, error)
+
+
+@dataclass(eq=False)
+class Waiter(Parked):
+    """A flow waiting until some executions end.
 
     ``mode``: ``all`` (every one ended), ``first`` (one ended), ``all_succeeded`` (every one
     ended, or one failed: the flow raises for it at once)."""
 
-    worker: Worker
-    request_id: int
     ids: list[int]
     single: bool
     deadline: float | None = None
     mode: str = "all"
-    done: bool = False
 
 
 class Waits:
@@ -58,7 +80,7 @@ class Waits:
     # -- waiting for executions -------------------------------------------------------------
     def add(self, waiter: Waiter) -> None:
         d = self._d
-        waiter.worker.blocked = True
+        waiter.park()
         for execution_id in waiter.ids:
             active = d.active.get(execution_id)
             if active is not None:
@@ -73,10 +95,8 @@ class Waits:
         d = self._d
         if not expired and not self._satisfied(waiter):
             return
-        waiter.done = True
-        waiter.worker.blocked = False
         summaries = [d.summary(i) for i in waiter.ids]
-        d.reply(waiter.worker, waiter.request_id, True, summaries[0] if waiter.single else summaries)
+        waiter.answer(d, summaries[0] if waiter.single else summaries)
 
     def _satisfied(self, waiter: Waiter) -> bool:
         running = [i for i in waiter.ids if i in self._d.active]
@@ -90,4 +110,4 @@ class Waits:
         return False
 
 
-__all__ = ["Waiter", "Waits"]
+__all__ = ["Parked", "Waiter", "Waits"]

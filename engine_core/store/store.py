@@ -17,7 +17,7 @@ from ..errors import UsageError
 from . import migrate
 from .database import create_engine
 from .schema import engine_sessions, executions, locks, logs, messages, settings, status_changes
-from .writer import message_record, upsert_setting
+from .writer import answer_message, message_record, upsert_setting
 
 _ACTIVE = ("queued", "running", "paused")
 STOPPED_MESSAGE = "engine stopped while running"
@@ -136,15 +136,9 @@ class Store:
         record = self.message(message_id)
         if record is None:
             raise LookupError(message_id)
-        if record["form"] is None:
-            raise UsageError(f"message #{message_id} ({record['subject']!r}) is not a form; there is nothing to answer")
-        if record["state"] != "open":
-            raise UsageError(f"the form #{message_id} ({record['subject']!r}) is {record['state']} already")
-        answer = forms.validate_response(record["form"], response)
+        answer = forms.answer_for(message_id, record, response)
         with self.engine.begin() as conn:
-            done = conn.execute(messages.update().where(messages.c.id == message_id, messages.c.state == "open").values(
-                response=json.dumps(answer, separators=(",", ":"), ensure_ascii=False), state="answered",
-                answered_at=time.time())).rowcount
+            done = answer_message(conn, message_id, answer, time.time())
             paths = conn.execute(sa.select(engine_sessions.c.wake_path)).scalars().all()
         if not done:
             raise UsageError(f"the form #{message_id} was answered or closed meanwhile")

@@ -101,9 +101,9 @@ class Writer:
         row = self._conn.execute(_MESSAGE, {"_id": message_id}).mappings().first()
         return message_record(row) if row else None
 
-    def answer_message(self, message_id: int, response: str, at: float) -> None:
-        self._exec(messages.update().where(messages.c.id == message_id, messages.c.state == "open")
-                   .values(response=response, state="answered", answered_at=at))
+    def answer_message(self, message_id: int, response: dict, at: float) -> None:
+        self._dirty = True
+        answer_message(self._conn, message_id, response, at)
 
     def messages_answered(self, message_ids: list[int]) -> list[dict]:
         rows = self._conn.execute(sa.select(messages).where(messages.c.id.in_(message_ids),
@@ -169,9 +169,8 @@ class Writer:
         return (row is not None, row[0] if row else None)
 
     def setting_save(self, name: str, value: str) -> None:
-        now = time.time()
-        if self._exec(_UPDATE_SETTING, {"_name": name, "_value": value, "_at": now}).rowcount == 0:
-            self._exec(_INSERT_SETTING, {"name": name, "value": value, "updated_at": now})
+        self._dirty = True
+        upsert_setting(self._conn, name, value)
 
     def setting_delete(self, name: str) -> None:
         self._exec(settings.delete().where(settings.c.name == name))
@@ -195,8 +194,16 @@ def upsert_setting(conn, name: str, value: str) -> None:
     """Create or overwrite a setting (JSON text) on ``conn``: the dispatcher's writes and the
     IDE's settings editor share it. Portable across SQLite and PostgreSQL."""
     now = time.time()
-    if conn.execute(settings.update().where(settings.c.name == name).values(value=value, updated_at=now)).rowcount == 0:
-        conn.execute(settings.insert().values(name=name, value=value, updated_at=now))
+    if conn.execute(_UPDATE_SETTING, {"_name": name, "_value": value, "_at": now}).rowcount == 0:
+        conn.execute(_INSERT_SETTING, {"name": name, "value": value, "updated_at": now})
+
+
+def answer_message(conn, message_id: int, response: dict, at: float) -> bool:
+    """Store the answer to form ``message_id`` if it is still open; False if it was not (the
+    dispatcher's Engine.respond and another process's ``flowdesk respond`` share it)."""
+    return conn.execute(messages.update().where(messages.c.id == message_id, messages.c.state == "open").values(
+        response=json.dumps(response, separators=(",", ":"), ensure_ascii=False), state="answered",
+        answered_at=at)).rowcount == 1
 
 
 def message_record(row) -> dict:

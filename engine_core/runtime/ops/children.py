@@ -14,7 +14,7 @@ from ... import events as ev
 from ...errors import UnknownFlowError
 from .. import control
 from ..active import Active
-from ..waits import Waiter
+from ..waits import Parked, Waiter
 from . import DEFER, Call
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -111,8 +111,8 @@ def register(calls: "WorkerCalls", d: "Dispatcher") -> None:
             return None  # it has ended already: nothing to cancel, pause or resume
         if target is call.caller and action == "pause":
             # this.pause(): park the request until someone resumes the execution.
-            target.self_pause = (call.worker, call.request_id)
-            call.worker.blocked = True
+            target.self_pause = Parked(call.worker, call.request_id)
+            target.self_pause.park()
             d.set_status(target, "paused", "paused: waiting to be resumed (IDE, or 'flowdesk resume ID')")
             return DEFER
         if target is call.caller and action == "cancel":

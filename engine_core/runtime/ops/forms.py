@@ -20,7 +20,7 @@ from ... import events as ev
 from ... import forms
 from ...errors import UsageError
 from ..active import Active
-from ..pool import Worker
+from ..waits import Parked
 from . import DEFER, Call
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -29,12 +29,9 @@ if TYPE_CHECKING:  # pragma: no cover
 
 
 @dataclass(eq=False)
-class _FormWaiter:
+class _FormWaiter(Parked):
     execution: Active
-    worker: Worker
-    request_id: int
     message_id: int
-    done: bool = False
 
 
 class Forms:
@@ -68,9 +65,9 @@ class Forms:
         record = self.get(call, id=id)
         if record["state"] != "open":
             return record
-        waiter = _FormWaiter(call.caller, call.worker, call.request_id, id)
+        waiter = _FormWaiter(call.worker, call.request_id, call.caller, id)
         self._waiters.setdefault(id, []).append(waiter)
-        call.worker.blocked = True
+        waiter.park()
         if call.caller.status == "running":
             d.set_status(call.caller, "paused", f"waiting for an answer to {record['subject']!r} (message #{id})")
         if timeout is not None:
@@ -85,13 +82,9 @@ class Forms:
         record = d.writer.message(message_id)
         if record is None:
             raise LookupError(f"there is no message #{message_id}")
-        if record["form"] is None:
-            raise UsageError(f"message #{message_id} ({record['subject']!r}) is not a form; there is nothing to answer")
-        if record["state"] != "open":
-            raise UsageError(f"the form #{message_id} ({record['subject']!r}) is {record['state']} already")
-        answer = forms.validate_response(record["form"], response)
+        answer = forms.answer_for(message_id, record, response)
         now = time.time()
-        d.writer.answer_message(message_id, json.dumps(answer, separators=(",", ":"), ensure_ascii=False), now)
+        d.writer.answer_message(message_id, answer, now)
         d.emit(ev.FormAnswered(record["execution_id"], message_id, answer, now))
         self._answered(message_id)
         return {**record, "response": answer, "state": "answered", "answered_at": now}
@@ -124,14 +117,12 @@ class Forms:
         d = self._d
         if waiter.done or waiter.execution.id not in d.active:
             return
-        waiter.done = True
         waiting = self._waiters.get(waiter.message_id)
         if waiting and waiter in waiting:
             waiting.remove(waiter)
             if not waiting:
                 del self._waiters[waiter.message_id]
-        waiter.worker.blocked = False
-        d.reply(waiter.worker, waiter.request_id, True, d.writer.message(waiter.message_id))
+        waiter.answer(d, d.writer.message(waiter.message_id))
         if waiter.execution.status == "paused" and not waiter.execution.paused_by_signal:
             d.set_status(waiter.execution, "running")
 

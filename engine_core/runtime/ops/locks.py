@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from flow_api import InvalidInputError, LockTimeoutError, PermissionDenied
 
 from ..active import Active
-from ..pool import Worker
+from ..waits import Parked
 from . import DEFER, Call
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -25,11 +25,8 @@ if TYPE_CHECKING:  # pragma: no cover
 
 
 @dataclass(eq=False)
-class _LockWaiter:
+class _LockWaiter(Parked):
     execution: Active
-    worker: Worker
-    request_id: int
-    done: bool = False
 
 
 class LockTable:
@@ -46,9 +43,9 @@ class LockTable:
             return None  # already ours: acquiring again is harmless
         if holder is None and not self._waiting.get(name) and self._take(name, call.caller):
             return None
-        waiter = _LockWaiter(call.caller, call.worker, call.request_id)
+        waiter = _LockWaiter(call.worker, call.request_id, call.caller)
         self._waiting.setdefault(name, collections.deque()).append(waiter)
-        call.worker.blocked = True
+        waiter.park()
         if timeout is not None:
             deadline = time.monotonic() + float(timeout)
             self._d.waits.add_timer(deadline, lambda: self._time_out(name, waiter, timeout))
@@ -96,9 +93,7 @@ class LockTable:
             if not self._take(name, waiter.execution):
                 return
             queue.popleft()
-            waiter.done = True
-            waiter.worker.blocked = False
-            self._d.reply(waiter.worker, waiter.request_id, True, None)
+            waiter.answer(self._d, None)
             break
         if queue is not None and not queue:
             self._waiting.pop(name, None)
@@ -110,9 +105,7 @@ class LockTable:
         queue.remove(waiter)
         if not queue:
             del self._waiting[name]
-        waiter.worker.blocked = False
-        self._d.reply_error(waiter.worker, waiter.request_id,
-                            LockTimeoutError(f"the lock {name!r} was not free within {timeout} s"))
+        waiter.refuse(self._d, LockTimeoutError(f"the lock {name!r} was not free within {timeout} s"))
 
 
 def register(calls: "WorkerCalls", d: "Dispatcher") -> None:
