@@ -13,6 +13,7 @@ from pyside6_scintilla import Scintilla, ScintillaEdit
 
 from engine_core.analysis import Completion, Problem
 
+from .comments import toggle_comment
 from .completion import CompletionList, wants_completion
 from .debug_markers import DebugMarkers
 from .find_bar import FindBar
@@ -260,7 +261,7 @@ class CodeEditor(ScintillaEdit):
             self._auto_indent()
         elif char in (ord("."), ord("'"), ord('"')) and self.selections() == 1:
             line, column = self.cursor_position()
-            if wants_completion(self._line_text(line - 1)[:column], chr(char)):
+            if wants_completion(self.line_text(line - 1)[:column], chr(char)):
                 self.completionRequested.emit()
 
     def _auto_indent(self) -> None:
@@ -272,7 +273,7 @@ class CodeEditor(ScintillaEdit):
         indent = self.lineIndentation(line - 1)
         if self._opens_block(line - 1):
             indent += INDENT
-        elif self._line_text(line - 1).split(maxsplit=1)[:1] in _BLOCK_ENDERS:
+        elif self.line_text(line - 1).split(maxsplit=1)[:1] in _BLOCK_ENDERS:
             indent = max(0, indent - INDENT)
         self.setLineIndentation(line, indent)
         self.gotoPos(self.lineIndentPosition(line))
@@ -288,7 +289,7 @@ class CodeEditor(ScintillaEdit):
             return self.charAt(pos) == ord(":") and self.styleAt(pos) == SCE_P_OPERATOR
         return False
 
-    def _line_text(self, index: int) -> str:
+    def line_text(self, index: int) -> str:
         start, end = self.positionFromLine(index), self.lineEndPosition(index)
         return bytes(self.textRange(start, end)).decode("utf-8")
 
@@ -300,40 +301,9 @@ class CodeEditor(ScintillaEdit):
             return
         super().keyPressEvent(event)
 
-    # -- toggle comment ---------------------------------------------------------------------
     def toggle_comment(self) -> None:
-        """Comment out the selected lines (or the caret's) with "# " at their common indentation,
-        or uncomment them if all are comments; one undo step."""
-        first, last = self._selected_line_range()
-        lines = [(i, self._line_text(i)) for i in range(first, last + 1)]
-        code = [(i, text) for i, text in lines if text.strip()]
-        if not code:
-            return
-        self.beginUndoAction()
-        try:
-            if all(text.lstrip().startswith("#") for _, text in code):
-                for i, text in code:
-                    self._uncomment_line(i, text)
-            else:
-                column = min(_indent_width(text) for _, text in code)
-                for i, _text in code:
-                    # Target replacement, not insertText, which would collapse the selection.
-                    pos = self.positionFromLine(i) + column  # indentation is ASCII: 1 byte per column
-                    self.setTargetRange(pos, pos)
-                    self.replaceTarget(2, "# ")
-        finally:
-            self.endUndoAction()
-
-    def _selected_line_range(self) -> tuple[int, int]:
-        start, end = self.selectionStart(), self.selectionEnd()
-        first, last = self.lineFromPosition(start), self.lineFromPosition(end)
-        if last > first and end == self.positionFromLine(last):
-            last -= 1  # a selection ending at a line start does not include that line
-        return first, last
-
-    def _uncomment_line(self, index: int, text: str) -> None:
-        width = 2 if text.lstrip().startswith("# ") else 1
-        self.deleteRange(self.positionFromLine(index) + _indent_width(text), width)
+        """Ctrl+/: comment or uncomment the selected lines (see ``comments.toggle_comment``)."""
+        toggle_comment(self)
 
     # -- find and replace -------------------------------------------------------------------
     def show_find(self, replace: bool = False) -> None:
@@ -412,7 +382,3 @@ class CodeEditor(ScintillaEdit):
         self._problems.restyle(theme)
         self.debug_markers.restyle(theme)
         self._update_line_number_width()  # the margin font may have changed
-
-
-def _indent_width(line: str) -> int:
-    return len(line) - len(line.lstrip(" \t"))
