@@ -216,14 +216,13 @@ def cmd_cancel(args) -> int:
         print(f"execution #{args.id} marked cancelled (its engine was no longer running)")
         return EXIT_OK
     # Its engine picks the request up within a fraction of a second; report what it did.
-    import time
-    for _ in range(50):
-        record = store.execution(args.id)
-        if record["status"] in ("success", "error", "cancelled"):
-            print(f"execution #{args.id}: {record['status']}" + (f" — {record['message']}" if record["message"] else ""))
-            return EXIT_OK
-        time.sleep(0.1)
-    print(f"cancel of execution #{args.id} requested; its engine has not confirmed yet")
+    from .cli_control import wait_for_status
+
+    record = wait_for_status(store, args.id, {"success", "error", "cancelled"}, 5.0)
+    if record is None:
+        print(f"cancel of execution #{args.id} requested; its engine has not confirmed yet")
+    else:
+        print(f"execution #{args.id}: {record['status']}" + (f" — {record['message']}" if record["message"] else ""))
     return EXIT_OK
 
 

@@ -77,11 +77,22 @@ def cmd_control(args, store) -> int:
         print(f"flowdesk: there is no execution #{args.id}; list them with 'flowdesk executions'", file=sys.stderr)
         return EXIT_FAILED
     wanted = "paused" if args.command == "pause" else "running"
-    for _ in range(50):  # its engine acts on the request at once (woken) or within 0.25 s
-        record = store.execution(args.id)
-        if record["status"] == wanted or record["status"] in ("success", "error", "cancelled"):
-            print(f"execution #{args.id}: {record['status']}")
-            return EXIT_OK
-        time.sleep(0.05)
-    print(f"{args.command} of execution #{args.id} requested; its engine has not confirmed yet")
+    record = wait_for_status(store, args.id, {wanted, "success", "error", "cancelled"}, 2.5)
+    if record is not None:
+        print(f"execution #{args.id}: {record['status']}")
+    else:
+        print(f"{args.command} of execution #{args.id} requested; its engine has not confirmed yet")
     return EXIT_OK
+
+
+def wait_for_status(store, execution_id: int, statuses: set[str], seconds: float) -> dict | None:
+    """The stored execution once its status is one of ``statuses``, or None after ``seconds``:
+    the engine running it acts on a request at once (woken) or within 0.25 s (its poll)."""
+    deadline = time.monotonic() + seconds
+    while True:
+        record = store.execution(execution_id)
+        if record["status"] in statuses:
+            return record
+        if time.monotonic() >= deadline:
+            return None
+        time.sleep(0.05)
