@@ -52,16 +52,18 @@ class AnalysisService:
         """Start the process now (in the background), so the first lint is fast."""
         self._pool().submit(int)
 
-    def submit(self, fn: Callable[..., Any], *args: Any, on_done: Callable[[Any], None]) -> None:
+    def submit(self, fn: Callable[..., Any], *args: Any, on_done: Callable[[Any], None], owner=None) -> None:
+        """Run ``fn(*args)`` in the helper process; ``on_done(result)`` on the GUI thread unless
+        ``owner`` (a QObject) was destroyed meanwhile."""
         courier()
         try:
             future = self._pool().submit(_without_gc, fn, *args)
         except BrokenProcessPool:
             self._executor = None  # the helper died (e.g. killed): start a new one
             future = self._pool().submit(_without_gc, fn, *args)
-        future.add_done_callback(lambda f: self._finished(f, on_done))
+        future.add_done_callback(lambda f: self._finished(f, on_done, owner))
 
-    def _finished(self, future: Future, on_done: Callable[[Any], None]) -> None:
+    def _finished(self, future: Future, on_done: Callable[[Any], None], owner) -> None:
         if future.cancelled():
             return
         error = future.exception()
@@ -70,7 +72,7 @@ class AnalysisService:
                 self._executor = None
             log.warning("analysis failed: %s", error)  # linting is best effort; the next keystroke retries
             return
-        call_on_gui_thread(on_done, future.result())
+        call_on_gui_thread(on_done, future.result(), owner)
 
     def shutdown(self) -> None:
         if self._executor is not None:

@@ -4,7 +4,10 @@ the unsaved-changes prompt; flows also get linting and completion.
 A flow tab is titled with the flow's name and saves to ``flows/<name>.py``; a file tab (a
 UTF-8 text file of ``files/``, see ``app/files``) is titled ``files/<name>``, saves to its own
 path, is not linted, and is Python-highlighted only for a ``.py``. ``current_flow()`` and the
-``saved`` signal concern flows only, so running, debugging and the visuals ignore file tabs."""
+``saved`` signal concern flows only, so running, debugging and the visuals ignore file tabs.
+
+A *page* (``open_page``) is a tab that is no document: the welcome page, a side-by-side diff.
+It has no editor, is never dirty, and is not reopened at the next start."""
 
 from __future__ import annotations
 
@@ -12,7 +15,7 @@ from typing import Callable
 
 import shiboken6
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QMessageBox, QTabWidget
+from PySide6.QtWidgets import QMessageBox, QTabWidget, QWidget
 
 from engine_core import Workspace
 from engine_core.analysis import Problem
@@ -45,6 +48,7 @@ class EditorTabs(QTabWidget):
         self.currentChanged.connect(lambda _: self.currentFlowChanged.emit(self.current_flow()))
         self._known_flows = known_flows
         self._open: dict[CodeEditor, OpenFlow | OpenFile] = {}
+        self._pages: dict[QWidget, str] = {}  # page -> its key
         self.workspace: Workspace | None = None
         self.theme = "light"
         # Asked before unsaved work is dropped: tab titles -> "save" | "discard" | "cancel".
@@ -97,6 +101,26 @@ class EditorTabs(QTabWidget):
             self.setCurrentWidget(editor)
             editor.setFocus()
         return editor
+
+    def open_page(self, key: str, title: str, make: Callable[[], QWidget], tooltip: str = "") -> QWidget:
+        """Show the page tab ``key``, made by ``make()`` the first time (one tab per key)."""
+        page = self.page(key)
+        if page is None:
+            page = make()
+            self._pages[page] = key
+            index = self.addTab(page, title)
+            if tooltip:
+                self.setTabToolTip(index, tooltip)
+        self.setCurrentWidget(page)
+        return page
+
+    def page(self, key: str) -> QWidget | None:
+        return next((w for w, k in self._pages.items() if k == key), None)
+
+    def close_page(self, key: str) -> None:
+        page = self.page(key)
+        if page is not None:
+            self.close_tab(self.indexOf(page))
 
     def restore(self, keys: list[str], current: str | None) -> None:
         """Reopen the tabs of ``tab_keys()`` that still exist; files are read off the GUI
@@ -182,6 +206,11 @@ class EditorTabs(QTabWidget):
         editor = self.widget(index)
         if editor is None:
             return True
+        if editor in self._pages:
+            self.removeTab(index)
+            del self._pages[editor]
+            editor.deleteLater()
+            return True
         if editor.is_dirty():
             answer = self.ask_save_changes([self.title_of(editor)])
             if answer == "cancel":
@@ -203,9 +232,12 @@ class EditorTabs(QTabWidget):
                 for editor in dirty:
                     self.save(editor)
         while self.count():
-            editor = self.widget(0)
+            widget = self.widget(0)
             self.removeTab(0)
-            self._forget(editor)
+            if self._pages.pop(widget, None) is not None:
+                widget.deleteLater()
+            else:
+                self._forget(widget)
         return True
 
     def _ask_save_changes(self, names: list[str]) -> str:
@@ -240,10 +272,13 @@ class EditorTabs(QTabWidget):
 
     # -- queries --------------------------------------------------------------------------
     def editors(self) -> list[CodeEditor]:
-        return [self.widget(i) for i in range(self.count())]
+        """The document tabs, in tab order (pages left out)."""
+        return [w for w in map(self.widget, range(self.count())) if w in self._open]
 
     def current_editor(self) -> CodeEditor | None:
-        return self.currentWidget()
+        """The current tab's editor; None when no tab or a page is current."""
+        widget = self.currentWidget()
+        return widget if widget in self._open else None
 
     def current_flow(self) -> str | None:
         """The flow of the current tab; None when it shows a workspace file."""
@@ -282,10 +317,8 @@ class EditorTabs(QTabWidget):
             editor.set_theme(theme)
 
     def _index_of(self, name: str) -> int:
-        for i in range(self.count()):
-            if self.flow_of(self.widget(i)) == name:
-                return i
-        return -1
+        editor = next((e for e, d in self._open.items() if isinstance(d, OpenFlow) and d.name == name), None)
+        return self.indexOf(editor) if editor is not None else -1
 
     def _update_title(self, editor: CodeEditor) -> None:
         index = self.indexOf(editor)

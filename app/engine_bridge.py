@@ -67,7 +67,7 @@ class EngineBridge(QObject):
             if self._flush_scheduled:
                 return
             self._flush_scheduled = True
-        call_on_gui_thread(self._flush)
+        call_on_gui_thread(self._flush, None, self)
 
     def _flush(self, _=None) -> None:
         with self._lock:

@@ -7,6 +7,7 @@ import logging
 import traceback
 from typing import Any, Callable
 
+import shiboken6
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal, Slot
 
 from engine_core.errors import FlowdeskError
@@ -17,15 +18,18 @@ log = logging.getLogger(__name__)
 class _Courier(QObject):
     """Lives on the GUI thread; a signal emitted from any thread is delivered here, queued."""
 
-    post = Signal(object, object)
+    post = Signal(object, object, object)
 
     def __init__(self) -> None:
         super().__init__()
         self.post.connect(self._deliver)
 
-    @Slot(object, object)
-    def _deliver(self, callback: Callable[[Any], None], value: Any) -> None:
-        callback(value)
+    @Slot(object, object, object)
+    def _deliver(self, callback: Callable[[Any], None], value: Any, owner: QObject | None) -> None:
+        # A result that arrives after its widget was destroyed (a closed window) has no one to
+        # show it to; calling back would touch deleted C++ objects.
+        if owner is None or shiboken6.isValid(owner):
+            callback(value)
 
 
 _courier: _Courier | None = None
@@ -39,14 +43,16 @@ def courier() -> _Courier:
     return _courier
 
 
-def call_on_gui_thread(callback: Callable[[Any], None], value: Any = None) -> None:
-    courier().post.emit(callback, value)
+def call_on_gui_thread(callback: Callable[[Any], None], value: Any = None, owner: QObject | None = None) -> None:
+    """Call ``callback(value)`` on the GUI thread, unless ``owner`` was destroyed by then."""
+    courier().post.emit(callback, value, owner)
 
 
 class _Task(QRunnable):
-    def __init__(self, fn, args, on_done, on_error):
+    def __init__(self, fn, args, on_done, on_error, owner):
         super().__init__()
         self._fn, self._args, self._on_done, self._on_error = fn, args, on_done, on_error
+        self._owner = owner
 
     def run(self) -> None:
         try:
@@ -58,16 +64,18 @@ class _Task(QRunnable):
             self._report(f"{type(exc).__name__}: {exc}")
         else:
             if self._on_done is not None:
-                call_on_gui_thread(self._on_done, result)
+                call_on_gui_thread(self._on_done, result, self._owner)
 
     def _report(self, message: str) -> None:
         if self._on_error is not None:
-            call_on_gui_thread(self._on_error, message)
+            call_on_gui_thread(self._on_error, message, self._owner)
         else:
             log.error("background task failed: %s", message)
 
 
 def run_in_background(fn: Callable[..., Any], *args: Any, on_done: Callable[[Any], None] | None = None,
-                      on_error: Callable[[str], None] | None = None) -> None:
+                      on_error: Callable[[str], None] | None = None, owner: QObject | None = None) -> None:
+    """Run ``fn(*args)`` on a pool thread; ``on_done(result)`` or ``on_error(message)`` follow
+    on the GUI thread, unless ``owner`` was destroyed meanwhile."""
     courier()  # make sure it exists on this (the GUI) thread before a worker needs it
-    QThreadPool.globalInstance().start(_Task(fn, args, on_done, on_error))
+    QThreadPool.globalInstance().start(_Task(fn, args, on_done, on_error, owner))

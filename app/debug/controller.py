@@ -54,13 +54,13 @@ class DebugController(QObject):
         if kind == "stopped":
             session = self.session
             frames = session.stack() if session else []
-            call_on_gui_thread(self._stopped, (payload, frames))
+            call_on_gui_thread(self._stopped, (payload, frames), owner=self)
         elif kind == "continued":
-            call_on_gui_thread(lambda _: self._resumed())
+            call_on_gui_thread(lambda _: self._resumed(), None, self)
         elif kind == "output":
-            call_on_gui_thread(self.output.emit, payload)
+            call_on_gui_thread(self.output.emit, payload, owner=self)
         elif kind == "terminated":
-            call_on_gui_thread(lambda _: self._ended())
+            call_on_gui_thread(lambda _: self._ended(), None, self)
 
     def _stopped(self, stop_and_frames) -> None:
         self.stop_info, self.frames = stop_and_frames

@@ -50,7 +50,7 @@ class Visuals:
                 self.graph.set_graph(graph)
         # In the analysis process: parsing every flow holds the GIL for tens of milliseconds
         # (hundreds for a large workspace), which a thread of this process would steal from the GUI.
-        analysis().submit(build_graph, workspace, observed, on_done=done)
+        analysis().submit(build_graph, workspace, observed, on_done=done, owner=self.graph)
 
     # -- the flowchart ------------------------------------------------------------------------
     def follow_editor(self, _flow=None) -> None:
@@ -67,7 +67,7 @@ class Visuals:
             if self.window.tabs.current_flow() == flow and editor.text() == source:
                 self.flowchart.show_chart(flow, chart)
                 self.flowchart.highlight_line(editor.current_line())
-        analysis().submit(build_flowchart, source, on_done=show)
+        analysis().submit(build_flowchart, source, on_done=show, owner=self.window)
 
     def _cursor_moved(self, editor, line: int) -> None:
         if editor is self.window.tabs.current_editor():
