@@ -22,13 +22,12 @@ def run_ide(workspace: str | None = None) -> int:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("Flowdesk")
     app.setOrganizationName("Flowdesk")
+    from .first_start import open_start_workspace
     from .main_window import MainWindow
 
     window = MainWindow()
     window.show()
-    target = workspace or window.session.last_workspace()
-    if target:
-        window.open_workspace(target)
+    open_start_workspace(window, workspace)  # a first start opens the examples with a Welcome page
     freeze_startup_objects()
     code = app.exec()
     from .analysis_service import analysis

@@ -1,11 +1,14 @@
-"""Status icons drawn at run time (no image files to ship or theme)."""
+"""Icons: execution status icons drawn at run time, and the toolbar's SVG icons from
+``resources/icons`` in the theme's colours."""
 
 from __future__ import annotations
 
+import sys
 from functools import lru_cache
+from pathlib import Path
 
-from PySide6.QtCore import QPointF, Qt
-from PySide6.QtGui import QColor, QIcon, QPainter, QPixmap, QPolygonF
+from PySide6.QtCore import QByteArray, QPointF, QRectF, Qt
+from PySide6.QtGui import QColor, QIcon, QImage, QPainter, QPixmap, QPolygonF
 
 STATUS_COLOURS = {
     "queued": "#9e9e9e",
@@ -35,3 +38,48 @@ def status_icon(status: str) -> QIcon:
         painter.drawEllipse(2, 2, 10, 10)
     painter.end()
     return QIcon(pixmap)
+
+
+# -- toolbar icons: SVG files in resources/icons, coloured for the theme -----------------------
+
+def resources_dir() -> Path:
+    """``resources/`` beside the packages (a checkout or an editable install), or inside a
+    PyInstaller bundle (``sys._MEIPASS``)."""
+    bundle = getattr(sys, "_MEIPASS", None)
+    return Path(bundle) / "resources" if bundle else Path(__file__).resolve().parent.parent / "resources"
+
+
+# The SVGs are drawn in the light theme's colours; these are swapped for the current theme's.
+# currentColor is the text colour (an SVG renderer without a CSS context would draw it black).
+_SVG_COLOURS = {"currentColor": "text", "#388A34": "run", "#A1260D": "stop", "#007ACC": "step"}
+_RENDER_SIZES = (16, 20, 24, 32, 48, 64)
+
+
+@lru_cache(maxsize=None)
+def themed_icon(name: str, theme: str) -> QIcon:
+    """``resources/icons/<name>.svg`` in ``theme``'s colours, rendered sharp at the usual sizes
+    (an empty icon, never an error, when the file is missing: the action keeps its text)."""
+    from PySide6.QtSvg import QSvgRenderer  # only the toolbar needs QtSvg: keep it off other imports
+
+    from .themes import icon_colours
+
+    try:
+        svg = (resources_dir() / "icons" / f"{name}.svg").read_text(encoding="utf-8")
+    except OSError:
+        return QIcon()
+    colours = icon_colours(theme)
+    for placeholder, role in _SVG_COLOURS.items():
+        svg = svg.replace(placeholder, colours[role])
+    renderer = QSvgRenderer(QByteArray(svg.encode()))
+    if not renderer.isValid():
+        return QIcon()
+    icon = QIcon()
+    for size in _RENDER_SIZES:
+        image = QImage(size, size, QImage.Format.Format_ARGB32_Premultiplied)
+        image.fill(Qt.GlobalColor.transparent)
+        painter = QPainter(image)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        renderer.render(painter, QRectF(0, 0, size, size))
+        painter.end()
+        icon.addPixmap(QPixmap.fromImage(image))
+    return icon

@@ -3,11 +3,10 @@ panels, assembled from their own modules. It wires them together; logic lives el
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from PySide6.QtCore import QFileSystemWatcher, Qt, QTimer
-from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (QApplication, QDockWidget, QFileDialog, QHeaderView, QInputDialog, QLabel,
                                QMainWindow, QMessageBox, QTableView, QWidget)
 
@@ -16,7 +15,6 @@ from engine_core.errors import FlowdeskError
 
 from . import themes
 from .debug.integration import DebugUi
-from .dialogs.json_dialog import JsonDialog
 from .editor_tabs import EditorTabs
 from .engine_bridge import EngineBridge
 from .models.execution_tree import ExecutionTreeModel
@@ -25,7 +23,11 @@ from .models.problems import ProblemsModel
 from .panels.executions_panel import ExecutionsPanel
 from .panels.explorer import ExplorerPanel
 from .panels.log_panel import LogPanel
+from .run_inputs import Asker, RunInputs
 from .session import Session
+from .settings_editing import SettingsEditing
+from .toolbar import build_menus, dress_toolbar
+from .about import install_help_menu
 from .analysis_service import analysis
 from .tasks import courier
 from .files import install as install_files
@@ -58,8 +60,9 @@ class MainWindow(QMainWindow):
         self.tabs.saved.connect(lambda _: self._refresh_flows())
         self.tabs.currentFlowChanged.connect(self._current_flow_changed)
         self.setCentralWidget(self.tabs)
-        # Asked for the inputs of a run: (flow, remembered JSON text) -> dict, or None to cancel.
-        self.ask_run_inputs = self._ask_run_inputs
+        self.run_inputs = RunInputs(self)
+        # Stands in for the inputs dialog when set (tests, scripts): (flow, remembered JSON) -> dict | None.
+        self.ask_run_inputs: Asker | None = None
 
         self.explorer = ExplorerPanel()
         self.executions = ExecutionsPanel(self.bridge, self.tree_model)
@@ -77,10 +80,10 @@ class MainWindow(QMainWindow):
         self.messages_dock = self._dock("Messages", self.messages_view, Qt.DockWidgetArea.BottomDockWidgetArea)
         for dock in (self.executions_dock, self.log_dock, self.messages_dock):
             self.tabifyDockWidget(self.problems_dock, dock)
-        self.executions_dock.raise_()
 
+        self.settings = SettingsEditing(self)
         self._connect_explorer()
-        self._build_actions()
+        build_menus(self)
         self._build_status_bar()
         self.debug = DebugUi(self)
         self.tabs.saved.connect(self.debug.flow_saved)
@@ -98,6 +101,8 @@ class MainWindow(QMainWindow):
         self.git = install_git(self)
         install_forms(self)  # sets self.forms
         install_files(self)  # sets self.files
+        install_help_menu(self)
+        self.executions_dock.raise_()  # what a run shows; the features' panels were tabbed after it
 
         self.theme = self.session.theme()
         self.apply_theme(self.theme)
@@ -141,9 +146,9 @@ class MainWindow(QMainWindow):
         e.newFlow.connect(self.new_flow)
         e.renameFlow.connect(self.rename_flow)
         e.deleteFlow.connect(self.delete_flow)
-        e.newSetting.connect(lambda: self.edit_setting(None))
-        e.editSetting.connect(self.edit_setting)
-        e.deleteSetting.connect(self.delete_setting)
+        e.newSetting.connect(lambda: self.settings.edit(None))
+        e.editSetting.connect(self.settings.edit)
+        e.deleteSetting.connect(self.settings.delete)
         e.showExecution.connect(self.show_execution)
 
     def add_action(self, menu, text: str, slot, shortcut=None, name: str | None = None) -> QAction:
@@ -157,51 +162,6 @@ class MainWindow(QMainWindow):
             action.setObjectName(name)
         menu.addAction(action)
         return action
-
-    def _build_actions(self) -> None:
-        bar = self.menuBar()
-        file_menu = bar.addMenu("&File")
-        self.add_action(file_menu, "New Flow…", self.new_flow, QKeySequence.StandardKey.New)
-        self.add_action(file_menu, "Open Workspace…", self.choose_workspace, QKeySequence.StandardKey.Open)
-        self.recent_menu = file_menu.addMenu("Open Recent")
-        self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
-        file_menu.addSeparator()
-        self.save_action = self.add_action(file_menu, "Save", self.save, QKeySequence.StandardKey.Save, "saveAction")
-        self.add_action(file_menu, "Save All", self.tabs.save_all, "Ctrl+Alt+S")
-        self.add_action(file_menu, "Close Tab", self.close_current_tab, QKeySequence.StandardKey.Close)
-        file_menu.addSeparator()
-        self.add_action(file_menu, "Quit", self.close, QKeySequence.StandardKey.Quit)
-
-        # The editor owns Ctrl+F/H/G and Ctrl+/ (focused-widget shortcuts); the menu shows them
-        # as text only, since the same key on a window-wide action would make both ambiguous.
-        edit_menu = bar.addMenu("&Edit")
-        self.add_action(edit_menu, "Find\tCtrl+F", lambda: self._with_editor(lambda e: e.show_find(False)))
-        self.add_action(edit_menu, "Replace\tCtrl+H", lambda: self._with_editor(lambda e: e.show_find(True)))
-        self.add_action(edit_menu, "Go to Line…\tCtrl+G", lambda: self._with_editor(lambda e: e.prompt_go_to_line()))
-        self.add_action(edit_menu, "Toggle Comment\tCtrl+/", lambda: self._with_editor(lambda e: e.toggle_comment()))
-
-        run_menu = bar.addMenu("&Run")
-        self.run_action = self.add_action(run_menu, "Run Flow", self.run_current, "F5", "runAction")
-        self.stop_action = self.add_action(run_menu, "Stop", self.stop_run, "Shift+F5", "stopAction")
-
-        view_menu = self.view_menu = bar.addMenu("&View")
-        for dock in (self.explorer_dock, self.problems_dock, self.executions_dock, self.log_dock, self.messages_dock):
-            view_menu.addAction(dock.toggleViewAction())
-        view_menu.addSeparator()
-        group = QActionGroup(self)
-        self.theme_actions = {}
-        for name in themes.THEMES:
-            action = QAction(f"{name.title()} Theme", self, checkable=True)
-            action.triggered.connect(lambda _checked=False, n=name: self.apply_theme(n))
-            group.addAction(action)
-            view_menu.addAction(action)
-            self.theme_actions[name] = action
-
-        self.toolbar = self.addToolBar("Main")
-        self.toolbar.setObjectName("mainToolbar")
-        self.toolbar.addAction(self.run_action)
-        self.toolbar.addAction(self.stop_action)
-        self.toolbar.addAction(self.save_action)
 
     def _build_status_bar(self) -> None:
         self.workspace_label = QLabel("No workspace")
@@ -342,32 +302,8 @@ class MainWindow(QMainWindow):
         if self.tabs.count():
             self.tabs.close_tab(self.tabs.currentIndex())
 
-    # -- settings -------------------------------------------------------------------------
-    def edit_setting(self, name: str | None) -> None:
-        if not self.bridge.is_open:
-            return self.show_error("the engine is still starting; try again in a moment")
-        if name is None:
-            self._open_setting_dialog(None, None)
-        else:  # read the current value off the GUI thread, then ask
-            self.bridge.read(lambda store: store.settings().get(name), on_done=lambda v: self._open_setting_dialog(name, v))
-
-    def _open_setting_dialog(self, name: str | None, current) -> None:
-        dialog = JsonDialog("Edit Setting" if name else "New Setting", "Value (JSON)",
-                            json.dumps(current, indent=2, ensure_ascii=False), name=name or "", parent=self)
-        if name:
-            dialog.name_edit.setReadOnly(True)
-        if dialog.exec():
-            self.save_setting(dialog.name(), dialog.value())
-
     def save_setting(self, name: str, value) -> None:
-        self.bridge.read(lambda store: store.save_setting(name, value), on_done=lambda _: self._refresh_store_views())
-
-    def delete_setting(self, name: str) -> None:
-        answer = QMessageBox.question(self, "Delete Setting", f"Delete the setting {name!r}?",
-                                      QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
-                                      QMessageBox.StandardButton.No)
-        if answer == QMessageBox.StandardButton.Yes:
-            self.bridge.read(lambda store: store.delete_setting(name), on_done=lambda _: self._refresh_store_views())
+        self.settings.save(name, value)
 
     # -- running --------------------------------------------------------------------------
     def run_current(self) -> None:
@@ -379,20 +315,10 @@ class MainWindow(QMainWindow):
             return self.show_error("open the flow to run first (double-click it in the Explorer)")
         self.run_flow(flow)
 
-    def prepare_run(self, flow: str) -> dict | None:
-        """Save all flows and ask for the inputs (remembered per flow); None if cancelled."""
-        if self.workspace is None:
-            return None
-        try:
-            self.tabs.save_all()  # a run uses what is on disk: the user expects their edits
-        except OSError as exc:
-            self.show_error(f"could not save before running: {exc.strerror or exc}")
-            return None
-        remembered = self.session.run_inputs(str(self.workspace.root), flow)
-        inputs = self.ask_run_inputs(flow, remembered)
-        if inputs is not None:
-            self.session.save_run_inputs(str(self.workspace.root), flow, json.dumps(inputs))
-        return inputs
+    def prepare_run(self, flow: str, verb: str = "Run") -> dict | None:
+        """Save all flows and ask for the inputs to ``verb`` ("Run"/"Debug") the flow with;
+        None if cancelled."""
+        return self.run_inputs.prepare(flow, verb)
 
     def run_flow(self, flow: str) -> None:
         inputs = self.prepare_run(flow)
@@ -401,14 +327,6 @@ class MainWindow(QMainWindow):
         self.executions_dock.show()
         self.executions_dock.raise_()
         self.bridge.submit(flow, inputs, on_done=self._run_started)
-
-    def _ask_run_inputs(self, flow: str, remembered: str) -> dict | None:
-        try:
-            text = json.dumps(json.loads(remembered), indent=2)
-        except ValueError:
-            text = "{}"
-        dialog = JsonDialog(f"Run {flow}", "Inputs (a JSON object)", text, require_object=True, parent=self)
-        return dialog.value() if dialog.exec() else None
 
     def _run_started(self, execution_id: int) -> None:
         self.last_run_id = execution_id
@@ -450,23 +368,12 @@ class MainWindow(QMainWindow):
         self.run_action.setEnabled(flow is not None)
 
     # -- misc -----------------------------------------------------------------------------
-    def _with_editor(self, fn) -> None:
-        editor = self.tabs.current_editor()
-        if editor is not None:
-            fn(editor)
-
-    def _fill_recent_menu(self) -> None:
-        self.recent_menu.clear()
-        for path in self.session.recent_workspaces():
-            self.recent_menu.addAction(path, lambda p=path: self.open_workspace(p))
-        if self.recent_menu.isEmpty():
-            self.recent_menu.addAction("(none yet)").setEnabled(False)
-
     def apply_theme(self, name: str) -> None:
         self.theme = name
         themes.apply_theme(QApplication.instance(), name)
         self.tabs.set_theme(name)
         self.theme_actions[name].setChecked(True)
+        dress_toolbar(self.toolbar, name)
         self.session.set_theme(name)
 
     def show_error(self, message: str) -> None:

@@ -58,6 +58,10 @@ class Session:
         self._q.setValue("window/theme", name)
 
     # -- per workspace ---------------------------------------------------------------------
+    def knows_workspace(self, workspace: str) -> bool:
+        """Whether the IDE has closed on this workspace before (its tabs were remembered)."""
+        return self._q.contains(f"tabs/{_key(workspace)}")
+
     def open_tabs(self, workspace: str) -> tuple[list[str], str | None]:
         data = self._json(f"tabs/{_key(workspace)}", {})
         return list(data.get("open", [])), data.get("current")

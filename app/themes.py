@@ -7,6 +7,17 @@ from PySide6.QtWidgets import QApplication
 
 THEMES = ("light", "dark")
 
+# Toolbar icon colours per theme (VS Code's debug toolbar colours: green starts, red stops,
+# blue steps; line art in the text colour).
+_ICON_COLOURS = {
+    "light": {"text": "#424242", "run": "#388A34", "stop": "#A1260D", "step": "#007ACC"},
+    "dark": {"text": "#C5C5C5", "run": "#89D185", "stop": "#F48771", "step": "#75BEFF"},
+}
+
+
+def icon_colours(name: str) -> dict[str, str]:
+    return _ICON_COLOURS.get(name, _ICON_COLOURS["light"])
+
 
 def apply_theme(app: QApplication, name: str) -> None:
     app.setStyle("Fusion")

@@ -139,7 +139,7 @@ class DebugUi(QObject):
         flow = self.window.tabs.current_flow()
         if flow is None:
             return self.window.show_error("open the flow to debug first (double-click it in the Explorer)")
-        inputs = self.window.prepare_run(flow)
+        inputs = self.window.prepare_run(flow, "Debug")  # titles the inputs dialog "Debug <flow>"
         if inputs is None:
             return
         breakpoints = self.store.dap_breakpoints() if self.store else {}
