@@ -10,12 +10,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .icons import resources_dir
-from .welcome import show_welcome
+from .welcome import EXAMPLE_FLOW as FIRST_FLOW, show_welcome
 
 if TYPE_CHECKING:
     from .main_window import MainWindow
-
-FIRST_FLOW = "Main Process"
 
 
 def example_workspace() -> Path | None:

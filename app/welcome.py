@@ -7,7 +7,8 @@ from __future__ import annotations
 import html
 from typing import TYPE_CHECKING
 
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtCore import QUrl
+from PySide6.QtGui import QAction, QDesktopServices, QKeySequence
 from PySide6.QtWidgets import QTextBrowser, QWidget
 
 from .icons import resources_dir
@@ -16,6 +17,7 @@ if TYPE_CHECKING:
     from .main_window import MainWindow
 
 PAGE_KEY = "welcome"
+EXAMPLE_FLOW = "Main Process"  # the example workspace's entry point
 
 # (action objectName, what the key does): the keys are read off the actions, so the page
 # cannot disagree with the menus.
@@ -47,9 +49,17 @@ class WelcomePage(QTextBrowser):
     def __init__(self, window: "MainWindow"):
         super().__init__()
         self.setObjectName("welcomePage")
-        self.setOpenExternalLinks(True)
+        self._window = window
+        self.setOpenLinks(False)  # flow: links open a flow's tab; others go to the desktop
+        self.anchorClicked.connect(self._follow)
         self.document().setDocumentMargin(24)
         self.setHtml(_page_html(window))
+
+    def _follow(self, url: QUrl) -> None:
+        if url.scheme() == "flow":
+            self._window.open_flow(url.path())
+        else:
+            QDesktopServices.openUrl(url)
 
 
 def _key_of(window: "MainWindow", name: str) -> str:
@@ -58,6 +68,18 @@ def _key_of(window: "MainWindow", name: str) -> str:
         return ""
     key = action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
     return key or action.text().partition("\t")[2]
+
+
+def _first_steps(window: "MainWindow") -> str:
+    run = html.escape(_key_of(window, "runAction") or "F5")
+    debug = html.escape(_key_of(window, "debugAction") or "F6")
+    inputs = "The inputs dialog starts on Enter or Ctrl+Enter and offers the inputs the flow reads."
+    if window.workspace is not None and window.workspace.has_flow(EXAMPLE_FLOW):
+        return (f"<p><a href='flow:{EXAMPLE_FLOW}'>{EXAMPLE_FLOW}</a> is open in the tab beside this one: "
+                f"switch to it and press <b>{run}</b> to run it — it starts <i>Calculator</i> and "
+                f"<i>Messenger</i>; <b>{debug}</b> debugs it, stopping at the breakpoints you set. {inputs}</p>")
+    return (f"<p>Double-click a flow in the Explorer to open it, then press <b>{run}</b> to run it or "
+            f"<b>{debug}</b> to debug it. {inputs}</p>")
 
 
 def _page_html(window: "MainWindow") -> str:
@@ -75,9 +97,7 @@ def _page_html(window: "MainWindow") -> str:
 can start other flows with <code>this.flow('Calculator', initial_value=42)</code>, and ends
 with <code>this.success('done')</code>. Each run is an <b>execution</b>: the
 <i>Executions</i> panel below shows the tree of them as they run, with their logs and outputs.</p>
-<p><i>Main Process</i> is open: press <b>{html.escape(_key_of(window, 'runAction') or 'F5')}</b> to run it —
-it starts <i>Calculator</i> and <i>Messenger</i>. The inputs dialog takes Enter or
-Ctrl+Enter to start; it offers the inputs the flow reads.</p>
+{_first_steps(window)}
 <h3>Keys</h3>
 <table>{rows}</table>
 <h3>Where things are</h3>
