@@ -1,8 +1,9 @@
-"""``python -m app [WORKSPACE]``: open the IDE (on the last workspace when none is given)."""
+"""``python -m app [DIR]``: open the IDE (on the last workspace when none is given), after the
+same check as ``flowdesk`` that Qt can open a window here."""
 
 import sys
 
-from .application import run_ide
+from .launcher import module_main
 
 if __name__ == "__main__":
-    sys.exit(run_ide(sys.argv[1] if len(sys.argv) > 1 else None))
+    sys.exit(module_main(sys.argv[1:]))

@@ -12,7 +12,24 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING
 
-__all__ = ["Engine", "EngineOptions", "FlowdeskError", "Store", "Status", "Workspace", "events"]
+__all__ = ["Engine", "EngineOptions", "FlowdeskError", "Store", "Status", "Workspace", "events", "version"]
+
+VERSION = "0.1.0"
+"""Flowdesk's version when the installed package's metadata cannot be read (a frozen app may
+carry none); a test keeps it equal to ``pyproject.toml``'s."""
+
+
+def version() -> str:
+    """The installed Flowdesk's version (package metadata), else :data:`VERSION`."""
+    try:
+        from importlib.metadata import PackageNotFoundError
+        from importlib.metadata import version as distribution_version
+    except ImportError:  # pragma: no cover - a stripped-down frozen app
+        return VERSION
+    try:
+        return distribution_version("flowdesk")
+    except (PackageNotFoundError, ValueError):
+        return VERSION
 
 _LAZY = {
     "Engine": "engine_core.runtime.engine",

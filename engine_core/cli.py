@@ -6,10 +6,12 @@ thing is missing); 2 usage errors (unknown flow, unreadable workspace, bad JSON,
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import signal
 import sys
 import threading
+from typing import Any, Callable, NamedTuple
 
 from .errors import FlowdeskError
 from .status import Status
@@ -18,9 +20,49 @@ from .workspace import Workspace
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 
-def build_parser() -> argparse.ArgumentParser:
+# Commands whose modules are imported only when they run (or show their own --help): their
+# imports (GitPython for git, the graph analysis) cost ~0.2 s, which every `flowdesk run` paid
+# when the parser was built from all of them. The help text here is what `flowdesk --help`
+# lists; a test keeps it equal to the one the module gives its parser.
+_PLUGGED = {
+    "graph": ("engine_core.graph.cli", "print the flows' dependency graph (dot, json or svg)"),
+    "git": ("engine_core.vcs.cli", "sync the workspace with its Git repository"),
+}
+
+
+class Command(NamedTuple):
+    """A command added by the program that embeds this CLI (the launcher's ``ide``)."""
+
+    add_parser: Callable[[Any], None]  # called with the subparsers object
+    run: Callable[[argparse.Namespace], int]
+
+
+class _VersionAction(argparse.Action):
+    """``--version``; the version is looked up only when asked for (it reads package metadata)."""
+
+    def __init__(self, option_strings, dest=argparse.SUPPRESS, default=argparse.SUPPRESS, help=None):
+        super().__init__(option_strings, dest=dest, default=default, nargs=0, help=help)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        from . import version
+
+        print(f"flowdesk {version()}")
+        parser.exit()
+
+
+def requested_command(argv: list[str]) -> str | None:
+    """The command word of ``argv`` (the top-level options take no values)."""
+    return next((arg for arg in argv if not arg.startswith("-")), None)
+
+
+def build_parser(command: str | None = None, extra: dict[str, Command] | None = None) -> argparse.ArgumentParser:
+    """The whole parser; the commands in ``_PLUGGED`` get their real arguments only when
+    ``command`` is theirs (otherwise a stand-in that lists them in ``--help``)."""
     parser = argparse.ArgumentParser(prog="flowdesk", description="Run and inspect Python automation flows.")
+    parser.add_argument("--version", "-V", action=_VersionAction, help="print the version and exit")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, item in (extra or {}).items():
+        item.add_parser(sub)
 
     def common(p: argparse.ArgumentParser) -> None:
         p.add_argument("--workspace", "-w", default=".", metavar="DIR", help="workspace folder (default: .)")
@@ -59,23 +101,28 @@ def build_parser() -> argparse.ArgumentParser:
     flows.add_argument("--workspace", "-w", default=".", metavar="DIR")
 
     from . import cli_control
-    from .graph import cli as graph_cli
-    from .vcs import cli as git_cli
 
     cli_control.add_parsers(sub, common)
 
-    graph_cli.add_parser(sub)
-    git_cli.add_parser(sub)
+    for name, (module, text) in _PLUGGED.items():
+        if name == command:
+            importlib.import_module(module).add_parser(sub)
+        else:
+            sub.add_parser(name, help=text)
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+def main(argv: list[str] | None = None, *, extra: dict[str, Command] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    command = requested_command(argv)
+    parser = build_parser(command, extra)
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help()
         return EXIT_USAGE
     try:
+        if extra and args.command in extra:
+            return extra[args.command].run(args)
         return _COMMANDS[args.command](args)
     except FlowdeskError as exc:
         print(f"flowdesk: {exc}", file=sys.stderr)
