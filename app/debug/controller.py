@@ -37,42 +37,64 @@ class DebugController(QObject):
         return self.stop_info is not None
 
     # -- lifecycle ------------------------------------------------------------------------
+    # Everything a session reports is tied to that session: a late event of a session that
+    # already ended (its adapter's "terminated", a stop read just before it was stopped) must
+    # never end or move the session the user works with now.
     def start(self, flow: str, inputs: dict, breakpoints: dict[str, list[dict]], *, break_on_raised: bool = False) -> None:
         if self.session is not None or self._bridge.engine is None:
             return
         session = DebugSession(self._bridge.engine, break_on_raised=break_on_raised)
-        session.add_listener(self._on_session_event)
+        session.add_listener(lambda kind, payload: self._on_session_event(session, kind, payload))
         self.session = session
-        run_in_background(session.start, flow, inputs, breakpoints, on_done=self.started.emit, on_error=self._start_failed)
+        run_in_background(session.start, flow, inputs, breakpoints,
+                          on_done=lambda execution_id: self._started(session, execution_id),
+                          on_error=lambda message: self._start_failed(session, message), owner=self)
 
-    def _start_failed(self, message: str) -> None:
-        self.session = None
-        self.failed.emit(f"could not start debugging: {message}")
+    def _started(self, session: DebugSession, execution_id: int) -> None:
+        if session is self.session:
+            self.started.emit(execution_id)
 
-    def _on_session_event(self, kind: str, payload: Any) -> None:
+    def _start_failed(self, session: DebugSession, message: str) -> None:
+        # The session has ended its execution and adapter already (DebugSession.start).
+        if session is self.session:
+            self.session = None
+            self.stop_info, self.frames = None, []
+            self.failed.emit(f"could not start debugging: {message}")
+            self.ended.emit()
+
+    def _on_session_event(self, session: DebugSession, kind: str, payload: Any) -> None:
         # Called on the session's threads. The stack is read here too (off the GUI thread).
         if kind == "stopped":
-            session = self.session
-            frames = session.stack() if session else []
-            call_on_gui_thread(self._stopped, (payload, frames), owner=self)
+            try:
+                frames = session.stack()
+            except Exception:  # noqa: BLE001 - the session ended meanwhile: nothing to show
+                return
+            call_on_gui_thread(self._stopped, (session, payload, frames), owner=self)
         elif kind == "continued":
-            call_on_gui_thread(lambda _: self._resumed(), None, self)
+            call_on_gui_thread(self._resumed_by, session, owner=self)
         elif kind == "output":
             call_on_gui_thread(self.output.emit, payload, owner=self)
         elif kind == "terminated":
-            call_on_gui_thread(lambda _: self._ended(), None, self)
+            call_on_gui_thread(self._ended, session, owner=self)
 
-    def _stopped(self, stop_and_frames) -> None:
-        self.stop_info, self.frames = stop_and_frames
+    def _stopped(self, session_stop_frames) -> None:
+        session, stop, frames = session_stop_frames
+        if session is not self.session or session.terminated or session.last_stop is not stop:
+            return  # stale: that session ended, or moved on, since
+        self.stop_info, self.frames = stop, frames
         self.stopped.emit(self.stop_info, self.frames)
+
+    def _resumed_by(self, session: DebugSession) -> None:
+        if session is self.session:
+            self._resumed()
 
     def _resumed(self) -> None:
         if self.stop_info is not None:
             self.stop_info, self.frames = None, []
             self.resumed.emit()
 
-    def _ended(self) -> None:
-        if self.session is not None:
+    def _ended(self, session: DebugSession) -> None:
+        if session is self.session:
             self.session = None
             self.stop_info, self.frames = None, []
             self.ended.emit()

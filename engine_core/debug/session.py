@@ -2,7 +2,12 @@
 DAP client. The UI (or a test, or a script) talks to this; it knows nothing of Qt.
 
 Children of a debugged flow run inside the same process (see ``engine_core.worker.runner``),
-so one DAP session shows the whole tree: the child's handler frames sit above the parent's."""
+so one DAP session shows the whole tree: the child's handler frames sit above the parent's.
+
+A session never strands its execution: whatever ends it (Stop, the debuggee or the adapter
+dying, a lost connection, a failed start) ends the execution tree too (``_finish``), and the
+adapter process with it. The debuggee does its part as well (``debuggee``): it ends its
+execution when its debugger goes away instead of running on unwatched."""
 
 from __future__ import annotations
 
@@ -19,7 +24,9 @@ import flow_api
 
 from .. import events as ev
 from ..errors import FlowdeskError
+from . import processes
 from .dap_client import DapClient, DapError
+from .statements import handler_first_line, multi_line_statement
 
 # Our own code is "library" code for the debugger: stepping never enters it, and its frames
 # are hidden from the call stack, so the user sees only flows (and their own modules).
@@ -28,6 +35,11 @@ _HIDDEN_ROOTS = tuple(str(Path(p).resolve()) + os.sep for p in (
     sysconfig.get_paths()["stdlib"], sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"],
 ))
 _LIBRARY_RULES = [{"module": "engine_core", "include": False}, {"module": "flow_api", "include": False}]
+
+STOPPED_MESSAGE = "cancelled: debugging stopped"
+# After the debuggee or the adapter went away, how long the engine gets to see the execution's
+# end by itself (the worker's own report, or its death) before the session cancels it.
+_END_GRACE_S = 0.5
 
 
 @dataclass(frozen=True)
@@ -82,6 +94,14 @@ class DebugSession:
         self._breakpoints: dict[str, list[dict]] = {}
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="debug-session")
         self._temporary: tuple[str, list[dict]] | None = None
+        self.debuggee_pid: int | None = None  # the worker process, from debugpy's "process" event
+        self.end_reason: str | None = None
+        self._ending = False  # _finish has begun (once per session)
+        self._ended = threading.Event()  # _finish has done its work
+        self._last_command: str | None = None  # the resume that led to the coming stop
+        self._reported: tuple[list, tuple[int, int] | None] | None = None  # last stop shown: frames, statement
+        self._step_target: tuple[str, int] | None = None  # Step In into a flow: its handler's first line
+        self._frames: list[Frame] | None = None  # the stack of the current stop, read once
 
     # -- starting -------------------------------------------------------------------------
     def add_listener(self, listener: Callable[[str, Any], None]) -> None:
@@ -96,22 +116,37 @@ class DebugSession:
         unsubscribe = self.engine.subscribe(self._on_engine_event)
         try:
             self.execution_id = self.engine.submit(flow, inputs, mode="development")
-            self.address = self._wait_listening(self.execution_id, timeout)
-        finally:
-            unsubscribe()
-        self.client = DapClient(*self.address)
-        self.client.add_listener(self._on_dap_event)
-        self.client.request("initialize", {
-            "clientID": "flowdesk", "clientName": "Flowdesk", "adapterID": "debugpy", "pathFormat": "path",
-            "linesStartAt1": True, "columnsStartAt1": True, "supportsVariableType": True,
-        })
-        attached = self.client.send("attach", {"justMyCode": True, "rules": _LIBRARY_RULES, "subProcess": False})
-        self.client.wait_event("initialized", timeout)
-        for path, specs in (breakpoints or {}).items():
-            self.set_breakpoints(path, specs)
-        self.client.request("setExceptionBreakpoints", {"filters": self._exception_filters()})
-        self.client.request("configurationDone")
-        attached.result(timeout)
+            try:
+                self.address = self._wait_listening(self.execution_id, timeout)
+            finally:
+                unsubscribe()
+            self.client = DapClient(*self.address)
+            self.client.add_listener(self._on_dap_event)
+            self.client.request("initialize", {
+                "clientID": "flowdesk", "clientName": "Flowdesk", "adapterID": "debugpy", "pathFormat": "path",
+                "linesStartAt1": True, "columnsStartAt1": True, "supportsVariableType": True,
+            }, timeout)
+            attached = self.client.send("attach", {"justMyCode": True, "rules": _LIBRARY_RULES, "subProcess": False})
+            self.client.wait_event("initialized", timeout)
+            for path, specs in (breakpoints or {}).items():
+                self._breakpoints[path] = list(specs)
+                self.client.request("setBreakpoints", {"source": {"path": path}, "breakpoints": specs}, timeout)
+            self.client.request("setExceptionBreakpoints", {"filters": self._exception_filters()}, timeout)
+            self.client.request("configurationDone", None, timeout)
+            try:
+                attached.result(timeout)
+            except TimeoutError:
+                raise DapError(f"the debugger did not answer attach within {timeout:g} s") from None
+            if self._ending:
+                raise DapError("debugging was stopped while it started")
+        except BaseException as exc:
+            # Nothing may stay behind a start that failed (or was stopped): not the execution
+            # waiting for a debugger, not the adapter.
+            message = STOPPED_MESSAGE if self._ending else f"{STOPPED_MESSAGE} (the debugger could not attach: {exc})"
+            if self.execution_id is not None:
+                self._end_execution(message, grace=0.0)
+            self._finish(message, grace=0.0)
+            raise
         return self.execution_id
 
     def _exception_filters(self) -> list[str]:
@@ -128,8 +163,10 @@ class DebugSession:
 
     def _wait_listening(self, execution_id: int, timeout: float) -> tuple[str, int]:
         with self._cond:
-            if not self._cond.wait_for(lambda: execution_id in self._listening, timeout):
+            if not self._cond.wait_for(lambda: execution_id in self._listening or self._ending, timeout):
                 raise FlowdeskError(f"execution #{execution_id} did not start its debugger within {timeout:g} s")
+            if execution_id not in self._listening:
+                raise DapError("debugging was stopped while it started")
             return self._listening[execution_id]
 
     # -- events ---------------------------------------------------------------------------
@@ -137,7 +174,10 @@ class DebugSession:
         # Runs on the DAP reader thread, which must never wait for a response itself: work
         # that needs requests (skipping a handler's def line) goes to the session's thread.
         if name == "stopped":
-            self._worker.submit(self._stopped, body)
+            if not self._ending:
+                self._worker.submit(self._stopped, body)
+        elif name == "process":
+            self.debuggee_pid = body.get("systemProcessId")
         elif name == "continued":
             with self._cond:
                 self.last_stop = None
@@ -145,13 +185,12 @@ class DebugSession:
         elif name == "output" and body.get("category") in ("console", "stdout", "stderr"):
             self._emit("output", body.get("output", ""))
         elif name in ("terminated", "exited", "connection_closed"):
-            with self._cond:
-                first = not self.terminated
-                self.terminated = True
-                self.last_stop = None
-                self._cond.notify_all()
-            if first:
-                self._emit("terminated", body)
+            # The debuggee ended (the engine sees it too), or the adapter or our connection to
+            # it is gone: either way the session is over, and so must the execution be.
+            reason = ("the debug adapter's connection was lost" if name == "connection_closed"
+                      else "the debugged process ended")
+            threading.Thread(target=self._finish, args=(f"{STOPPED_MESSAGE} ({reason})",),
+                             kwargs={"grace": _END_GRACE_S}, name="debug-session-end", daemon=True).start()
 
     def _stopped(self, body: dict) -> None:
         reason, thread = body.get("reason", ""), body.get("threadId", 0)
@@ -161,28 +200,87 @@ class DebugSession:
             kind = (body.get("text") or "Exception").split()[0]
             exception = f"{kind}: {body.get('description', '')}".rstrip(": ")
         self.thread_id = thread
-        if reason == "step" and self._at_handler_def():
-            # Stepping into a flow lands on its "def handler" line first; one more step puts
-            # the user on the handler's first statement, which is what Step In promises.
-            self.client.send("stepIn", {"threadId": thread})
+        self._frames = None
+        if self._ending:
             return
-        self._restore_after_run_to_cursor()
+        try:
+            if self._step_target is not None:
+                reason = self._arrived_at_step_target(reason)
+            elif reason in ("step", "breakpoint"):
+                go_on = self._not_a_new_stop(reason)
+                if go_on is not None:
+                    self._frames = None
+                    self.client.send(go_on, {"threadId": thread})
+                    return
+            self._restore_after_run_to_cursor()
+            frames = self.stack()
+        except DapError:
+            return  # the session is ending: _finish reports that
+        top = frames[0] if frames else None
+        self._reported = ([(f.path, f.name) for f in frames],
+                          multi_line_statement(top.path, top.line) if top else None)
         stop = StopInfo(reason, thread, body.get("description", ""), exception)
         with self._cond:
+            if self._ending:
+                return
             self.last_stop = stop
             self._stops += 1
             self._cond.notify_all()
         self._emit("stopped", stop)
 
-    def _at_handler_def(self) -> bool:
+    def _not_a_new_stop(self, reason: str) -> str | None:
+        """The command to carry on with if this stop is not one the user should see, else None:
+        - Step In into a flow stops first in its module's top-level code (``import flow_api``);
+          the user asked for its handler, so run to the handler's first line;
+        - a statement written over several lines reports its lines again as it runs them (see
+          ``statements``): a stop that did not leave the statement is no new stop."""
+        frames = self.stack()
+        if not frames:
+            return None
+        top = frames[0]
+        if reason == "step" and self._last_command == "stepIn" and top.flow and top.name == "<module>":
+            target = handler_first_line(top.path)
+            if target is not None and target != top.line:
+                self._step_target = (top.path, target)
+                specs = self._breakpoints.get(top.path, [])
+                self.client.send("setBreakpoints", {"source": {"path": top.path},
+                                                    "breakpoints": specs + [{"line": target}]})
+                return "continue"
+        span = multi_line_statement(top.path, top.line)
+        if span is None:
+            return None
+        same_frame = (self._reported is not None and self._reported[1] == span
+                      and self._reported[0] == [(f.path, f.name) for f in frames])
+        carry_on = self._last_command or "continue"
+        if top.line != span[0]:
+            # One of the statement's later lines: a step that has not left it yet.
+            return carry_on if reason == "step" and same_frame else None
+        if reason == "step" and not same_frame:
+            return None  # stepped here from another statement (or out of a callee): a real stop
+        if self._entered_at_start(top, span):
+            return None
+        return carry_on
+
+    def _entered_at_start(self, frame: Frame, span: tuple[int, int]) -> bool:
+        expression = (f"__import__('engine_core.debug.statements', fromlist=['_'])"
+                      f".entered_at_start({frame.path!r}, {span[0]}, {span[1]})")
         try:
-            frame = self.stack()[0]
-        except (DapError, IndexError):
-            return False
-        if frame.flow is None:
-            return False
-        lines = Path(frame.path).read_text(encoding="utf-8").splitlines()
-        return 0 < frame.line <= len(lines) and lines[frame.line - 1].lstrip().startswith("def handler")
+            body = self.client.request("evaluate", {"expression": expression, "frameId": frame.id,
+                                                    "context": "watch"}, timeout=5.0)
+        except DapError:
+            return True  # cannot tell: one stop too many beats a stop skipped
+        return body.get("result") != "False"
+
+    def _arrived_at_step_target(self, reason: str) -> str:
+        """After Step In into a flow ran on to its handler: put the breakpoints back; the stop
+        there is the step's (any other stop on the way is what it is)."""
+        path, line = self._step_target
+        self._step_target = None
+        self.client.send("setBreakpoints", {"source": {"path": path}, "breakpoints": self._breakpoints.get(path, [])})
+        frames = self.stack()
+        if reason == "breakpoint" and frames and (frames[0].path, frames[0].line) == (path, line):
+            return "step"
+        return reason
 
     def _emit(self, kind: str, payload: Any) -> None:
         for listener in list(self._listeners):
@@ -206,7 +304,7 @@ class DebugSession:
     def set_breakpoints(self, path: str, specs: list[dict]) -> list[dict]:
         self._breakpoints[path] = list(specs)
         body = self.client.request("setBreakpoints", {"source": {"path": path}, "breakpoints": specs})
-        return body.get("breakpoints", [])
+        return body.get("breakpoints", [])[:len(specs)]
 
     # -- stepping -------------------------------------------------------------------------
     def continue_(self) -> None:
@@ -222,6 +320,7 @@ class DebugSession:
         self._resume("stepOut")
 
     def pause(self) -> None:
+        self._last_command = None
         thread = self.thread_id or self._main_thread()
         self.client.request("pause", {"threadId": thread})
 
@@ -242,8 +341,12 @@ class DebugSession:
     def _resume(self, command: str) -> None:
         if self.thread_id is None:
             raise DapError("the flow is not stopped")
+        if self._ending:
+            raise DapError("the debug session has ended")
         with self._cond:
             self.last_stop = None
+        self._last_command = command
+        self._frames = None
         self.client.request(command, {"threadId": self.thread_id})
 
     def _main_thread(self) -> int:
@@ -255,7 +358,11 @@ class DebugSession:
 
     # -- inspecting -----------------------------------------------------------------------
     def stack(self) -> list[Frame]:
-        """The user's frames, innermost first: flow handlers and their callees, not the engine."""
+        """The user's frames, innermost first: flow handlers and their callees, not the engine.
+        Read once per stop (the Debug panel and the session's own checks share it)."""
+        frames = self._frames
+        if frames is not None:
+            return list(frames)
         body = self.client.request("stackTrace", {"threadId": self.thread_id, "startFrame": 0, "levels": 200})
         flows_dir = str(self.engine.workspace.flows_dir) + os.sep
         frames = []
@@ -266,7 +373,9 @@ class DebugSession:
                 continue  # the engine, the standard library, installed packages, "<string>"
             flow = Path(resolved).stem if resolved.startswith(flows_dir) else None
             frames.append(Frame(raw["id"], raw.get("name", "?"), resolved, raw.get("line", 0), flow))
-        return frames
+        if self.last_stop is not None or threading.current_thread().name.startswith("debug-session"):
+            self._frames = frames
+        return list(frames)
 
     def scopes(self, frame_id: int) -> list[Scope]:
         body = self.client.request("scopes", {"frameId": frame_id})
@@ -286,11 +395,46 @@ class DebugSession:
 
     # -- ending ---------------------------------------------------------------------------
     def stop(self) -> None:
-        """Stop debugging: cancel the execution tree (its process, and so the adapter, ends)."""
+        """Stop debugging: the execution tree is cancelled ("cancelled: debugging stopped"), its
+        worker killed, the adapter gone when this returns."""
+        self._finish(STOPPED_MESSAGE, grace=0.0)
+
+    def _finish(self, message: str, *, grace: float) -> None:
+        """End the session and everything it started, once, whatever ended it. ``message`` is
+        the execution's end if it has to be cancelled; ``grace`` is how long the engine gets to
+        end it by itself first (the worker reports its end, or dies)."""
         with self._cond:
+            first, self._ending = not self._ending, True
             self.last_stop = None
-        if self.execution_id is not None:
-            self.engine.cancel(self.execution_id, "cancelled: debugging stopped")
-        if self.client is not None:
-            self.client.close()
-        self._worker.shutdown(wait=False)
+            self._cond.notify_all()
+        if not first:
+            self._ended.wait(5.0)  # a concurrent end (Stop racing the adapter's "terminated")
+            return
+        self.end_reason = message
+        try:
+            if self.execution_id is not None:
+                self._end_execution(message, grace)
+        finally:
+            if self.client is not None:
+                self.client.close()
+            if self.address is not None:
+                processes.end_listener(self.address[1], within=1.0)
+            with self._cond:
+                self.terminated = True
+                self._cond.notify_all()
+            self._worker.shutdown(wait=False)
+            self._ended.set()
+            self._emit("terminated", {"reason": message})
+
+    def _end_execution(self, message: str, grace: float) -> None:
+        try:
+            if grace > 0:
+                try:
+                    self.engine.wait(self.execution_id, timeout=grace)
+                    return
+                except TimeoutError:
+                    pass
+            self.engine.cancel(self.execution_id, message)
+            self.engine.wait(self.execution_id, timeout=2.0)
+        except Exception:  # noqa: BLE001 - the engine is closing (window closed): it ends the tree itself
+            pass

@@ -40,7 +40,12 @@ def worker_main(conn: Connection, engine_pid: int, memory_limit_mb: int | None, 
                 continue
             _, execution_id, kind, target, path, source, inputs_json, debug = message
             if debug:
-                _listen_for_debugger(conn, execution_id)
+                # Debugged: the debugger's thread may end the execution (it lost its client)
+                # while the flow talks to the engine, so sends share a lock from here on.
+                from ..debug import debuggee
+
+                conn = debuggee.GuardedConnection(conn)
+                debuggee.listen(conn, execution_id)
             outcome = run_execution(conn, execution_id, kind, target, path, source, inputs_json)
             runs += 1
             # A debugged worker is not reused: debugpy cannot be detached from a process.
@@ -54,34 +59,6 @@ def worker_main(conn: Connection, engine_pid: int, memory_limit_mb: int | None, 
         return
     finally:
         os._exit(0)  # skip interpreter teardown: nothing of a flow's state needs it
-
-
-def _listen_for_debugger(conn: Connection, execution_id: int) -> None:
-    """Development mode: serve DAP on a free loopback port and wait for a client to attach.
-    debugpy is imported only here, so productive runs never load it."""
-    # Flow files are never frozen modules; without this debugpy warns about them on stderr.
-    os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
-    import debugpy
-
-    host, port = debugpy.listen(("127.0.0.1", 0))
-    conn.send((protocol.NOTE, execution_id, "debug_listening", {"host": host, "port": port}))
-    _disable_nagle_towards_adapter()
-    debugpy.wait_for_client()
-
-
-def _disable_nagle_towards_adapter() -> None:
-    """pydevd writes each message as two small sends (header, then body); with Nagle's
-    algorithm on, the body waits for the adapter's delayed ACK: ~40 ms on every response and
-    event. With TCP_NODELAY a step costs what the debugger's work costs."""
-    import socket
-
-    try:
-        import pydevd
-
-        sock = pydevd.get_global_debugger().writer.sock
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    except (ImportError, AttributeError, OSError):
-        pass  # another debugpy version: slower, still correct
 
 
 def _limit_memory(megabytes: int) -> None:
