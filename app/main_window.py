@@ -1,34 +1,33 @@
 """The main window: explorer, editor tabs, and the Problems / Executions / Log / Messages
-panels, assembled from their own modules. It wires them together; logic lives elsewhere."""
+panels, assembled from their own modules (window_layout, toolbar, about, run_inputs,
+flow_commands, settings_editing). It wires them together; logic lives elsewhere."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from PySide6.QtCore import QFileSystemWatcher, Qt, QTimer
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
-from PySide6.QtWidgets import (QApplication, QDockWidget, QFileDialog, QHeaderView, QInputDialog, QLabel,
-                               QMainWindow, QMessageBox, QTableView, QWidget)
+from PySide6.QtGui import QAction, QCloseEvent
+from PySide6.QtWidgets import QApplication, QDockWidget, QFileDialog, QMainWindow, QMessageBox, QWidget
 
 from engine_core import Workspace
 from engine_core.errors import FlowdeskError
 
 from . import themes
+from .about import install_help_menu
+from .analysis_service import analysis
 from .debug.integration import DebugUi
 from .editor_tabs import EditorTabs
 from .engine_bridge import EngineBridge
+from .flow_commands import FlowCommands
 from .models.execution_tree import ExecutionTreeModel
 from .models.messages import MessagesModel
 from .models.problems import ProblemsModel
-from .panels.executions_panel import ExecutionsPanel
-from .panels.explorer import ExplorerPanel
-from .panels.log_panel import LogPanel
 from .run_inputs import Asker, RunInputs
 from .session import Session
 from .settings_editing import SettingsEditing
 from .toolbar import build_menus, dress_toolbar
-from .about import install_help_menu
-from .analysis_service import analysis
+from .window_layout import add_action, add_dock, build_panels
 from .tasks import courier
 from .files import install as install_files
 from .forms import install as install_forms
@@ -64,27 +63,15 @@ class MainWindow(QMainWindow):
         # Stands in for the inputs dialog when set (tests, scripts): (flow, remembered JSON) -> dict | None.
         self.ask_run_inputs: Asker | None = None
 
-        self.explorer = ExplorerPanel()
-        self.executions = ExecutionsPanel(self.bridge, self.tree_model)
+        build_panels(self)  # explorer, executions, log, problems, messages and their docks; status bar
         self.executions.openFlowAt.connect(lambda flow, line: self.open_flow(flow, line))
-        self.log_panel = LogPanel(self._execution_label)
-        self.problems_view = self._table("problemsView", self.problems_model)
         self.problems_view.activated.connect(self._problem_activated)
         self.problems_view.clicked.connect(self._problem_activated)
-        self.messages_view = self._table("messagesView", self.messages_model)
-
-        self.explorer_dock = self._dock("Explorer", self.explorer, Qt.DockWidgetArea.LeftDockWidgetArea)
-        self.problems_dock = self._dock("Problems", self.problems_view, Qt.DockWidgetArea.BottomDockWidgetArea)
-        self.executions_dock = self._dock("Executions", self.executions, Qt.DockWidgetArea.BottomDockWidgetArea)
-        self.log_dock = self._dock("Log", self.log_panel, Qt.DockWidgetArea.BottomDockWidgetArea)
-        self.messages_dock = self._dock("Messages", self.messages_view, Qt.DockWidgetArea.BottomDockWidgetArea)
-        for dock in (self.executions_dock, self.log_dock, self.messages_dock):
-            self.tabifyDockWidget(self.problems_dock, dock)
 
         self.settings = SettingsEditing(self)
+        self.flow_commands = FlowCommands(self)
         self._connect_explorer()
         build_menus(self)
-        self._build_status_bar()
         self.debug = DebugUi(self)
         self.tabs.saved.connect(self.debug.flow_saved)
 
@@ -114,38 +101,21 @@ class MainWindow(QMainWindow):
         if state := self.session.window_state():
             self.restoreState(state)
 
-    # -- building -------------------------------------------------------------------------
-    def _dock(self, title: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
-        dock = QDockWidget(title, self)
-        dock.setObjectName(f"{title.lower()}Dock")  # saveState/restoreState need names
-        dock.setWidget(widget)
-        self.addDockWidget(area, dock)
-        return dock
-
+    # -- building (the parts are made in window_layout and toolbar) ------------------------
     def add_panel(self, title: str, widget: QWidget) -> QDockWidget:
         """A bottom panel, tabbed with the others, with its entry in the View menu."""
-        dock = self._dock(title, widget, Qt.DockWidgetArea.BottomDockWidgetArea)
+        dock = add_dock(self, title, widget, Qt.DockWidgetArea.BottomDockWidgetArea)
         self.tabifyDockWidget(self.problems_dock, dock)
         self.view_menu.insertAction(self.view_menu.actions()[0], dock.toggleViewAction())
         return dock
-
-    def _table(self, name: str, model) -> QTableView:
-        view = QTableView()
-        view.setObjectName(name)
-        view.setModel(model)
-        view.setSelectionBehavior(QTableView.SelectionBehavior.SelectRows)
-        view.verticalHeader().hide()
-        view.horizontalHeader().setStretchLastSection(True)
-        view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        return view
 
     def _connect_explorer(self) -> None:
         e = self.explorer
         e.openFlow.connect(self.open_flow)
         e.runFlow.connect(self.run_flow)
         e.newFlow.connect(self.new_flow)
-        e.renameFlow.connect(self.rename_flow)
-        e.deleteFlow.connect(self.delete_flow)
+        e.renameFlow.connect(self.flow_commands.ask_rename)
+        e.deleteFlow.connect(self.flow_commands.ask_delete)
         e.newSetting.connect(lambda: self.settings.edit(None))
         e.editSetting.connect(self.settings.edit)
         e.deleteSetting.connect(self.settings.delete)
@@ -153,21 +123,7 @@ class MainWindow(QMainWindow):
 
     def add_action(self, menu, text: str, slot, shortcut=None, name: str | None = None) -> QAction:
         """A menu entry (and window-wide shortcut) that calls ``slot()``."""
-        action = QAction(text, self)
-        action.setIconText(text.split("\t")[0])  # toolbars show the name, not the key hint
-        if shortcut is not None:
-            action.setShortcut(QKeySequence(shortcut))
-        action.triggered.connect(lambda _checked=False: slot())
-        if name:
-            action.setObjectName(name)
-        menu.addAction(action)
-        return action
-
-    def _build_status_bar(self) -> None:
-        self.workspace_label = QLabel("No workspace")
-        self.problems_label = QLabel("")
-        self.statusBar().addWidget(self.workspace_label, 1)
-        self.statusBar().addPermanentWidget(self.problems_label)
+        return add_action(self, menu, text, slot, shortcut, name)
 
     # -- workspace ------------------------------------------------------------------------
     def choose_workspace(self) -> None:
@@ -242,55 +198,18 @@ class MainWindow(QMainWindow):
             return
         self.tabs.open_flow(name, line)
 
+    # New / rename / delete live in flow_commands; these names are the window's API (menus, tests).
     def new_flow(self) -> None:
-        if self.workspace is None:
-            return self.show_error("open a workspace first (File ▸ Open Workspace)")
-        name, ok = QInputDialog.getText(self, "New Flow", "Flow name:")
-        if ok and name:
-            self.create_flow(name.strip())
+        self.flow_commands.ask_new()
 
     def create_flow(self, name: str) -> bool:
-        try:
-            self.workspace.create_flow(name)
-        except FlowdeskError as exc:
-            self.show_error(str(exc))
-            return False
-        self._refresh_flows()
-        self.tabs.open_flow(name)
-        return True
-
-    def rename_flow(self, old: str) -> None:
-        new, ok = QInputDialog.getText(self, "Rename Flow", f"New name for {old!r}:", text=old)
-        if ok and new and new.strip() != old:
-            self.do_rename_flow(old, new.strip())
+        return self.flow_commands.create(name)
 
     def do_rename_flow(self, old: str, new: str) -> bool:
-        try:
-            self.workspace.rename_flow(old, new)
-        except FlowdeskError as exc:
-            self.show_error(str(exc))
-            return False
-        self.tabs.flow_renamed(old, new)
-        self.problems_model.rename_flow(old, new)
-        self._refresh_flows()
-        return True
-
-    def delete_flow(self, name: str) -> None:
-        answer = QMessageBox.question(self, "Delete Flow", f"Delete the flow {name!r}? Its file is removed.",
-                                      QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
-                                      QMessageBox.StandardButton.No)
-        if answer == QMessageBox.StandardButton.Yes:
-            self.do_delete_flow(name)
+        return self.flow_commands.rename(old, new)
 
     def do_delete_flow(self, name: str) -> bool:
-        try:
-            self.workspace.delete_flow(name)
-        except FlowdeskError as exc:
-            self.show_error(str(exc))
-            return False
-        self.tabs.flow_deleted(name)
-        self._refresh_flows()
-        return True
+        return self.flow_commands.delete(name)
 
     def save(self) -> None:
         try:

@@ -113,5 +113,6 @@ class JsonDialog(QDialog):
         else:
             self._problem = self.problem(self.editor.toPlainText())
         self.error.setText(self._problem or self.hint)
-        self.error.setStyleSheet("color: #d32f2f" if self._problem else "")
+        dark = self.palette().window().color().lightness() < 128
+        self.error.setStyleSheet(f"color: {'#f48771' if dark else '#d32f2f'}" if self._problem else "")
         self.ok_button.setEnabled(self._problem is None)

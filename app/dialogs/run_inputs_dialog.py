@@ -9,6 +9,7 @@ from typing import Any
 
 from PySide6.QtWidgets import QDialogButtonBox, QPushButton
 
+from ..icons import themed_icon
 from .json_dialog import JsonDialog
 
 
@@ -19,6 +20,8 @@ class RunInputsDialog(JsonDialog):
         self.setObjectName("runInputsDialog")
         self.template = dict(template or {})
         self.ok_button.setText(verb)
+        dark = self.palette().window().color().lightness() < 128  # the app's theme is in its palette
+        self.ok_button.setIcon(themed_icon("debug" if verb == "Debug" else "run", "dark" if dark else "light"))
         self.ok_button.setToolTip(f"{verb} {flow} (Ctrl+Enter)")
         self.template_button: QPushButton | None = None
         if self.template:
