@@ -296,6 +296,11 @@ class DebugSession:
                 return None
             raise DapError(f"the flow did not stop within {timeout:g} s")
 
+    def wait_ended(self, timeout: float = 15.0) -> bool:
+        """Block until the session has ended (its execution and adapter with it); False if it
+        is still going after ``timeout`` seconds."""
+        return self._ended.wait(timeout)
+
     @property
     def stop_count(self) -> int:
         return self._stops

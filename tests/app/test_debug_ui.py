@@ -3,7 +3,14 @@ a variable in the panel, a step, continue to success."""
 
 from __future__ import annotations
 
+import os
+import signal
+import threading
+import time
+
 from PySide6.QtCore import QPoint, Qt
+
+from debug.session_ends import assert_nothing_left, debug_processes
 
 PARENT = """
 import flow_api
@@ -100,10 +107,102 @@ def test_breakpoints_persist_and_stop_ends_the_tree(qtbot, make_window, workspac
     # Editing while stopped is allowed, and the IDE says what runs.
     qtbot.keyClicks(window.tabs.editor_for("Child"), "# edit")
     assert "the running code is the version that was started" in window.debug.notice.text()
+    pids = debug_processes(controller.session)
+    stopped_at = time.monotonic()
     window.stop_run()  # Shift+F5
     qtbot.waitUntil(lambda: not controller.active, timeout=20000)
     qtbot.waitUntil(lambda: window.tree_model.node(root_id).status == "cancelled", timeout=5000)
+    assert window.tree_model.node(root_id).message == "cancelled: debugging stopped"
+    assert_nothing_left(window.bridge.engine, pids, stopped_at)
 
     from engine_core.debug import BreakpointStore
     from engine_core.workspace import Workspace
     assert [b.line for b in BreakpointStore(Workspace.open(workspace.root)).for_flow("Child")] == [3]
+
+
+def start_debugging_to_the_childs_breakpoint(qtbot, make_window, workspace):
+    """The IDE stopped in Child (line 3) under Parent: (window, controller, root id, pids)."""
+    workspace.write_flow("Parent", PARENT)
+    workspace.write_flow("Child", CHILD)
+    window = make_window(workspace)
+    window.open_flow("Child")
+    window.tabs.current_editor().go_to_line(3)
+    window.debug.toggle_action.trigger()
+    window.open_flow("Parent")
+    window.ask_run_inputs = lambda flow, remembered: {}
+    window.debug.debug_action.trigger()
+    controller = window.debug.controller
+    qtbot.waitUntil(lambda: controller.is_stopped, timeout=20000)
+    return window, controller, controller.session.execution_id, debug_processes(controller.session)
+
+
+def ended_in_the_ide(qtbot, window, controller, root_id) -> None:
+    qtbot.waitUntil(lambda: not controller.active, timeout=10000)
+    assert window.debug.stop_action.isEnabled() is False and window.debug.step_in_action.isEnabled() is False
+    assert all(e.execution_line() is None for e in window.tabs.editors())
+    qtbot.waitUntil(lambda: window.tree_model.node(root_id).status in ("error", "cancelled"), timeout=5000)
+
+
+def test_the_debuggee_killed_ends_debugging_and_its_execution(qtbot, make_window, workspace):
+    window, controller, root_id, pids = start_debugging_to_the_childs_breakpoint(qtbot, make_window, workspace)
+    killed_at = time.monotonic()
+    os.kill(pids["debuggee"], signal.SIGKILL)
+    ended_in_the_ide(qtbot, window, controller, root_id)
+    assert "killed by SIGKILL" in window.tree_model.node(root_id).message
+    assert_nothing_left(window.bridge.engine, pids, killed_at)
+
+
+def test_the_adapter_killed_ends_debugging_and_its_execution(qtbot, make_window, workspace):
+    window, controller, root_id, pids = start_debugging_to_the_childs_breakpoint(qtbot, make_window, workspace)
+    killed_at = time.monotonic()
+    os.kill(pids["adapter"], signal.SIGKILL)
+    ended_in_the_ide(qtbot, window, controller, root_id)
+    assert "debug adapter" in window.tree_model.node(root_id).message
+    assert_nothing_left(window.bridge.engine, pids, killed_at)
+
+
+def test_closing_the_window_while_debugging_leaves_nothing_running(qtbot, make_window, workspace):
+    window, controller, root_id, pids = start_debugging_to_the_childs_breakpoint(qtbot, make_window, workspace)
+    engine = window.bridge.engine
+    closed_at = time.monotonic()
+    window.close()
+    assert not window.isVisible()
+    record = engine.store.execution(root_id)
+    assert record["status"] == "cancelled", record
+    assert_nothing_left(engine, pids, closed_at)
+
+
+def test_a_late_end_of_an_earlier_session_does_not_end_the_current_one(qtbot, make_window, workspace):
+    window, controller, first_root, first_pids = start_debugging_to_the_childs_breakpoint(qtbot, make_window, workspace)
+    first = controller.session
+    window.stop_run()
+    qtbot.waitUntil(lambda: not controller.active, timeout=10000)
+    window.debug.debug_action.trigger()  # a second session, stopped at the same breakpoint
+    qtbot.waitUntil(lambda: controller.is_stopped, timeout=20000)
+    second = controller.session
+    assert second is not first
+    # The first session's listeners fire once more, late (as a slow adapter's "terminated"
+    # would): the IDE keeps debugging the second one.
+    from app.tasks import call_on_gui_thread
+
+    delivered = []
+
+    def late_events():  # on a thread of their own, as the session's events come
+        first._emit("terminated", {"reason": "late"})
+        first._emit("stopped", first.last_stop)
+        call_on_gui_thread(delivered.append, True)  # queued behind the late events
+
+    late = threading.Thread(target=late_events)
+    late.start()
+    late.join()
+    qtbot.waitUntil(lambda: bool(delivered), timeout=5000)
+    assert controller.session is second and controller.is_stopped
+    assert window.debug.stop_action.isEnabled()
+    assert window.tree_model.node(second.execution_id).status == "running"
+    second_pids = debug_processes(second)
+    window.debug.continue_action.trigger()
+    qtbot.waitUntil(lambda: not controller.active, timeout=20000)
+    qtbot.waitUntil(lambda: window.tree_model.node(second.execution_id).status == "success", timeout=5000)
+    assert window.tree_model.node(first_root).status == "cancelled"
+    assert_nothing_left(window.bridge.engine, {**first_pids, **{"2" + k: v for k, v in second_pids.items()}},
+                        time.monotonic())

@@ -64,3 +64,4 @@ def session_factory(engine, debug_workspace):
     for session in sessions:
         if not session.terminated:
             session.stop()
+
