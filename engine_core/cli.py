@@ -13,7 +13,7 @@ import sys
 import threading
 from typing import Any, Callable, NamedTuple
 
-from .errors import FlowdeskError
+from .errors import FlowdeskError, UsageError
 from .status import Status
 from .workspace import Workspace
 
@@ -137,14 +137,35 @@ def _store(args):
     return Store(resolve_db_url(workspace, args.db))
 
 
-def cmd_run(args) -> int:
-    from .cli_output import LivePrinter
-    from .runtime.engine import Engine, parse_input
+def parse_input(text: str) -> tuple[str, Any]:
+    """``KEY=JSON`` as given to ``--input``."""
+    key, sep, value = text.partition("=")
+    if not sep or not key:
+        raise UsageError(f"--input {text!r} is not KEY=JSON; write e.g. --input initial_value=42")
+    try:
+        return key, json.loads(value)
+    except json.JSONDecodeError as exc:
+        raise UsageError(
+            f"--input {key}: {value!r} is not valid JSON ({exc.msg} at column {exc.colno}); "
+            f"quote strings, e.g. --input '{key}=\"text\"'"
+        ) from None
 
+
+def cmd_run(args) -> int:
     inputs = dict(parse_input(item) for item in args.input)
     workspace = Workspace.open(args.workspace)
     workspace.read_flow(args.flow)  # unknown flow: a usage error before anything starts
-    with Engine(workspace, db_url=args.db) as engine:
+    # The workers' forkserver starts now, so that its interpreter starts while this process
+    # imports the engine (SQLAlchemy): the two take about as long and need a core each.
+    from .runtime.pool import prestart
+
+    prestart()
+    from .cli_output import LivePrinter
+    from .runtime.engine import Engine
+    from .runtime.options import EngineOptions
+    # No warm workers: one run forks its workers when it needs them (~5 ms each from the
+    # forkserver); keeping idle ones ready only made each start and stop fork and stop more.
+    with Engine(workspace, db_url=args.db, options=EngineOptions(warm_workers=0)) as engine:
         printer = None
         if not args.json:
             printer = LivePrinter()
@@ -187,7 +208,7 @@ def cmd_run(args) -> int:
 def cmd_debug(args) -> int:
     from . import events
     from .cli_output import LivePrinter
-    from .runtime.engine import Engine, parse_input
+    from .runtime.engine import Engine
 
     inputs = dict(parse_input(item) for item in args.input)
     workspace = Workspace.open(args.workspace)

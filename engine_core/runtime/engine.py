@@ -3,7 +3,6 @@ both clients of it."""
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from typing import Any, Callable, Iterable
@@ -183,17 +182,3 @@ def resolve_db_url(workspace: Workspace, db_url: str | None) -> str:
     """``--db`` wins, then ``FLOWDESK_DB``, then ``db_url`` in ``.flowdesk/config.toml``, then
     SQLite in the workspace's ``.flowdesk/``."""
     return db_url or os.environ.get("FLOWDESK_DB") or workspace.config().get("db_url") or workspace.default_db_url()
-
-
-def parse_input(text: str) -> tuple[str, Any]:
-    """``KEY=JSON`` as given to ``--input``."""
-    key, sep, value = text.partition("=")
-    if not sep or not key:
-        raise UsageError(f"--input {text!r} is not KEY=JSON; write e.g. --input initial_value=42")
-    try:
-        return key, json.loads(value)
-    except json.JSONDecodeError as exc:
-        raise UsageError(
-            f"--input {key}: {value!r} is not valid JSON ({exc.msg} at column {exc.colno}); "
-            f"quote strings, e.g. --input '{key}=\"text\"'"
-        ) from None

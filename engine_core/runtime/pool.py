@@ -6,13 +6,15 @@ import multiprocessing
 import multiprocessing.spawn
 import os
 import signal
+import sys
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 
-from ..worker.process import worker_main
-
 _context = None
 WORKER_NAME = "flowdesk-worker"
+# What the forkserver imports once, so that each worker forked from it starts with them: the
+# flow runtime, the worker's loop, and this module (the workers' entry point below).
+_PRELOAD = ["flow_api", "engine_core.worker.process", __name__]
 
 
 def mp_context():
@@ -24,11 +26,31 @@ def mp_context():
             _context = multiprocessing.get_context("forkserver")
             # Workers fork from a server that has the flow runtime imported already; the
             # engine process itself (with its DB and GUI threads) is never forked.
-            _context.set_forkserver_preload(["flow_api", "engine_core.worker.process"])
+            _context.set_forkserver_preload(_PRELOAD)
         else:  # Windows / macOS default
             _context = multiprocessing.get_context("spawn")
         _skip_main_module_in_workers()
     return _context
+
+
+def prestart() -> None:
+    """Start the forkserver now, without waiting for it. A fresh interpreter importing the flow
+    runtime takes ~0.1 s; started before the caller's own slow imports (SQLAlchemy for the
+    engine) the two run side by side, and the first worker is forked without a wait. The CLI
+    calls this first thing in ``flowdesk run``."""
+    if mp_context().get_start_method() == "forkserver":
+        from multiprocessing import forkserver
+
+        forkserver.ensure_running()
+
+
+def _worker_entry(*args) -> None:
+    """A worker's target. The worker module is imported here, in the worker (where the
+    forkserver has it loaded already), not in the engine's process: importing it there cost
+    ~40 ms of every ``flowdesk run``'s start for nothing."""
+    from ..worker.process import worker_main
+
+    worker_main(*args)
 
 
 def _skip_main_module_in_workers() -> None:
@@ -74,6 +96,7 @@ class WorkerPool:
         self.workers: list[Worker] = []
         self.idle: list[Worker] = []
         self._by_waitable: dict = {}
+        self._stopped = False
 
     def waitables(self) -> list:
         return list(self._by_waitable)
@@ -85,7 +108,7 @@ class WorkerPool:
         ctx = mp_context()
         engine_end, worker_end = ctx.Pipe(duplex=True)
         process = ctx.Process(
-            target=worker_main,
+            target=_worker_entry,
             args=(worker_end, os.getpid(), self._memory_limit_mb, self._max_runs),
             name=WORKER_NAME,
             daemon=True,
@@ -113,7 +136,12 @@ class WorkerPool:
             self.idle.append(worker)
 
     def counted(self) -> int:
-        """Workers that count against ``max_workers``: all but those blocked on a child."""
+        """Workers that count against ``max_workers``: all but those blocked on a child. A
+        stopped pool counts as full, so that nothing tops it up again: the dispatcher's round
+        that stops it goes on to schedule, which used to spawn fresh warm workers that nobody
+        stopped (they lingered until their lifeline noticed the engine's process was gone)."""
+        if self._stopped:
+            return sys.maxsize
         return sum(1 for w in self.workers if not w.blocked and not w.retiring)
 
     def deliver(self, worker: Worker, message: tuple) -> None:
@@ -165,6 +193,7 @@ class WorkerPool:
         worker.process.join(timeout=0.5)
 
     def stop_all(self) -> None:
+        self._stopped = True
         for worker in list(self.workers):
             if worker.execution_id is None:
                 try:

@@ -20,6 +20,7 @@ The expected values below are what that old code's ``Store`` read from the file.
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import sqlite3
@@ -29,6 +30,7 @@ import pytest
 
 from engine_core import Engine, EngineOptions, Store
 from engine_core.store import migrate
+from support import run_cli
 
 FIXTURE = Path(__file__).with_name("fixtures") / "schema_0001.db"
 VERSIONS = Path(migrate.__file__).with_name("migrations") / "versions"
@@ -171,3 +173,19 @@ def test_a_new_flow_runs_on_the_old_database_and_is_stored(old_db, workspace):
         assert store.execution(1)["flow"] == "Main Process"
     finally:
         store.close()
+
+
+def test_head_revision_constant_is_the_newest_migration():
+    # Opening a database compares its revision with HEAD_REVISION (without importing Alembic):
+    # a new migration file that does not move HEAD_REVISION would never be applied.
+    assert migrate.HEAD_REVISION == newest_revision() == migrate.head_revision()
+
+
+def test_flowdesk_run_migrates_an_old_database_first(old_db, workspace):
+    result = run_cli("run", "Calculator", "-w", str(workspace), "--db", f"sqlite:///{old_db}",
+                     "-i", "initial_value=5", "--json")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["id"] == 10  # after the old nine
+    with sqlite3.connect(old_db) as conn:
+        assert conn.execute("SELECT version_num FROM alembic_version").fetchall() == [(newest_revision(),)]
+        assert conn.execute("SELECT flow, status FROM executions WHERE id = 1").fetchall() == [("Main Process", "success")]
