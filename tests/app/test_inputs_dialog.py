@@ -6,11 +6,12 @@ from __future__ import annotations
 import json
 
 import pytest
-from PySide6.QtCore import Qt, QTimer
-from PySide6.QtWidgets import QApplication, QDialog
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QDialog
 
 from app.dialogs.json_dialog import JsonDialog
 from app.dialogs.run_inputs_dialog import RunInputsDialog
+from inputs_driver import on_next_inputs_dialog
 
 CTRL = Qt.KeyboardModifier.ControlModifier
 SHIFT = Qt.KeyboardModifier.ShiftModifier
@@ -95,22 +96,6 @@ def test_no_template_button_when_the_handler_reads_no_inputs(open_dialog):
     assert open_dialog("{}", template={}).template_button is None
 
 
-def _answer_modal(qtbot, answer, seen: list) -> None:
-    """Type into the modal dialog that the code under test opens with exec(): a timer runs
-    inside its event loop. A failure closes the dialog, so the test fails instead of hanging."""
-    def drive():
-        dialog = QApplication.activeModalWidget()
-        if not isinstance(dialog, RunInputsDialog):
-            return QTimer.singleShot(20, drive)  # not shown yet
-        try:
-            seen.append((dialog.windowTitle(), dialog.editor.toPlainText()))
-            answer(dialog)
-        finally:
-            if dialog.isVisible():
-                dialog.reject()
-    QTimer.singleShot(0, drive)
-
-
 def test_run_from_the_window_prefills_the_template_and_enter_runs(qtbot, make_window, workspace):
     window = make_window(workspace)
     window.open_flow("Calculator")
@@ -120,7 +105,7 @@ def test_run_from_the_window_prefills_the_template_and_enter_runs(qtbot, make_wi
         qtbot.keyClicks(dialog.editor, "7")  # replaces the selected null
         qtbot.keyClick(dialog.editor, Qt.Key.Key_Return)
 
-    _answer_modal(qtbot, type_seven_and_enter, seen)
+    on_next_inputs_dialog(type_seven_and_enter, seen)
     window.run_current()
     assert seen == [("Run Calculator", '{\n  "initial_value": null\n}')]
     qtbot.waitUntil(lambda: window.last_run_id is not None and window.tree_model.node(window.last_run_id) is not None
@@ -130,7 +115,7 @@ def test_run_from_the_window_prefills_the_template_and_enter_runs(qtbot, make_wi
 
     # The next run offers what was typed last; Ctrl+Enter runs it as it is.
     first = window.last_run_id
-    _answer_modal(qtbot, lambda d: qtbot.keyClick(d.editor, Qt.Key.Key_Return, CTRL), seen)
+    on_next_inputs_dialog(lambda d: qtbot.keyClick(d.editor, Qt.Key.Key_Return, CTRL), seen)
     window.run_current()
     assert seen[1] == ("Run Calculator", '{\n  "initial_value": 7\n}')
     qtbot.waitUntil(lambda: window.last_run_id != first, timeout=10000)
@@ -140,7 +125,7 @@ def test_debug_asks_in_a_dialog_titled_debug_and_escape_starts_nothing(qtbot, ma
     window = make_window(workspace)
     window.open_flow("Messenger")
     seen = []
-    _answer_modal(qtbot, lambda d: (seen.append(d.ok_button.text()), qtbot.keyClick(d.editor, Qt.Key.Key_Escape)), seen)
+    on_next_inputs_dialog(lambda d: (seen.append(d.ok_button.text()), qtbot.keyClick(d.editor, Qt.Key.Key_Escape)), seen)
     window.debug.debug_action.trigger()
     assert seen[0] == ("Debug Messenger", '{\n  "message_value": null\n}') and seen[1] == "Debug"
     assert not window.debug.controller.active and window.last_run_id is None

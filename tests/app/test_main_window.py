@@ -1,4 +1,5 @@
-"""The IDE driven through its widgets, as a user would."""
+"""The IDE driven through its widgets, as a user would (the Run inputs dialog too: answered
+by typing into the real dialog, see inputs_driver.py)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ import json
 from pathlib import Path
 
 from PySide6.QtCore import Qt
+
+from inputs_driver import answer_inputs
 
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
@@ -30,7 +33,7 @@ def _problem_messages(window) -> list[str]:
 def test_workspace_explorer_lists_flows_and_recent_executions(qtbot, make_window, workspace):
     window = make_window(workspace)
     assert window.explorer.flow_names() == sorted(p.stem for p in (workspace.root / "flows").glob("*.py"))
-    window.ask_run_inputs = lambda flow, remembered: {"initial_value": 1}
+    answer_inputs(qtbot, {"initial_value": 1})
     window.run_flow("Calculator")
     qtbot.waitUntil(lambda: window.explorer.executions_item.rowCount() == 1, timeout=10000)
     assert window.explorer.executions_item.child(0).text().endswith("Calculator — success")
@@ -75,9 +78,9 @@ def test_run_main_process_shows_the_live_tree(qtbot, make_window, workspace):
     window = make_window(workspace)
     window.open_flow("Main Process")
     asked = []
-    window.ask_run_inputs = lambda flow, remembered: asked.append((flow, remembered)) or {}
+    answer_inputs(qtbot, {}, asked)
     qtbot.keyClick(window.tabs.current_editor(), Qt.Key.Key_F5)
-    assert asked == [("Main Process", "{}")]
+    assert asked == [("Run Main Process", "{}")]
     model = window.tree_model
     qtbot.waitUntil(lambda: window.last_run_id is not None and model.node(window.last_run_id) is not None
                     and model.node(window.last_run_id).status == "success", timeout=15000)
@@ -108,7 +111,7 @@ def test_screenshot_of_a_running_tree(qtbot, make_window, workspace):
     window = make_window(workspace)
     window.resize(1280, 820)
     window.open_flow("Fan Out")
-    window.ask_run_inputs = lambda flow, remembered: {}
+    answer_inputs(qtbot, {})
     window.run_current()
     qtbot.waitUntil(lambda: window.last_run_id is not None and window.tree_model.node(window.last_run_id)
                     and len(window.tree_model.node(window.last_run_id).children) == 3
@@ -131,7 +134,7 @@ def test_cancel_a_looping_flow_from_the_panel(qtbot, make_window, workspace):
     """)
     window = make_window(workspace)
     window.open_flow("Looper")
-    window.ask_run_inputs = lambda flow, remembered: {}
+    answer_inputs(qtbot, {})
     window.run_current()
     qtbot.waitUntil(lambda: window.last_run_id is not None and window.tree_model.node(window.last_run_id)
                     and window.tree_model.node(window.last_run_id).status == "running", timeout=10000)
@@ -149,7 +152,7 @@ def test_failed_execution_links_to_the_flow_line(qtbot, make_window, workspace):
             return x / 0
     """)
     window = make_window(workspace)
-    window.ask_run_inputs = lambda flow, remembered: {}
+    answer_inputs(qtbot, {})
     window.run_flow("Fails")
     qtbot.waitUntil(lambda: window.last_run_id is not None and window.tree_model.node(window.last_run_id)
                     and window.tree_model.node(window.last_run_id).status == "error", timeout=10000)
@@ -167,11 +170,17 @@ def test_run_inputs_are_remembered_per_flow(qtbot, make_window, workspace):
     window = make_window(workspace)
     window.open_flow("Calculator")
     seen = []
-    window.ask_run_inputs = lambda flow, remembered: seen.append(remembered) or {"initial_value": 7}
+    answer_inputs(qtbot, {"initial_value": 7}, seen)
     window.run_current()
     qtbot.waitUntil(lambda: window.last_run_id is not None, timeout=10000)
+    answer_inputs(qtbot, None, seen)  # cancelled: nothing runs, the remembered inputs stay
     window.run_current()
-    assert json.loads(seen[1]) == {"initial_value": 7}
+    window.open_flow("Messenger")
+    answer_inputs(qtbot, None, seen)
+    window.run_current()
+    assert [title for title, _ in seen] == ["Run Calculator", "Run Calculator", "Run Messenger"]
+    assert json.loads(seen[1][1]) == {"initial_value": 7}
+    assert json.loads(seen[2][1]) == {"message_value": None}, "another flow: its own inputs"
 
 
 def test_unsaved_changes_prompt(qtbot, make_window, workspace):
