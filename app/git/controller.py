@@ -5,7 +5,6 @@ back as messages shown with window.show_error, never a traceback."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any, Callable
 
 import shiboken6
@@ -17,6 +16,7 @@ from engine_core.vcs import GitRepository, PullResult, WorkspaceRepo
 from engine_core.vcs.gitcmd import is_repository
 
 from ..tasks import run_in_background
+from .diff_tabs import DiffTabs
 from .panel import GitPanel
 from .reload import reload_open_flows
 
@@ -29,6 +29,7 @@ class GitController(QObject):
         self._generation = 0  # a refresh started before a newer one is dropped on arrival
         self.last_pull: PullResult | None = None
         self.conflict_dialog = None
+        self.diffs = DiffTabs(window)  # a changed file's diff opens as a tab of the editor area
         # Hooks a test (or a script) may replace; the defaults ask with a message box.
         self.ask_save_before_pull: Callable[[list[str]], str] = self._ask_save_before
         self.ask_reload: Callable[[str], bool] = self._ask_reload
@@ -46,6 +47,7 @@ class GitController(QObject):
         p.stageRequested.connect(self.stage)
         p.unstageRequested.connect(self.unstage)
         p.fileSelected.connect(self.show_diff)
+        p.fileActivated.connect(lambda path: self.show_diff(path, focus=True))
         p.historyRequested.connect(self.show_history)
         p.switchRequested.connect(self.switch)
         p.newBranchRequested.connect(self.new_branch)
@@ -129,14 +131,12 @@ class GitController(QObject):
         self.panel.set_branches(snapshot.branch, branches, remotes)
         if warnings:
             self.panel.show_message("\n".join(warnings))
+        self.diffs.refresh(snapshot)  # open diffs follow commits, reverts and saves
 
-    def show_diff(self, path: str) -> None:
-        repo = self.workspace_repo()
-        if repo is not None:
-            run_in_background(repo.repository.diff_texts, path,
-                              on_done=self._guard(lambda texts: self.panel.diff.set_texts(
-                                  *texts, f"{path} — committed", f"{path} — working copy")),
-                              on_error=self._guard(self.window.show_error))
+    def show_diff(self, path: str, focus: bool = False):
+        """Open (or raise and refresh) the diff tab of changed file ``path``; returns its page."""
+        entry = self.panel.model.file_at(self.panel.model.row_of(path))
+        return self.diffs.open(path, entry.original if entry is not None else None, focus)
 
     # -- local operations ---------------------------------------------------------------------
     def stage(self, paths: list[str]) -> None:
@@ -297,8 +297,3 @@ def _commit(repo: WorkspaceRepo, message: str) -> str:
 def _pull(repo: WorkspaceRepo) -> tuple[PullResult, list[str]]:
     return repo.pull(), repo.warnings
 
-
-def flow_name(path: str) -> str | None:
-    """'flows/Main Process.py' -> 'Main Process'; None for anything that is not a flow."""
-    p = Path(path)
-    return p.stem if p.parent.as_posix() == "flows" and p.suffix == ".py" else None

@@ -50,7 +50,8 @@ class ChangedFilesModel(ColumnHeaders, QAbstractTableModel):
         if role == Qt.ItemDataRole.DisplayRole:
             return entry.description if index.column() == 0 else _label(entry)
         if role == Qt.ItemDataRole.ToolTipRole:
-            return f"{entry.path}: {entry.description}" + (f" (was {entry.original})" if entry.original else "")
+            return (f"{entry.path}: {entry.description}" + (f" (was {entry.original})" if entry.original else "")
+                    + "\nClick: its changes side by side in the editor area (Enter: and go there)")
         if role == Qt.ItemDataRole.ForegroundRole and index.column() == 0:
             colour = _COLOURS.get(entry.description) or ("#1565c0" if entry.staged else None)
             return QBrush(QColor(colour)) if colour else None

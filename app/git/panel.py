@@ -1,5 +1,6 @@
-"""The Git panel's widgets: branch and ahead/behind, the changed files (click for a
-side-by-side diff), stage/unstage, a commit message (Ctrl+Enter commits), and buttons for
+"""The Git panel's widgets: branch and ahead/behind, the changed files (a click opens the
+file's side-by-side diff as a tab of the editor area, Enter or a double-click also moves the
+focus there), stage/unstage, a commit message (Ctrl+Enter commits), and buttons for
 fetch, pull, push, branches and a flow's history. It only shows and asks; the controller
 does the work off the GUI thread."""
 
@@ -8,11 +9,10 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QMenu, QPlainTextEdit,
-                               QPushButton, QSplitter, QTableView, QToolButton, QVBoxLayout, QWidget)
+                               QPushButton, QTableView, QToolButton, QVBoxLayout, QWidget)
 
 from engine_core.vcs.status import StatusSnapshot
 
-from .diff_view import DiffView
 from .files_model import ChangedFilesModel
 
 
@@ -24,7 +24,8 @@ class GitPanel(QWidget):
     commitRequested = Signal(str)
     stageRequested = Signal(list)
     unstageRequested = Signal(list)
-    fileSelected = Signal(str)
+    fileSelected = Signal(str)  # clicked: show its diff
+    fileActivated = Signal(str)  # Enter or double-click: show its diff and go there
     historyRequested = Signal(str)
     switchRequested = Signal(str, bool)  # branch, create
     newBranchRequested = Signal()
@@ -61,7 +62,6 @@ class GitPanel(QWidget):
         for keys in ("Ctrl+Return", "Ctrl+Enter"):
             shortcut = QShortcut(QKeySequence(keys), self.commit_message, context=Qt.ShortcutContext.WidgetShortcut)
             shortcut.activated.connect(self.request_commit)
-        self.diff = DiffView()
         self._layout()
         self.set_repository(False)
 
@@ -75,7 +75,7 @@ class GitPanel(QWidget):
         view.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
         view.horizontalHeader().setStretchLastSection(True)
         view.clicked.connect(lambda index: self._select(index.row()))
-        view.activated.connect(lambda index: self._select(index.row()))
+        view.activated.connect(lambda index: self._select(index.row(), activate=True))
         return view
 
     def _layout(self) -> None:
@@ -91,9 +91,8 @@ class GitPanel(QWidget):
         for button in (self.stage_button, self.unstage_button, self.history_button):
             file_buttons.addWidget(button)
         file_buttons.addStretch(1)
-        upper = QWidget()
-        column = QVBoxLayout(upper)
-        column.setContentsMargins(0, 0, 0, 0)
+        column = QVBoxLayout(self)
+        column.setContentsMargins(2, 2, 2, 2)
         column.addWidget(self.branch_label)
         column.addLayout(top)
         column.addWidget(self.message_label)
@@ -103,12 +102,6 @@ class GitPanel(QWidget):
         commit_row.addWidget(self.commit_message, 1)
         commit_row.addWidget(self.commit_button)
         column.addLayout(commit_row)
-        splitter = QSplitter(Qt.Orientation.Vertical)
-        splitter.addWidget(upper)
-        splitter.addWidget(self.diff)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(2, 2, 2, 2)
-        layout.addWidget(splitter)
 
     # -- showing ----------------------------------------------------------------------------
     def set_repository(self, is_repository: bool) -> None:
@@ -169,10 +162,10 @@ class GitPanel(QWidget):
             return
         self.commitRequested.emit(message)
 
-    def _select(self, row: int) -> None:
+    def _select(self, row: int, activate: bool = False) -> None:
         entry = self.model.file_at(row)
         if entry is not None:
-            self.fileSelected.emit(entry.path)
+            (self.fileActivated if activate else self.fileSelected).emit(entry.path)
 
     def _history(self) -> None:
         paths = self.selected_paths()

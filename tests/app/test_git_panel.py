@@ -1,5 +1,5 @@
 """The Git panel in the real main window (pytest-qt, offscreen): a pull with unsaved edits
-open, conflicts resolved and aborted in the dialog, commit with Ctrl+Enter, diff, history
+open, conflicts resolved and aborted in the dialog, commit with Ctrl+Enter, diff tab, history
 restore, clone with progress, and failures shown as messages. Files are asserted."""
 
 from __future__ import annotations
@@ -202,10 +202,13 @@ def test_panel_lists_changes_shows_diff_stages_and_commits_with_ctrl_enter(qtbot
     qtbot.waitUntil(lambda: panel.model.rowCount() == 1, timeout=10000)
     assert "main → origin/main" in panel.branch_label.text()
     assert panel.select_path(CALC)
-    # The new side has one line, padded with filler rows to stay aligned with the old side.
-    qtbot.waitUntil(lambda: panel.diff.right.toPlainText().startswith("# changed line\n"), timeout=10000)
-    assert panel.diff.right.toPlainText().strip() == "# changed line"
-    assert "def handler" in panel.diff.left.toPlainText() and panel.diff.changed_rows > 0
+    # The diff opens as an editor tab; the new side has one line, padded with filler rows to
+    # stay aligned with the old side (tests/app/test_git_diff_tab.py checks it in detail).
+    page = window.tabs.page(f"diff:{CALC}")
+    assert page is not None and window.tabs.currentWidget() is page
+    qtbot.waitUntil(lambda: page.right.text().startswith("# changed line\n"), timeout=10000)
+    assert page.right.text().strip() == "# changed line"
+    assert "def handler" in page.left.text() and page.diff.hunks
     panel.stageRequested.emit([CALC])
     qtbot.waitUntil(lambda: panel.model.file_at(0) is not None and panel.model.file_at(0).staged, timeout=10000)
     panel.commit_message.setPlainText("calculator rewritten")
