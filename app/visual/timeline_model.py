@@ -39,6 +39,9 @@ class TimelineModel(QObject):
         self.status_filter: str | None = None
         self.flow_filter = ""
         self._order: list[Row] | None = None  # visible rows in tree order; None = recompute
+        # Kept as rows come and end, so the span is no walk over 10,000 rows at each repaint.
+        self._open: set[int] = set()  # rows without an end yet
+        self._last_end = 0.0
         self._queue: collections.deque[ev.Event] = collections.deque()
         self._budget = budget_ms / 1000
         self._timer = QTimer(self, interval=0)
@@ -76,6 +79,7 @@ class TimelineModel(QObject):
             parent = self.rows.get(event.parent_id) if event.parent_id is not None else None
             self.rows[event.id] = Row(event.id, event.parent_id, event.flow, event.name, event.status, event.at,
                                       depth=parent.depth + 1 if parent else 0)
+            self._open.add(event.id)
             if parent is not None:
                 parent.children.append(event.id)
         elif isinstance(event, ev.StatusChanged) and event.id in self.rows:
@@ -83,11 +87,15 @@ class TimelineModel(QObject):
             row.status = event.status
             if event.status not in ACTIVE:
                 row.end = event.at
+                self._open.discard(event.id)
+                self._last_end = max(self._last_end, event.at)
 
     def clear(self, root_id: int | None = None) -> None:
         self.rows = {}
         self.root_id = root_id
         self._order = None
+        self._open = set()
+        self._last_end = 0.0
 
     def load_tree(self, tree: dict | None) -> None:
         """Show a finished (or running) tree read from the store (``Store.tree``)."""
@@ -103,6 +111,10 @@ class TimelineModel(QObject):
             todo.extend((child, node["id"], depth + 1) for child in reversed(node.get("children", [])))
         for row in self.rows.values():
             row.children.sort()
+            if row.end is None:
+                self._open.add(row.id)
+            else:
+                self._last_end = max(self._last_end, row.end)
         self.changed.emit()
         self.countsChanged.emit(self.counts())
 
@@ -143,9 +155,8 @@ class TimelineModel(QObject):
         """(first start, last end or now): the timeline's time range."""
         if not self.rows:
             return now, now + 1
-        starts = self.rows[self.root_id].start if self.root_id in self.rows else min(r.start for r in self.rows.values())
-        ends = [r.end if r.end is not None else now for r in self.rows.values()]
-        return starts, max(max(ends), starts + 1e-3)
+        start = self.rows[self.root_id].start if self.root_id in self.rows else min(r.start for r in self.rows.values())
+        return start, max(self._last_end, now if self._open else start, start + 1e-3)
 
     def any_running(self) -> bool:
-        return any(row.end is None for row in self.rows.values())
+        return bool(self._open)
