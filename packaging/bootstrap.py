@@ -4,6 +4,7 @@
     python3 packaging/bootstrap.py ide     # set up, then open the IDE on the example workspace
     python3 packaging/bootstrap.py test    # set up, then run the whole test suite
     python3 packaging/bootstrap.py bench NAME   # set up, then run tests/bench/bench_NAME.py
+    python3 packaging/bootstrap.py bundle  # set up, then build the one-folder app dist/flowdesk/
 
 Needs only python3 (3.11+). The environment lives in .venv/ and is reinstalled when
 pyproject.toml changes. Standard library only: this runs before anything is installed."""
@@ -64,8 +65,30 @@ def example_workspace() -> Path:
     return USER_EXAMPLES
 
 
+def bundle(python: Path) -> int:
+    """Build the self-contained app dist/flowdesk/ (run dist/flowdesk/flowdesk) with PyInstaller
+    and packaging/flowdesk.spec. PyInstaller comes from the "bundle" extra of pyproject.toml."""
+    pip = [str(python), "-m", "pip", "--disable-pip-version-check"]
+    if subprocess.call([str(python), "-c", "import PyInstaller"], stderr=subprocess.DEVNULL) != 0:
+        print("bootstrap: installing PyInstaller (first bundle only)", flush=True)
+        subprocess.run([*pip, "install", "--quiet", "-e", f"{ROOT}[test,bundle]"], check=True)
+    print("bootstrap: building dist/flowdesk/ (about two minutes)", flush=True)
+    code = subprocess.call([str(python), "-m", "PyInstaller", "--noconfirm", "--log-level", "WARN",
+                            "--distpath", str(ROOT / "dist"), "--workpath", str(ROOT / "build"),
+                            str(ROOT / "packaging" / "flowdesk.spec")], cwd=ROOT)
+    if code:
+        return code
+    # debugpy is shipped as source (see packaging/bundle_contents.py); compiled now, the
+    # first debug session of the app does not spend a second compiling it.
+    subprocess.run([str(python), "-m", "compileall", "-q", str(ROOT / "dist" / "flowdesk" / "_internal" / "debugpy")],
+                   check=False, stdout=subprocess.DEVNULL)
+    size = sum(f.stat().st_size for f in (ROOT / "dist" / "flowdesk").rglob("*") if f.is_file())
+    print(f"bootstrap: built {ROOT / 'dist' / 'flowdesk' / 'flowdesk'} ({size / 1e6:.0f} MB)", flush=True)
+    return 0
+
+
 def main(argv: list[str]) -> int:
-    if not argv or argv[0] not in ("ide", "test", "bench"):
+    if not argv or argv[0] not in ("ide", "test", "bench", "bundle"):
         print(__doc__)
         return 2
     command, rest = argv[0], argv[1:]
@@ -75,6 +98,8 @@ def main(argv: list[str]) -> int:
     if command == "test":
         env.setdefault("QT_QPA_PLATFORM", "offscreen")
         return subprocess.call([str(python), "-m", "pytest", *rest], cwd=ROOT, env=env)
+    if command == "bundle":
+        return bundle(python)
     if command == "bench":
         if not rest:
             print("usage: bootstrap.py bench NAME  (runs tests/bench/bench_NAME.py)")

@@ -1,0 +1,146 @@
+"""What the frozen app carries beyond what PyInstaller finds by following imports, and what
+it leaves out. Used by packaging/flowdesk.spec; kept apart so each choice can say why."""
+
+from __future__ import annotations
+
+import fnmatch
+import importlib.util
+import os
+import pkgutil
+import sys
+from pathlib import Path
+
+# Standard-library parts that are not for flows and not used by Flowdesk: tests, IDLE, Tk
+# (no Tk in the bundle), the old build tools.
+_STDLIB_SKIP = {
+    "test", "idlelib", "tkinter", "turtle", "turtledemo", "ensurepip", "lib2to3", "distutils",
+    "pydoc_data", "antigravity", "this", "__phello__", "_pyrepl", "msilib", "venv",
+}
+_STDLIB_SKIP_PARTS = {"test", "tests", "idle_test"}
+
+# Python modules Flowdesk never imports. The Qt ones keep their libraries out (QML/Quick
+# alone is ~60 MB); debugpy is copied as a folder of source files instead (see debugpy_tree).
+EXCLUDES = [
+    "tkinter", "_tkinter", "debugpy",
+    "PySide6.QtQml", "PySide6.QtQuick", "PySide6.QtQuickWidgets", "PySide6.QtQuickControls2",
+    "PySide6.QtQuickTest", "PySide6.QtQuick3D", "PySide6.QtWebEngineCore",
+    "PySide6.QtWebEngineWidgets", "PySide6.QtWebEngineQuick", "PySide6.QtWebChannel",
+    "PySide6.QtWebSockets", "PySide6.QtMultimedia", "PySide6.QtMultimediaWidgets",
+    "PySide6.Qt3DCore", "PySide6.Qt3DRender", "PySide6.QtCharts", "PySide6.QtDataVisualization",
+    "PySide6.QtDesigner", "PySide6.QtHelp", "PySide6.QtUiTools", "PySide6.QtTest", "PySide6.QtSql",
+    "PySide6.QtPdf", "PySide6.QtPdfWidgets", "PySide6.QtOpenGLWidgets", "PySide6.QtNetwork",
+    "PySide6.QtConcurrent",
+    # development tools that share the build's environment
+    "pytest", "_pytest", "pytestqt", "pytest_timeout", "PyInstaller", "pip", "build",
+    "pyproject_hooks", "IPython", "numpy", "matplotlib",
+]
+
+# Qt libraries and plugins that an import may still drag in but no widget of Flowdesk uses.
+_UNUSED_BINARIES = [
+    "*libQt6Qml*", "*libQt6Quick*", "*libQt6WebEngine*", "*libQt6Pdf*", "*libQt6Designer*",
+    "*libQt6Multimedia*", "*libQt63D*", "*libQt6Labs*", "*libQt6Lottie*", "*libQt6Sql*",
+    "*libQt6Test*", "*libQt6Help*", "*libQt6UiTools*", "*libQt6WaylandCompositor*",
+    "*plugins/sqldrivers/*", "*plugins/qmltooling/*", "*plugins/designer/*",
+    # GTK's platform theme pulls ~25 MB of GTK, Cairo and Pango; Flowdesk draws its own themes.
+    "*plugins/platformthemes/libqgtk3*",
+]
+
+# Data files an import hook brings along that Flowdesk does not use: Qt's own translations
+# (the IDE is in English and installs no translator) and jedi's Django stubs.
+_UNUSED_DATAS = ["PySide6/Qt/translations/*", "jedi/third_party/django-stubs/*"]
+
+# debugpy's C sources and other platforms' helpers are not needed to run it on this one.
+_DEBUGPY_SKIP = (".pyc", ".pyo", ".c", ".cpp", ".h", ".pyx", ".pxd", ".dll", ".dylib", ".exe", ".pdb")
+
+
+def stdlib_modules(stdlib: Path) -> list[str]:
+    """Every standard-library module that can be imported here. Flows are plain Python
+    loaded at run time: a flow may import any of the standard library (csv, smtplib,
+    zipfile, ...), which PyInstaller cannot see by following Flowdesk's imports. debugpy's
+    own imports are not followed either (it is copied as files), so this covers them too."""
+    names: set[str] = set()
+    for name in sorted(sys.stdlib_module_names):
+        if name in _STDLIB_SKIP or name.startswith(("_test", "_xx", "xx")):
+            continue
+        try:
+            spec = importlib.util.find_spec(name)
+        except (ImportError, ValueError):
+            continue
+        if spec is None:
+            continue
+        names.add(name)
+        if spec.submodule_search_locations:
+            for info in pkgutil.walk_packages(spec.submodule_search_locations, prefix=name + ".",
+                                              onerror=lambda _name: None):
+                if not _STDLIB_SKIP_PARTS & set(info.name.split(".")):
+                    names.add(info.name)
+    return sorted(names)
+
+
+def resource_datas(root: Path) -> list[tuple[str, str]]:
+    """The files the app reads at run time, at the same place relative to the packages as in
+    the repository (``<bundle>/_internal/resources/...`` beside ``_internal/app``)."""
+    datas = []
+    for folder in ("resources/examples", "resources/app", "resources/icons"):
+        if (root / folder).is_dir():
+            datas.append((str(root / folder), folder))
+    store = root / "engine_core" / "store"
+    datas.append((str(store / "migrations"), "engine_core/store/migrations"))
+    if (store / "alembic.ini").exists():
+        datas.append((str(store / "alembic.ini"), "engine_core/store"))
+    return [(src, dest) for src, dest in datas]
+
+
+def debugpy_tree() -> list[tuple[str, str]]:
+    """debugpy as plain files under ``_internal/debugpy``. The worker's ``debugpy.listen``
+    starts the debug adapter as ``sys.executable <debugpy>/adapter ...``: that folder must
+    exist on disk (frozen_main runs it), and debugpy loads its vendored pydevd from
+    ``_vendored/`` by path, which PyInstaller's archive cannot serve."""
+    spec = importlib.util.find_spec("debugpy")
+    package = Path(spec.origin).parent
+    datas = []
+    for dirpath, dirnames, filenames in os.walk(package):
+        dirnames[:] = [d for d in dirnames if d != "__pycache__"]
+        rel = Path("debugpy") / Path(dirpath).relative_to(package)
+        for filename in filenames:
+            if filename.endswith(_DEBUGPY_SKIP):
+                continue
+            datas.append((os.path.join(dirpath, filename), str(rel)))
+    return datas
+
+
+def drop_unused_datas(datas):
+    return [entry for entry in datas
+            if not any(fnmatch.fnmatch(entry[0], pattern) for pattern in _UNUSED_DATAS)]
+
+
+def drop_unused_binaries(binaries):
+    """The binaries TOC without the Qt parts listed in _UNUSED_BINARIES, and without the
+    system libraries that only those parts needed (PyInstaller lists dependencies as entries
+    of their own: dropping the GTK theme plugin alone would leave GTK in the bundle)."""
+    from PyInstaller.depend import bindepend
+
+    def unused(dest: str) -> bool:
+        return any(fnmatch.fnmatch(dest, pattern) for pattern in _UNUSED_BINARIES)
+
+    by_name = {os.path.basename(entry[0]): entry for entry in binaries if "/" not in entry[0]}
+
+    def closure(entries) -> set[str]:
+        seen: set[str] = set()
+        todo = [entry[1] for entry in entries]
+        while todo:
+            try:
+                needed = bindepend.get_imports(todo.pop())
+            except Exception:  # not an ELF file, or unreadable: nothing to follow
+                continue
+            for item in needed:  # (name, path) pairs in PyInstaller 6, names before
+                name = item[0] if isinstance(item, tuple) else item
+                if name in by_name and name not in seen:
+                    seen.add(name)
+                    todo.append(by_name[name][1])
+        return seen
+
+    dropped = [entry for entry in binaries if unused(entry[0])]
+    kept = [entry for entry in binaries if not unused(entry[0])]
+    only_for_dropped = closure(dropped) - closure(kept)
+    return [entry for entry in kept if entry[0] not in only_for_dropped]
