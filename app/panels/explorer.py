@@ -4,12 +4,23 @@ recent executions."""
 from __future__ import annotations
 
 import json
+import logging
 
-from PySide6.QtCore import QPoint, Qt, Signal
-from PySide6.QtGui import QAction, QStandardItem, QStandardItemModel
+from PySide6.QtCore import QObject, QPoint, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QShowEvent, QStandardItem, QStandardItemModel
 from PySide6.QtWidgets import QMenu, QTreeView
 
+from engine_core import events as ev
+
 from ..icons import status_icon
+from ..tasks import run_in_background
+
+log = logging.getLogger(__name__)
+
+RECENT_LIMIT = 20
+# Executions started by another engine on the same database (``flowdesk run`` in a shell, a
+# second IDE) send this IDE no events; only a look at the database finds them.
+RECENT_POLL_MS = 1000
 
 KindRole = Qt.ItemDataRole.UserRole + 1
 KeyRole = Qt.ItemDataRole.UserRole + 2
@@ -43,6 +54,7 @@ class ExplorerPanel(QTreeView):
         self.doubleClicked.connect(self._activated)
         self.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.customContextMenuRequested.connect(self._context_menu)
+        self.recent: RecentExecutions | None = None
 
     def _section(self, title: str, kind: str) -> QStandardItem:
         item = QStandardItem(title)
@@ -71,9 +83,36 @@ class ExplorerPanel(QTreeView):
             rows.append((f"{name} = {preview}", "setting", name, None))
         self._fill(self.settings_item, rows)
 
+    def follow_store(self, bridge) -> None:
+        """Keep "Recent executions" current from ``bridge``'s engine (an EngineBridge)."""
+        if self.recent is None:
+            self.recent = RecentExecutions(self, bridge)
+
     def set_recent(self, executions: list[dict]) -> None:
-        self._fill(self.executions_item, [(f"#{r['id']} {r['name']} — {r['status']}", "execution", r["id"],
-                                           status_icon(r["status"])) for r in executions])
+        """Show these root executions. While following a store, a list handed in is only a
+        hint to look: it may have been read before the one shown (reads finish in any order)."""
+        if self.recent is not None:
+            self.recent.refresh()
+        else:
+            self.show_recent(executions)
+
+    def show_recent(self, executions: list[dict]) -> None:
+        rows = [(f"#{r['id']} {r['name']} — {r['status']}", "execution", r["id"], status_icon(r["status"]))
+                for r in executions]
+        if [row[0] for row in rows] == self.recent_texts():
+            return  # unchanged: keep the selection and scroll position as they are
+        selected = self.currentIndex().data(KeyRole) if self.currentIndex().data(KindRole) == "execution" else None
+        self._fill(self.executions_item, rows)
+        if selected is not None and (item := self.item_for("execution", selected)) is not None:
+            self.setCurrentIndex(item.index())
+
+    def recent_texts(self) -> list[str]:
+        return [self.executions_item.child(i).text() for i in range(self.executions_item.rowCount())]
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        if self.recent is not None:
+            self.recent.refresh()
 
     def _fill(self, section: QStandardItem, rows) -> None:
         section.removeRows(0, section.rowCount())
@@ -138,3 +177,63 @@ class ExplorerPanel(QTreeView):
             add("Show in Executions", lambda: self.showExecution.emit(key))
         if not menu.isEmpty():
             menu.exec(self.viewport().mapToGlobal(point))
+
+
+class RecentExecutions(QObject):
+    """Reads the newest root executions for the Explorer: when the engine opens, when this
+    engine starts or ends a root, and every RECENT_POLL_MS while the Explorer is visible (for
+    other engines' executions). One read at a time, so an older list never replaces a newer."""
+
+    def __init__(self, panel: ExplorerPanel, bridge) -> None:
+        super().__init__(panel)
+        self._panel = panel
+        self._bridge = bridge
+        self._reading = False
+        self._again = False
+        self._soon = QTimer(self, singleShot=True, interval=100)  # a burst of events: one read
+        self._soon.timeout.connect(self.refresh)
+        self._poll = QTimer(self, interval=RECENT_POLL_MS)
+        self._poll.timeout.connect(self._poll_if_visible)
+        bridge.opened.connect(self.refresh)
+        bridge.eventsArrived.connect(self._events)
+        self._poll.start()
+        self.refresh()
+
+    def _events(self, events: list) -> None:
+        shown = {self._panel.executions_item.child(i).data(KeyRole) for i in range(self._panel.executions_item.rowCount())}
+        for event in events:
+            if (isinstance(event, ev.ExecutionCreated) and event.parent_id is None) or (
+                    isinstance(event, (ev.StatusChanged, ev.ExecutionSaved)) and event.id in shown):
+                self._soon.start()
+                return
+
+    def _poll_if_visible(self) -> None:
+        if self._panel.isVisible() and not self._panel.visibleRegion().isEmpty():
+            self.refresh()
+
+    def refresh(self) -> None:
+        engine = self._bridge.engine
+        if engine is None:
+            return
+        if self._reading:
+            self._again = True  # read once more when this one is back: it may predate the change
+            return
+        self._reading, self._again = True, False
+        run_in_background(_read_recent, engine.store, on_done=self._read, on_error=self._failed, owner=self)
+
+    def _read(self, executions: list[dict]) -> None:
+        self._reading = False
+        self._panel.show_recent(executions)
+        if self._again:
+            self.refresh()
+
+    def _failed(self, message: str) -> None:
+        # A database busy for a moment: the next event or poll reads again; no dialog each second.
+        log.info("could not read the recent executions: %s", message)
+        self._reading = False
+        if self._again:
+            self._soon.start()
+
+
+def _read_recent(store) -> list[dict]:
+    return store.executions(limit=RECENT_LIMIT, roots_only=True)
