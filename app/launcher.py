@@ -10,16 +10,46 @@ library's cheapest."""
 from __future__ import annotations
 
 import sys
+from typing import NoReturn
 
 
 def main(argv: list[str] | None = None) -> int:
+    """The process's entry point. A CLI command ends the process itself when it is done (see
+    :func:`end_process`); the IDE returns its exit code."""
     argv = sys.argv[1:] if argv is None else argv
     if not argv:
         return open_ide(None)
-    from engine_core.cli import Command
+    if argv in (["--version"], ["-V"]):  # without building the parser
+        from engine_core import version
+
+        print(f"flowdesk {version()}")
+        return 0
+    from engine_core.cli import Command, requested_command
     from engine_core.cli import main as cli_main
 
-    return cli_main(argv, extra={"ide": Command(_add_ide_parser, lambda args: open_ide(args.dir))})
+    code = cli_main(argv, extra={"ide": Command(_add_ide_parser, lambda args: open_ide(args.dir))})
+    if requested_command(argv) == "ide":
+        return code
+    end_process(code)
+
+
+def end_process(code: int) -> NoReturn:
+    """End a CLI command's process at once. Its work is done (the engine closed, every change
+    committed, the database released): what is left is the interpreter's teardown, which frees
+    SQLAlchemy's and the engine's objects module by module and took longer than everything
+    after the imports of a ``flowdesk run`` (~0.3 s on this loaded 2-core machine; 15 ms with
+    this). The atexit handlers (multiprocessing's, logging's) still run, and the output is
+    flushed. Not for the IDE, where Qt's objects have their own order of teardown."""
+    import atexit
+    import os
+
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a closed pipe (| head): nothing more can be said
+            pass
+    os._exit(code)
 
 
 def _add_ide_parser(sub) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import os
 import signal
 import sys
 import threading
@@ -127,6 +128,12 @@ def main(argv: list[str] | None = None, *, extra: dict[str, Command] | None = No
     except FlowdeskError as exc:
         print(f"flowdesk: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except BrokenPipeError:
+        # The reader went away (`flowdesk executions | head`): not an error worth a traceback.
+        # Python's own advice: point stdout at devnull so the exit's flush cannot fail again.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_FAILED
 
 
 def _store(args):
