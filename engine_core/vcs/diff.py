@@ -202,7 +202,8 @@ class FileDiff:
             return (f"{name}: only the line endings (CRLF/LF) or the newline at the end differ from HEAD; "
                     f"every line reads the same.")
         if self.state == "empty":
-            return f"{name} is an empty file, {'new: not in HEAD' if self.new_exists else 'deleted from the working tree'}."
+            where = "new: not in HEAD" if self.new_exists else "deleted from the working tree"
+            return f"{name} is an empty file, {where}."
         if self.state == "binary":
             return (f"{name} is a binary file: no text to compare. HEAD: {_size(self.old_size, self.old_exists)}; "
                     f"working tree: {_size(self.new_size, self.new_exists)}.")
@@ -259,7 +260,8 @@ def _decode(data: bytes | None) -> str | None:
     return None if data is None else data.decode("utf-8", "replace")
 
 
-def read_versions(repository: GitRepository, path: str, original: str | None = None) -> tuple[bytes | None, bytes | None]:
+def read_versions(repository: GitRepository, path: str,
+                  original: str | None = None) -> tuple[bytes | None, bytes | None]:
     """(HEAD's bytes of ``original or path``, the working tree's bytes of ``path``); None for
     a version that does not exist (a new file, a deleted one, no commit yet)."""
     old = None

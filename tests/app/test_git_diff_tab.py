@@ -292,3 +292,17 @@ def test_new_deleted_and_binary_files(qtbot, diff_window, repo_workspace):
     assert binary.stack.currentWidget() is binary.message
     assert "binary file" in binary.message.text() and "absent" in binary.message.text()
     assert window.tabs.count() >= 3 and len(controller.diffs.pages()) == 3
+
+
+def test_open_file_opens_the_flow_at_the_line_of_the_current_change(qtbot, diff_window, repo_workspace):
+    window, controller = diff_window
+    rows = _edit_long(repo_workspace)
+    _refresh(qtbot, controller, 1)
+    page = _open_by_click(qtbot, window, controller, LONG)
+    page.right.setFocus()
+    qtbot.waitUntil(page.right.hasFocus, timeout=5000)
+    qtbot.keyClick(page.right, Qt.Key.Key_F7)
+    page.buttons["open"].click()
+    editor = window.tabs.editor_for("Long")
+    assert window.tabs.current_editor() is editor
+    assert editor.current_line() == rows[1] + 1  # no filler rows above: row n is line n + 1
