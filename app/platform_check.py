@@ -77,6 +77,7 @@ SONAME_PACKAGES: dict[str, tuple[str, str]] = {
 }
 
 _LDD_NOT_FOUND = re.compile(r"^\s*(\S+)\s*=>\s*not found\s*$")
+_LDD_FOUND = re.compile(r"^\s*(\S+)\s*=>\s*/")
 _PLUGIN_FILE = re.compile(r"^libq(.+)\.so$")
 _LOCAL_DISPLAY = re.compile(r"^(?:unix)?:(\d+)(?:\.\d+)?$")
 
@@ -206,16 +207,22 @@ def xcb_libraries(qt: Path, env: Mapping[str, str]) -> list[Path]:
 
 def missing_libraries(paths: list[Path]) -> list[str]:
     """Sonames that ``ldd`` reports as "not found" for any of ``paths``, in order, without
-    repeats. Empty when ``ldd`` is not installed (then nothing can be said)."""
+    repeats. Empty when ``ldd`` is not installed (then nothing can be said). ``ldd`` lists
+    what a library needs transitively, so a path that an earlier one already loads (Qt's XCB
+    library, from the plugin) is not asked about again: each ``ldd`` takes ~20-40 ms."""
     ldd = shutil.which("ldd")
     if not ldd:
         return []
     missing: list[str] = []
+    loaded: set[str] = set()
     for path in paths:
+        if path.name in loaded:
+            continue
         try:
             result = subprocess.run([ldd, str(path)], capture_output=True, text=True, timeout=10)
         except (OSError, subprocess.SubprocessError):
             continue
+        loaded.update(m.group(1) for m in map(_LDD_FOUND.match, result.stdout.splitlines()) if m)
         for soname in parse_ldd(result.stdout):
             if soname not in missing:
                 missing.append(soname)
