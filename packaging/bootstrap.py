@@ -82,6 +82,9 @@ def bundle(python: Path) -> int:
     # first debug session of the app does not spend a second compiling it.
     subprocess.run([str(python), "-m", "compileall", "-q", str(ROOT / "dist" / "flowdesk" / "_internal" / "debugpy")],
                    check=False, stdout=subprocess.DEVNULL)
+    subprocess.run([str(python), str(ROOT / "packaging" / "collect_licenses.py"), "--bundle", str(ROOT / "dist" / "flowdesk")],
+                   check=False)
+    shutil.copy2(ROOT / "packaging" / "install-desktop-entry", ROOT / "dist" / "flowdesk" / "install-desktop-entry")
     size = sum(f.stat().st_size for f in (ROOT / "dist" / "flowdesk").rglob("*") if f.is_file())
     print(f"bootstrap: built {ROOT / 'dist' / 'flowdesk' / 'flowdesk'} ({size / 1e6:.0f} MB)", flush=True)
     return 0
