@@ -115,7 +115,9 @@ class DiffPage(QWidget):
                 lambda value, t=target: t.xOffset() != value and t.setXOffset(value))
         for keys, slot in ((NEXT_KEYS, self.next_change), (PREVIOUS_KEYS, self.previous_change)):
             for key in keys:
-                QShortcut(QKeySequence(key), self, slot, context=Qt.ShortcutContext.WidgetWithChildrenShortcut)
+                # Only while the focus is in this page (the context is dropped if given with a slot).
+                shortcut = QShortcut(QKeySequence(key), self, context=Qt.ShortcutContext.WidgetWithChildrenShortcut)
+                shortcut.activated.connect(slot)
 
     # -- loading ----------------------------------------------------------------------------
     def reload(self) -> None:

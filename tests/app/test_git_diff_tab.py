@@ -65,10 +65,9 @@ def _click_file(qtbot, panel, path: str, double: bool = False) -> None:
     index = panel.model.index(panel.model.row_of(path), 1)
     panel.files.scrollTo(index)
     point = panel.files.visualRect(index).center()
-    if double:
+    qtbot.mouseClick(panel.files.viewport(), Qt.MouseButton.LeftButton, pos=point)
+    if double:  # a double-click is a click, then a second press that Qt reports as DblClick
         qtbot.mouseDClick(panel.files.viewport(), Qt.MouseButton.LeftButton, pos=point)
-    else:
-        qtbot.mouseClick(panel.files.viewport(), Qt.MouseButton.LeftButton, pos=point)
 
 
 def _open_by_click(qtbot, window, controller, path: str):
@@ -306,3 +305,20 @@ def test_open_file_opens_the_flow_at_the_line_of_the_current_change(qtbot, diff_
     editor = window.tabs.editor_for("Long")
     assert window.tabs.current_editor() is editor
     assert editor.current_line() == rows[1] + 1  # no filler rows above: row n is line n + 1
+
+
+def test_double_click_opens_the_diff_with_the_focus_there_and_ctrl_f_finds_in_it(qtbot, diff_window, repo_workspace):
+    from app.git.diff_page import DiffPage
+
+    window, controller = diff_window
+    _edit_calculator(repo_workspace)
+    _refresh(qtbot, controller, 1)
+    _click_file(qtbot, controller.panel, CALC, double=True)
+    qtbot.waitUntil(lambda: isinstance(window.tabs.currentWidget(), DiffPage) and window.tabs.currentWidget().ready,
+                    timeout=10000)
+    page = window.tabs.currentWidget()
+    qtbot.waitUntil(page.right.hasFocus, timeout=5000)
+    qtbot.keyClick(page.right, Qt.Key.Key_F, Qt.KeyboardModifier.ControlModifier)
+    assert page.right.find_bar.isVisible()
+    assert page.right.find_next("new last line")
+    assert page.right.current_row() == 13
