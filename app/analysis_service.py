@@ -2,15 +2,21 @@
 
 ``ast.parse``, pyflakes and jedi hold the GIL for tens (jedi: hundreds) of milliseconds at a
 time; in a thread of the IDE's process that freezes the GUI just as surely as running them
-on the GUI thread. A single warm helper process keeps the GUI fluid."""
+on the GUI thread. A single warm helper process keeps the GUI fluid.
+
+The helper is one process and one pipe, driven by one thread of the IDE that sends a job and
+waits for its answer. (It was a ProcessPoolExecutor: its queues hold five named POSIX
+semaphores, which an IDE ending without Python's exit handlers — a crash, a kill, os._exit —
+left behind for the resource tracker to report as "leaked semaphore objects". A pipe is no
+named resource: nothing outlives the processes.)"""
 
 from __future__ import annotations
 
 import gc
 import logging
 import os
-from concurrent.futures import Future, ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
+import queue
+import threading
 from typing import Any, Callable
 
 from engine_core.lifeline import exit_when_gone
@@ -20,11 +26,31 @@ from .tasks import call_on_gui_thread, courier
 
 log = logging.getLogger(__name__)
 
+HELPER_NAME = "flowdesk-analysis"
+_STOP = None  # the job that ends the sending thread
 
-def _start_helper(owner_pid: int) -> None:
+
+def _helper_main(conn, owner_pid: int) -> None:
+    """The helper process: answer ``(fn, args)`` jobs until the IDE closes the pipe."""
     exit_when_gone(owner_pid)
     import engine_core.analysis.completion  # noqa: F401
     import engine_core.analysis.lint  # noqa: F401
+
+    while True:
+        try:
+            fn, args = conn.recv()
+        except (EOFError, OSError):
+            return
+        try:
+            answer = (True, _without_gc(fn, *args))
+        except Exception as exc:  # reported in the IDE's log; the next job runs as usual
+            answer = (False, f"{type(exc).__name__}: {exc}")
+        try:
+            conn.send(answer)
+        except (EOFError, OSError):
+            return
+        except Exception as exc:  # a result that cannot be pickled
+            conn.send((False, f"{type(exc).__name__}: {exc}"))
 
 
 def _without_gc(fn: Callable[..., Any], *args: Any) -> Any:
@@ -38,46 +64,91 @@ def _without_gc(fn: Callable[..., Any], *args: Any) -> Any:
         gc.enable()
 
 
+class _Helper:
+    """The process and the IDE's end of its pipe."""
+
+    def __init__(self) -> None:
+        ctx = mp_context()
+        self.conn, child_end = ctx.Pipe(duplex=True)
+        self.process = ctx.Process(target=_helper_main, args=(child_end, os.getpid()), name=HELPER_NAME, daemon=True)
+        self.process.start()
+        child_end.close()
+
+    def call(self, fn: Callable[..., Any], args: tuple) -> tuple[bool, Any]:
+        self.conn.send((fn, args))
+        return self.conn.recv()
+
+    def stop(self) -> None:
+        self.conn.close()  # the helper reads EOF and returns
+        self.process.join(timeout=2)
+        if self.process.is_alive():
+            self.process.kill()
+            self.process.join(timeout=2)
+
+
 class AnalysisService:
     def __init__(self) -> None:
-        self._executor: ProcessPoolExecutor | None = None
-
-    def _pool(self) -> ProcessPoolExecutor:
-        if self._executor is None:
-            self._executor = ProcessPoolExecutor(max_workers=1, mp_context=mp_context(), initializer=_start_helper,
-                                                 initargs=(os.getpid(),))
-        return self._executor
+        self._jobs: queue.SimpleQueue | None = None
+        self._guard = threading.Lock()
+        self.helper_process = None  # the newest helper's multiprocessing.Process (for a look from outside)
 
     def start(self) -> None:
         """Start the process now (in the background), so the first lint is fast."""
-        self._pool().submit(int)
+        self._queue().put((int, (), None, None))
 
     def submit(self, fn: Callable[..., Any], *args: Any, on_done: Callable[[Any], None], owner=None) -> None:
         """Run ``fn(*args)`` in the helper process; ``on_done(result)`` on the GUI thread unless
         ``owner`` (a QObject) was destroyed meanwhile."""
         courier()
-        try:
-            future = self._pool().submit(_without_gc, fn, *args)
-        except BrokenProcessPool:
-            self._executor = None  # the helper died (e.g. killed): start a new one
-            future = self._pool().submit(_without_gc, fn, *args)
-        future.add_done_callback(lambda f: self._finished(f, on_done, owner))
+        self._queue().put((fn, args, on_done, owner))
 
-    def _finished(self, future: Future, on_done: Callable[[Any], None], owner) -> None:
-        if future.cancelled():
-            return
-        error = future.exception()
-        if error is not None:
-            if isinstance(error, BrokenProcessPool):
-                self._executor = None
-            log.warning("analysis failed: %s", error)  # linting is best effort; the next keystroke retries
-            return
-        call_on_gui_thread(on_done, future.result(), owner)
+    def _queue(self) -> queue.SimpleQueue:
+        with self._guard:
+            if self._jobs is None:
+                self._jobs = queue.SimpleQueue()
+                threading.Thread(target=self._serve, args=(self._jobs,), name="flowdesk-analysis-sender",
+                                 daemon=True).start()
+            return self._jobs
+
+    def _serve(self, jobs: queue.SimpleQueue) -> None:
+        """The sending thread: one job at a time, in order; the helper started on first use
+        (off the GUI thread) and again after it died."""
+        helper: _Helper | None = None
+        while (job := jobs.get()) is not _STOP:
+            fn, args, on_done, owner = job
+            for _attempt in (1, 2):  # a helper that died (killed, out of memory) is replaced once
+                try:
+                    if helper is None:
+                        helper = _Helper()
+                        self.helper_process = helper.process
+                    ok, value = helper.call(fn, args)
+                except (EOFError, OSError) as exc:
+                    log.warning("analysis process ended (%s); starting a new one", exc or type(exc).__name__)
+                    if helper is not None:
+                        helper.stop()
+                    helper = None
+                    continue
+                except Exception as exc:  # e.g. arguments that cannot be pickled
+                    ok, value = False, f"{type(exc).__name__}: {exc}"
+                if not ok:
+                    log.warning("analysis failed: %s", value)  # best effort; the next keystroke retries
+                elif on_done is not None:
+                    call_on_gui_thread(on_done, value, owner)
+                break
+        if helper is not None:
+            helper.stop()
 
     def shutdown(self) -> None:
-        if self._executor is not None:
-            self._executor.shutdown(wait=False, cancel_futures=True)
-            self._executor = None
+        """Drop the jobs not yet sent and end the helper (in the background)."""
+        with self._guard:
+            jobs, self._jobs = self._jobs, None
+        if jobs is not None:
+            while True:  # nobody waits for their results any more
+                try:
+                    jobs.get_nowait()
+                except queue.Empty:
+                    break
+            jobs.put(_STOP)
 
 
 _service: AnalysisService | None = None
