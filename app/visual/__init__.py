@@ -96,6 +96,21 @@ class Visuals:
                 if parent in self._child_flows and self._child_flows[parent][1] == self.flowchart.flow:
                     self.flowchart.set_child_status(flow, event.status)
 
+    def engine_opened(self) -> None:
+        self.timeline.load_tree(None)  # a tree of the previous workspace is none of this one's
+        if self.docks["timeline"].isVisible():
+            self.show_latest_tree()
+
+    def show_latest_tree(self) -> None:
+        """Opened with nothing to show (no run since the IDE started, or only runs of another
+        engine): the newest tree in the store."""
+        if self.timeline.model.root_id is None and self.window.bridge.is_open:
+            self.window.bridge.read(_latest_tree, on_done=self._latest_read)
+
+    def _latest_read(self, tree: dict | None) -> None:
+        if tree is not None and self.timeline.model.root_id is None:  # no live run came first
+            self.timeline.load_tree(tree)
+
     def export_current(self) -> None:
         """Export whichever visual is on top (the last one the user raised)."""
         for name, view in (("timeline", self.timeline), ("flowchart", self.flowchart), ("graph", self.graph)):
@@ -124,6 +139,11 @@ def install(window: QMainWindow) -> Visuals:
     return visuals
 
 
+def _latest_tree(store) -> dict | None:
+    newest = store.executions(limit=1, roots_only=True)
+    return store.tree(newest[0]["id"]) if newest else None
+
+
 def _dock(window: QMainWindow, title: str, widget: QWidget) -> QDockWidget:
     dock = QDockWidget(title, window)
     dock.setObjectName(f"{title.lower()}Dock")  # restoreState finds docks by name
@@ -144,6 +164,8 @@ def _connect(window, visuals: Visuals) -> None:
     window.tabs.saved.connect(visuals.saved)
     window.tabs.currentFlowChanged.connect(visuals.follow_editor)
     visuals.docks["graph"].visibilityChanged.connect(lambda shown: shown and visuals.refresh_graph())
+    visuals.docks["timeline"].visibilityChanged.connect(lambda shown: shown and visuals.show_latest_tree())
+    window.bridge.opened.connect(visuals.engine_opened)
 
 
 def _add_menu_entries(window: QMainWindow, visuals: Visuals) -> None:

@@ -178,3 +178,26 @@ def test_wheel_zooms_time_around_the_cursor_and_labels_stay(qtbot):
     assert rows.value() == 0 and view.item.scale == scale
     wheel(view, 50, 40, 1, Qt.KeyboardModifier.ControlModifier)  # Ctrl+wheel zooms anywhere
     assert view.item.scale > scale
+
+
+def test_shown_in_the_ide_after_a_cli_run_it_fits_the_newest_tree(qtbot, make_window, workspace):
+    """No run since the IDE started, one from a shell before: opening the Timeline shows it."""
+    import json
+    import subprocess
+    import sys
+
+    cli = subprocess.run([sys.executable, "-m", "engine_core.cli", "run", "Main Process", "--workspace",
+                          str(workspace.root), "--json"], capture_output=True, text=True, timeout=60)
+    root = json.loads(cli.stdout)
+    window = make_window(workspace)
+    window.resize(1400, 900)
+    dock = window.visuals.docks["timeline"]
+    dock.show()
+    dock.raise_()
+    window.resizeDocks([dock], [800], Qt.Orientation.Horizontal)
+    view = window.visuals.timeline
+    children = [child["id"] for child in root["children"]]
+    qtbot.waitUntil(lambda: view.visible_ids() == [root["id"], *children], timeout=10000)
+    qtbot.waitUntil(lambda: view.canvas.viewport().width() > 700, timeout=2000)
+    assert view.counter.text() == "0 running · 3 succeeded · 0 failed · 0 cancelled"
+    assert_fits_the_tree(view, children)
