@@ -12,6 +12,7 @@ named resource: nothing outlives the processes.)"""
 
 from __future__ import annotations
 
+import atexit
 import gc
 import logging
 import os
@@ -90,6 +91,9 @@ class AnalysisService:
     def __init__(self) -> None:
         self._jobs: queue.SimpleQueue | None = None
         self._guard = threading.Lock()
+        # Before multiprocessing's own exit handler (registered earlier, so run later) stops
+        # the forkserver: a job still queued then would start a helper that cannot start.
+        atexit.register(self.shutdown)
         self.helper_process = None  # the newest helper's multiprocessing.Process (for a look from outside)
 
     def start(self) -> None:
@@ -123,10 +127,12 @@ class AnalysisService:
                         self.helper_process = helper.process
                     ok, value = helper.call(fn, args)
                 except (EOFError, OSError) as exc:
-                    log.warning("analysis process ended (%s); starting a new one", exc or type(exc).__name__)
                     if helper is not None:
                         helper.stop()
                     helper = None
+                    if jobs is not self._jobs:  # shut down meanwhile (the IDE is exiting)
+                        return
+                    log.warning("analysis process ended (%s); starting a new one", exc or type(exc).__name__)
                     continue
                 except Exception as exc:  # e.g. arguments that cannot be pickled
                     ok, value = False, f"{type(exc).__name__}: {exc}"
