@@ -276,11 +276,11 @@ class TimelineView(QWidget):
 
     def zoom_at(self, viewport_x: float, factor: float) -> None:
         """Scale the time axis by ``factor``, keeping the time under ``viewport_x`` in place."""
-        start, duration = self.item.span()
+        start = self.item.span()[0]
         hbar = self.canvas.horizontalScrollBar()
         viewport_x = max(NAME_WIDTH, viewport_x)  # over the labels: anchor at the axis' left
         at = start + (hbar.value() + viewport_x - NAME_WIDTH) / self.item.scale
-        lowest = min(self._fit_scale(), self.item.scale) / 4  # zooming far out shows nothing more
+        lowest = min(self._fit_scale() / 4, self.item.scale)  # far smaller than the fit shows nothing more
         scale = max(lowest, min(MAX_SCALE, self.item.scale * factor))
         if scale == self.item.scale:
             return

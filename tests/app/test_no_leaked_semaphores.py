@@ -7,7 +7,6 @@ their whole stderr (the tracker's too, which outlives them) is read."""
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path

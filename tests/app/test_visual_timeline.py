@@ -201,3 +201,12 @@ def test_shown_in_the_ide_after_a_cli_run_it_fits_the_newest_tree(qtbot, make_wi
     qtbot.waitUntil(lambda: view.canvas.viewport().width() > 700, timeout=2000)
     assert view.counter.text() == "0 running · 3 succeeded · 0 failed · 0 cancelled"
     assert_fits_the_tree(view, children)
+
+
+def test_zooming_out_stops_at_a_quarter_of_the_fit(qtbot):
+    view = open_timeline(qtbot, long_root_tree(20, T0))
+    fitted = view.item.scale
+    for _ in range(30):
+        wheel(view, 600, 20, -1)
+    assert abs(view.item.scale - fitted / 4) < fitted * 1e-9
+    assert view.bar_viewport_rect(20).width() > 40  # the whole tree, a quarter of the width
