@@ -104,7 +104,7 @@ def check(environ: Mapping[str, str] | None = None, qt_dir: Path | None = None) 
         return unreachable
     if qt is None:
         return None  # a Qt we cannot find on disk: let Qt itself try
-    missing = missing_libraries(xcb_libraries(qt, env))
+    missing = system_libraries(missing_libraries(xcb_libraries(qt, env)), qt)
     return missing_libraries_message(missing) if missing else None
 
 
@@ -227,6 +227,15 @@ def missing_libraries(paths: list[Path]) -> list[str]:
             if soname not in missing:
                 missing.append(soname)
     return missing
+
+
+def system_libraries(sonames: list[str], qt: Path) -> list[str]:
+    """Leave out Qt's own libraries. ``ldd``, run from outside, may not find them where a
+    frozen app keeps them, yet the IDE loads them before the plugin, which then finds them
+    loaded: they are never what a user has to install."""
+    places = [qt / "lib", qt.parent, *([Path(sys._MEIPASS)] if getattr(sys, "_MEIPASS", None) else [])]
+    return [s for s in sonames
+            if not s.startswith(("libQt6", "libpyside6", "libshiboken6")) and not any((p / s).exists() for p in places)]
 
 
 def parse_ldd(output: str) -> list[str]:

@@ -180,6 +180,15 @@ def absent_sonames(count: int) -> list[str]:
     return absent[:count]
 
 
+def test_qt_libraries_ldd_cannot_see_are_not_reported_as_system_libraries(tmp_path):
+    # In a frozen app ldd may not find Qt's own libraries, which the IDE has loaded already.
+    qt = tmp_path / "PySide6" / "Qt"
+    (qt / "lib").mkdir(parents=True)
+    (qt / "lib" / "libicuuc.so.73").write_bytes(b"")
+    sonames = ["libQt6Gui.so.6", "libicuuc.so.73", "libxcb-cursor.so.0", "libpyside6.abi3.so.6.11"]
+    assert platform_check.system_libraries(sonames, qt) == ["libxcb-cursor.so.0"]
+
+
 @pytest.fixture
 def plugin_missing_libraries(tmp_path) -> tuple[Path, list[str]]:
     """A real shared library named like Qt's xcb plugin, linked against a library this machine
