@@ -143,8 +143,10 @@ class CodeEditor(ScintillaEdit):
         }
         for keys, slot in bindings.items():
             # WidgetWithChildren: active while the editor or its find bar has focus, and not
-            # ambiguous with the same keys in another editor tab.
-            QShortcut(QKeySequence(keys), self, slot, context=Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            # ambiguous with the same keys in another editor on screen (the two sides of a diff).
+            # Connected afterwards: PySide6 6.11 drops a context given together with a slot.
+            shortcut = QShortcut(QKeySequence(keys), self, context=Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            shortcut.activated.connect(slot)
 
     def _connect_notifications(self) -> None:
         self.savePointChanged.connect(self.dirtyChanged.emit)

@@ -79,8 +79,9 @@ class FindBar(QWidget):
         self.find_edit.textEdited.connect(self._search_as_typed)
         # Escape closes from anywhere in the bar; the editor keeps Escape for its popups. F3 and
         # Shift+F3 are the editor's shortcuts, which also apply here (the bar is its child).
-        QShortcut(QKeySequence(Qt.Key.Key_Escape), self, self.close_bar,
-                  context=Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        # (The slot is connected afterwards: PySide6 6.11 drops a context given with a slot.)
+        escape = QShortcut(QKeySequence(Qt.Key.Key_Escape), self, context=Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        escape.activated.connect(self.close_bar)
 
     # -- opening and closing ----------------------------------------------------------------
     def open(self, replace: bool = False) -> None:

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QShortcut
 from pyside6_scintilla import Scintilla
 
 from engine_core.vcs.diff import ADDED, CHANGED, FILLER, REMOVED, Side
@@ -80,11 +78,6 @@ class DiffEditor(CodeEditor):
         self.indicSetAlpha(INLINE_INDICATOR, 255)
         self.indicSetOutlineAlpha(INLINE_INDICATOR, 0)
         self.set_theme(theme)
-        # PySide6 6.11 drops the context given with a callable (QShortcut(keys, parent, slot,
-        # context)): the editor's Ctrl+F, F3… are window-wide, and with two editors side by side
-        # each key is ambiguous and does nothing. Scope them to the editor, as intended.
-        for shortcut in self.findChildren(QShortcut):
-            shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
 
     def set_theme(self, name: str) -> None:
         super().set_theme(name)

@@ -288,3 +288,28 @@ def test_completion_insert_text_differs_from_name(qtbot, editor):
     qtbot.keyClick(editor, Qt.Key.Key_Tab)
     assert editor.text() == "this.flow('Résumé"
     assert editor.cursor_position() == (1, len("this.flow('Résumé"))
+
+
+def test_editor_keys_belong_to_the_focused_editor_when_two_are_on_screen(qtbot):
+    """Two editors side by side (as in a diff): Ctrl+F opens the find bar of the one with the
+    focus, not neither (an ambiguous window-wide shortcut does nothing)."""
+    from PySide6.QtWidgets import QHBoxLayout, QWidget
+
+    from app.editor import CodeEditor
+
+    host = QWidget()
+    qtbot.addWidget(host)
+    left, right = CodeEditor(), CodeEditor()
+    layout = QHBoxLayout(host)
+    layout.addWidget(left)
+    layout.addWidget(right)
+    left.set_text("alpha\n")
+    right.set_text("beta\n")
+    host.show()
+    host.activateWindow()
+    qtbot.waitExposed(host)
+    right.setFocus()
+    qtbot.waitUntil(right.hasFocus)
+    qtbot.keyClick(right, Qt.Key.Key_F, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: right.find_bar.isVisible())
+    assert not left.find_bar.isVisible()
