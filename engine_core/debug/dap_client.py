@@ -29,6 +29,7 @@ class DapClient:
         self._write_lock = threading.Lock()
         self._seq = itertools.count(1)
         self._pending: dict[int, Future] = {}
+        self._commands: dict[int, str] = {}  # seq -> command, while its answer is pending
         self._listeners: list[EventListener] = []
         self._events: list[tuple[str, dict]] = []
         self._events_cond = threading.Condition()
@@ -42,6 +43,7 @@ class DapClient:
         seq = next(self._seq)
         future: Future = Future()
         self._pending[seq] = future
+        self._commands[seq] = command
         message = {"seq": seq, "type": "request", "command": command}
         if arguments is not None:
             message["arguments"] = arguments
@@ -51,6 +53,7 @@ class DapClient:
                 self._sock.sendall(b"Content-Length: %d\r\n\r\n" % len(body) + body)
         except OSError as exc:
             self._pending.pop(seq, None)
+            self._commands.pop(seq, None)
             future.set_exception(DapError(f"debugger connection lost while sending {command}: {exc}"))
         return future
 
@@ -59,6 +62,16 @@ class DapClient:
             return self.send(command, arguments).result(timeout)
         except TimeoutError:
             raise DapError(f"the debugger did not answer {command} within {timeout:g} s") from None
+
+    def fail_pending(self, commands: tuple[str, ...], reason: str) -> None:
+        """Give up waiting for the answers to ``commands``: e.g. reads of a stopped state the
+        flow has left (debugpy may never answer them once the thread runs on)."""
+        for seq, command in list(self._commands.items()):
+            if command in commands:
+                self._commands.pop(seq, None)
+                future = self._pending.pop(seq, None)
+                if future is not None and not future.done():
+                    future.set_exception(DapError(f"{command}: {reason}"))
 
     # -- events ---------------------------------------------------------------------------
     def add_listener(self, listener: EventListener) -> None:
@@ -112,6 +125,7 @@ class DapClient:
                 if not future.done():
                     future.set_exception(DapError("the debugger connection closed"))
             self._pending.clear()
+            self._commands.clear()
             with self._events_cond:
                 self._events.append(("connection_closed", {}))
                 self._events_cond.notify_all()
@@ -126,6 +140,7 @@ class DapClient:
     def _dispatch(self, message: dict) -> None:
         kind = message.get("type")
         if kind == "response":
+            self._commands.pop(message.get("request_seq"), None)
             future = self._pending.pop(message.get("request_seq"), None)
             if future is None or future.done():
                 return

@@ -352,6 +352,8 @@ class DebugSession:
             self.last_stop = None
         self._last_command = command
         self._frames = None
+        # Reads of the stop being left (the Debug panel's variables) lose their meaning.
+        self.client.fail_pending(("stackTrace", "scopes", "variables", "evaluate"), "the flow moved on")
         self.client.request(command, {"threadId": self.thread_id})
 
     def _main_thread(self) -> int:
@@ -368,7 +370,7 @@ class DebugSession:
         frames = self._frames
         if frames is not None:
             return list(frames)
-        body = self.client.request("stackTrace", {"threadId": self.thread_id, "startFrame": 0, "levels": 200})
+        body = self._read("stackTrace", {"threadId": self.thread_id, "startFrame": 0, "levels": 200})
         flows_dir = str(self.engine.workspace.flows_dir) + os.sep
         frames = []
         for raw in body.get("stackFrames", []):
@@ -382,12 +384,23 @@ class DebugSession:
             self._frames = frames
         return list(frames)
 
+    def _read(self, command: str, arguments: dict, timeout: float = 15.0) -> dict:
+        """A request about the stopped state. One that crossed a resume (the panel asked for
+        variables as the user pressed F10) is answered by nobody: fail it at once."""
+        future = self.client.send(command, arguments)
+        if self.last_stop is None and not threading.current_thread().name.startswith("debug-session"):
+            self.client.fail_pending((command,), "the flow is running")
+        try:
+            return future.result(timeout)
+        except TimeoutError:
+            raise DapError(f"the debugger did not answer {command} within {timeout:g} s") from None
+
     def scopes(self, frame_id: int) -> list[Scope]:
-        body = self.client.request("scopes", {"frameId": frame_id})
+        body = self._read("scopes", {"frameId": frame_id})
         return [Scope(s["name"], s["variablesReference"]) for s in body.get("scopes", [])]
 
     def variables(self, ref: int) -> list[Variable]:
-        body = self.client.request("variables", {"variablesReference": ref})
+        body = self._read("variables", {"variablesReference": ref})
         return [Variable(v["name"], v.get("value", ""), v.get("type", ""), v.get("variablesReference", 0))
                 for v in body.get("variables", [])]
 
@@ -395,7 +408,7 @@ class DebugSession:
         arguments: dict = {"expression": expression, "context": context}
         if frame_id is not None:
             arguments["frameId"] = frame_id
-        body = self.client.request("evaluate", arguments)
+        body = self._read("evaluate", arguments)
         return Variable(expression, body.get("result", ""), body.get("type", ""), body.get("variablesReference", 0))
 
     # -- ending ---------------------------------------------------------------------------
