@@ -85,7 +85,8 @@ def bundle(python: Path) -> int:
     subprocess.run([str(python), str(ROOT / "packaging" / "collect_licenses.py"), "--bundle", str(ROOT / "dist" / "flowdesk")],
                    check=False)
     shutil.copy2(ROOT / "packaging" / "install-desktop-entry", ROOT / "dist" / "flowdesk" / "install-desktop-entry")
-    size = sum(f.stat().st_size for f in (ROOT / "dist" / "flowdesk").rglob("*") if f.is_file())
+    # Each file once: PyInstaller links some libraries by symlink.
+    size = sum(f.lstat().st_size for f in (ROOT / "dist" / "flowdesk").rglob("*") if f.is_file() and not f.is_symlink())
     print(f"bootstrap: built {ROOT / 'dist' / 'flowdesk' / 'flowdesk'} ({size / 1e6:.0f} MB)", flush=True)
     return 0
 
