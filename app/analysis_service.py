@@ -18,6 +18,7 @@ import logging
 import os
 import queue
 import threading
+import time
 from typing import Any, Callable
 
 from engine_core.lifeline import exit_when_gone
@@ -29,6 +30,7 @@ log = logging.getLogger(__name__)
 
 HELPER_NAME = "flowdesk-analysis"
 _STOP = None  # the job that ends the sending thread
+_RESTART_DELAY_S = 5
 
 
 def _helper_main(conn, owner_pid: int) -> None:
@@ -75,9 +77,13 @@ class _Helper:
         self.process.start()
         child_end.close()
 
+        self.answered = 0
+
     def call(self, fn: Callable[..., Any], args: tuple) -> tuple[bool, Any]:
         self.conn.send((fn, args))
-        return self.conn.recv()
+        answer = self.conn.recv()
+        self.answered += 1
+        return answer
 
     def stop(self) -> None:
         self.conn.close()  # the helper reads EOF and returns
@@ -118,20 +124,29 @@ class AnalysisService:
         """The sending thread: one job at a time, in order; the helper started on first use
         (off the GUI thread) and again after it died."""
         helper: _Helper | None = None
+        retry_at = 0.0  # after a helper that could not even start: not before then
         while (job := jobs.get()) is not _STOP:
             fn, args, on_done, owner = job
             for _attempt in (1, 2):  # a helper that died (killed, out of memory) is replaced once
+                if helper is None and time.monotonic() < retry_at:
+                    break  # dropped: a lint or completion is asked again at the next keystroke
                 try:
                     if helper is None:
                         helper = _Helper()
                         self.helper_process = helper.process
                     ok, value = helper.call(fn, args)
                 except (EOFError, OSError) as exc:
+                    never_answered = helper is None or not helper.answered
                     if helper is not None:
                         helper.stop()
                     helper = None
                     if jobs is not self._jobs:  # shut down meanwhile (the IDE is exiting)
                         return
+                    if never_answered:  # it fails as it starts: starting it again at once would too
+                        log.warning("the analysis process could not start (%s); trying again in %d s",
+                                    exc or type(exc).__name__, _RESTART_DELAY_S)
+                        retry_at = time.monotonic() + _RESTART_DELAY_S
+                        break
                     log.warning("analysis process ended (%s); starting a new one", exc or type(exc).__name__)
                     continue
                 except Exception as exc:  # e.g. arguments that cannot be pickled

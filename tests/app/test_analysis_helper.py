@@ -26,3 +26,31 @@ def test_lint_goes_on_after_the_analysis_process_is_killed(qtbot, make_window, w
     window.tabs.linter_for(editor).lint_now()
     qtbot.waitUntil(lambda: "undefined_two" in problems(), timeout=10000)
     assert analysis().helper_process is not helper and analysis().helper_process.is_alive()
+
+
+def test_a_helper_that_cannot_start_is_not_restarted_for_every_job(tmp_path):
+    """Started from a main module that multiprocessing cannot import again (a script read
+    from stdin), every helper dies as it starts: one warning, not a process per keystroke."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = "\n".join([
+        "import logging, time",
+        "from PySide6.QtCore import QCoreApplication",
+        "logging.basicConfig()",
+        "app = QCoreApplication([])",
+        "from app.analysis_service import analysis",
+        "for _ in range(20):",
+        "    analysis().submit(len, 'abc', on_done=print)",
+        "    time.sleep(0.05)",
+        "time.sleep(0.5)",
+        "analysis().shutdown()",
+        "print('DONE')",
+    ])
+    root = Path(__file__).resolve().parents[2]
+    result = subprocess.run([sys.executable, "-"], input=script, capture_output=True, text=True, timeout=60,
+                            cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(root)})
+    assert "DONE" in result.stdout, result.stderr
+    assert result.stderr.count("could not start") == 1, result.stderr
+    assert result.stderr.count("FileNotFoundError") <= 2, result.stderr  # each dead start prints its traceback
