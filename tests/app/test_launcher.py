@@ -3,6 +3,7 @@ and a clear message with exit code 2 instead of Qt's abort when Qt cannot open a
 
 from __future__ import annotations
 
+import ast
 import os
 import shutil
 import socket
@@ -63,7 +64,7 @@ def flowdesk(*args: str, env: dict[str, str], modules: bool = False) -> subproce
 
 def imported(result: subprocess.CompletedProcess) -> list[str]:
     line = next(line for line in result.stderr.splitlines() if line.startswith("IMPORTED "))
-    return eval(line.removeprefix("IMPORTED "))  # a list literal printed by the child above
+    return ast.literal_eval(line.removeprefix("IMPORTED "))  # the list the child above printed
 
 
 def free_display_number() -> int:
