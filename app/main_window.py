@@ -111,6 +111,7 @@ class MainWindow(QMainWindow):
 
     def _connect_explorer(self) -> None:
         e = self.explorer
+        e.follow_store(self.bridge)  # "Recent executions" reads the store itself, also other engines' runs
         e.openFlow.connect(self.open_flow)
         e.runFlow.connect(self.run_flow)
         e.newFlow.connect(self.new_flow)
@@ -175,7 +176,6 @@ class MainWindow(QMainWindow):
     def _refresh_store_views(self) -> None:
         if self.bridge.is_open:
             self.bridge.read(lambda store: store.settings(), on_done=self.explorer.set_settings)
-            self.bridge.read(lambda store: store.executions(limit=20, roots_only=True), on_done=self.explorer.set_recent)
 
     def _engine_events(self, events: list) -> None:
         self.tree_model.enqueue(events)

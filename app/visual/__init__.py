@@ -157,8 +157,6 @@ def _connect(window, visuals: Visuals) -> None:
     visuals.flowchart.openFlow.connect(lambda name: window.tabs.open_flow(name))
     visuals.flowchart.selectLines.connect(visuals.select_lines)
     visuals.timeline.showExecution.connect(window.executions.select)
-    # Not a visual: the Explorer's recent executions follow the same engine (MainWindow must not grow).
-    window.explorer.follow_store(window.bridge)
     window.bridge.eventsArrived.connect(visuals.on_events)
     window.bridge.opened.connect(visuals.refresh_graph)
     window.tabs.saved.connect(visuals.saved)
