@@ -145,4 +145,5 @@ def test_the_ide_opens_its_main_window(frozen_app, home, tmp_path):
     seen = json.loads(result.stdout.strip().splitlines()[-1])
     assert seen["frozen"] is True and seen["windows"] == 1 and seen["engine_open"] is True
     assert seen["title"].startswith("examples")
+    assert any("'os' imported but unused" in message for message in seen.get("lint", [])), seen
     assert not wait_no_processes_from(frozen_app.parent)
