@@ -26,7 +26,7 @@ from .. import events as ev
 from ..errors import FlowdeskError
 from . import processes
 from .dap_client import DapClient, DapError
-from .statements import handler_first_line, multi_line_statement
+from .stops import StopReview
 
 # Our own code is "library" code for the debugger: stepping never enters it, and its frames
 # are hidden from the call stack, so the user sees only flows (and their own modules).
@@ -98,9 +98,7 @@ class DebugSession:
         self.end_reason: str | None = None
         self._ending = False  # _finish has begun (once per session)
         self._ended = threading.Event()  # _finish has done its work
-        self._last_command: str | None = None  # the resume that led to the coming stop
-        self._reported: tuple[list, tuple[int, int] | None] | None = None  # last stop shown: frames, statement
-        self._step_target: tuple[str, int] | None = None  # Step In into a flow: its handler's first line
+        self._review = StopReview(self)
         self._frames: list[Frame] | None = None  # the stack of the current stop, read once
 
     # -- starting -------------------------------------------------------------------------
@@ -144,7 +142,7 @@ class DebugSession:
             # waiting for a debugger, not the adapter.
             message = STOPPED_MESSAGE if self._ending else f"{STOPPED_MESSAGE} (the debugger could not attach: {exc})"
             if self.execution_id is not None:
-                self._end_execution(message, grace=0.0)
+                end_execution(self.engine, self.execution_id, message, grace=0.0)
             self._finish(message, grace=0.0)
             raise
         return self.execution_id
@@ -172,7 +170,7 @@ class DebugSession:
     # -- events ---------------------------------------------------------------------------
     def _on_dap_event(self, name: str, body: dict) -> None:
         # Runs on the DAP reader thread, which must never wait for a response itself: work
-        # that needs requests (skipping a handler's def line) goes to the session's thread.
+        # that needs requests (reviewing a stop, see stops.py) goes to the session's thread.
         if name == "stopped":
             if not self._ending:
                 self._worker.submit(self._stopped, body)
@@ -204,21 +202,15 @@ class DebugSession:
         if self._ending:
             return
         try:
-            if self._step_target is not None:
-                reason = self._arrived_at_step_target(reason)
-            elif reason in ("step", "breakpoint"):
-                go_on = self._not_a_new_stop(reason)
-                if go_on is not None:
-                    self._frames = None
-                    self.client.send(go_on, {"threadId": thread})
-                    return
+            reason, go_on = self._review.review(reason)
+            if go_on is not None:  # not a stop to show: carry on as the user asked
+                self._frames = None
+                self.client.send(go_on, {"threadId": thread})
+                return
             self._restore_after_run_to_cursor()
-            frames = self.stack()
+            self._review.shown(self.stack())
         except DapError:
             return  # the session is ending: _finish reports that
-        top = frames[0] if frames else None
-        self._reported = ([(f.path, f.name) for f in frames],
-                          multi_line_statement(top.path, top.line) if top else None)
         stop = StopInfo(reason, thread, body.get("description", ""), exception)
         with self._cond:
             if self._ending:
@@ -227,60 +219,6 @@ class DebugSession:
             self._stops += 1
             self._cond.notify_all()
         self._emit("stopped", stop)
-
-    def _not_a_new_stop(self, reason: str) -> str | None:
-        """The command to carry on with if this stop is not one the user should see, else None:
-        - Step In into a flow stops first in its module's top-level code (``import flow_api``);
-          the user asked for its handler, so run to the handler's first line;
-        - a statement written over several lines reports its lines again as it runs them (see
-          ``statements``): a stop that did not leave the statement is no new stop."""
-        frames = self.stack()
-        if not frames:
-            return None
-        top = frames[0]
-        if reason == "step" and self._last_command == "stepIn" and top.flow and top.name == "<module>":
-            target = handler_first_line(top.path)
-            if target is not None and target != top.line:
-                self._step_target = (top.path, target)
-                specs = self._breakpoints.get(top.path, [])
-                self.client.send("setBreakpoints", {"source": {"path": top.path},
-                                                    "breakpoints": specs + [{"line": target}]})
-                return "continue"
-        span = multi_line_statement(top.path, top.line)
-        if span is None:
-            return None
-        same_frame = (self._reported is not None and self._reported[1] == span
-                      and self._reported[0] == [(f.path, f.name) for f in frames])
-        carry_on = self._last_command or "continue"
-        if top.line != span[0]:
-            # One of the statement's later lines: a step that has not left it yet.
-            return carry_on if reason == "step" and same_frame else None
-        if reason == "step" and not same_frame:
-            return None  # stepped here from another statement (or out of a callee): a real stop
-        if self._entered_at_start(top, span):
-            return None
-        return carry_on
-
-    def _entered_at_start(self, frame: Frame, span: tuple[int, int]) -> bool:
-        expression = (f"__import__('engine_core.debug.statements', fromlist=['_'])"
-                      f".entered_at_start({frame.path!r}, {span[0]}, {span[1]})")
-        try:
-            body = self.client.request("evaluate", {"expression": expression, "frameId": frame.id,
-                                                    "context": "watch"}, timeout=5.0)
-        except DapError:
-            return True  # cannot tell: one stop too many beats a stop skipped
-        return body.get("result") != "False"
-
-    def _arrived_at_step_target(self, reason: str) -> str:
-        """After Step In into a flow ran on to its handler: put the breakpoints back; the stop
-        there is the step's (any other stop on the way is what it is)."""
-        path, line = self._step_target
-        self._step_target = None
-        self.client.send("setBreakpoints", {"source": {"path": path}, "breakpoints": self._breakpoints.get(path, [])})
-        frames = self.stack()
-        if reason == "breakpoint" and frames and (frames[0].path, frames[0].line) == (path, line):
-            return "step"
-        return reason
 
     def _emit(self, kind: str, payload: Any) -> None:
         for listener in list(self._listeners):
@@ -306,6 +244,10 @@ class DebugSession:
         return self._stops
 
     # -- breakpoints ----------------------------------------------------------------------
+    def breakpoints_of(self, path: str) -> list[dict]:
+        """The breakpoints set in ``path`` (the user's, not a step's temporary one)."""
+        return list(self._breakpoints.get(path, []))
+
     def set_breakpoints(self, path: str, specs: list[dict]) -> list[dict]:
         self._breakpoints[path] = list(specs)
         body = self.client.request("setBreakpoints", {"source": {"path": path}, "breakpoints": specs})
@@ -325,8 +267,8 @@ class DebugSession:
         self._resume("stepOut")
 
     def pause(self) -> None:
-        self._last_command = None
-        thread = self.thread_id or self._main_thread()
+        self._review.last_command = None
+        thread = self.thread_id or _main_thread(self.client)
         self.client.request("pause", {"threadId": thread})
 
     def run_to_cursor(self, path: str, line: int) -> None:
@@ -350,18 +292,11 @@ class DebugSession:
             raise DapError("the debug session has ended")
         with self._cond:
             self.last_stop = None
-        self._last_command = command
+        self._review.last_command = command
         self._frames = None
         # Reads of the stop being left (the Debug panel's variables) lose their meaning.
         self.client.fail_pending(("stackTrace", "scopes", "variables", "evaluate"), "the flow moved on")
         self.client.request(command, {"threadId": self.thread_id})
-
-    def _main_thread(self) -> int:
-        threads = self.client.request("threads").get("threads", [])
-        main = next((t for t in threads if t.get("name") == "MainThread"), threads[0] if threads else None)
-        if main is None:
-            raise DapError("the flow has no thread to pause")
-        return main["id"]
 
     # -- inspecting -----------------------------------------------------------------------
     def stack(self) -> list[Frame]:
@@ -431,7 +366,7 @@ class DebugSession:
         self.end_reason = message
         try:
             if self.execution_id is not None:
-                self._end_execution(message, grace)
+                end_execution(self.engine, self.execution_id, message, grace)
         finally:
             if self.client is not None:
                 self.client.close()
@@ -444,15 +379,26 @@ class DebugSession:
             self._ended.set()
             self._emit("terminated", {"reason": message})
 
-    def _end_execution(self, message: str, grace: float) -> None:
-        try:
-            if grace > 0:
-                try:
-                    self.engine.wait(self.execution_id, timeout=grace)
-                    return
-                except TimeoutError:
-                    pass
-            self.engine.cancel(self.execution_id, message)
-            self.engine.wait(self.execution_id, timeout=2.0)
-        except Exception:  # noqa: BLE001 - the engine is closing (window closed): it ends the tree itself
-            pass
+
+def end_execution(engine, execution_id: int, message: str, grace: float) -> None:
+    """See ``execution_id`` ended: give the engine ``grace`` seconds to end it by itself (the
+    worker's own report, or its death), then cancel it with ``message``."""
+    try:
+        if grace > 0:
+            try:
+                engine.wait(execution_id, timeout=grace)
+                return
+            except TimeoutError:
+                pass
+        engine.cancel(execution_id, message)
+        engine.wait(execution_id, timeout=2.0)
+    except Exception:  # noqa: BLE001 - the engine is closing (window closed): it ends the tree itself
+        pass
+
+
+def _main_thread(client: DapClient) -> int:
+    threads = client.request("threads").get("threads", [])
+    main = next((t for t in threads if t.get("name") == "MainThread"), threads[0] if threads else None)
+    if main is None:
+        raise DapError("the flow has no thread to pause")
+    return main["id"]

@@ -90,7 +90,7 @@ def test_a_multi_line_statement_in_a_loop_stops_on_every_pass(engine, workspace,
     workspace.write_flow("Summer", MULTI_LINE_LOOP)  # line 4: total = sum([ … ])
     session = start("Summer", {"Summer": [4]})
     totals = []
-    while (stop := session.wait_for_stop()) is not None:
+    while session.wait_for_stop() is not None:
         frame = session.stack()[0]
         scope = next(s for s in session.scopes(frame.id) if s.name == "Locals")
         totals.append({v.name: v.value for v in session.variables(scope.ref)}["i"])
