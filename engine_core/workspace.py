@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -157,6 +156,8 @@ class Workspace:
         path = self.root / STATE_DIR / "config.toml"
         if not path.is_file():
             return {}
+        import tomllib  # only here: most workspaces have no config, and every CLI start reads this
+
         try:
             return tomllib.loads(path.read_text(encoding="utf-8"))
         except tomllib.TOMLDecodeError as exc:
