@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection
 
 _context = None
-WORKER_NAME = "flowdesk-worker"
+HELPER_PREFIX = "flowdesk-"  # the name of every helper process (see _skip_main_module_in_workers)
+WORKER_NAME = HELPER_PREFIX + "worker"
 # What the forkserver imports once, so that each worker forked from it starts with them: the
 # flow runtime, the worker's loop, and this module (the workers' entry point below).
 _PRELOAD = ["flow_api", "engine_core.worker.process", __name__]
@@ -59,14 +60,16 @@ def _skip_main_module_in_workers() -> None:
     ``engine_core.worker.process.worker_main``, but the main module is the IDE, the CLI or a
     script that imports the whole engine: measured here, every new worker then spent
     0.2-0.4 s of CPU importing SQLAlchemy, Alembic and Mako while the flows ran, which
-    slowed 8 contending executions' lock round trips from ~7 ms to ~45 ms. Workers skip it."""
+    slowed 8 contending executions' lock round trips from ~7 ms to ~45 ms. Workers skip it, and
+    so does every helper process named ``flowdesk-…`` (the IDE's analysis process): their targets
+    live in importable modules, and a script read from stdin has no main file to import at all."""
     original = multiprocessing.spawn.get_preparation_data
     if getattr(original, "flowdesk", False):
         return
 
     def preparation_data(name):
         data = original(name)
-        if name == WORKER_NAME:
+        if name.startswith(HELPER_PREFIX):
             data.pop("init_main_from_name", None)
             data.pop("init_main_from_path", None)
         return data
