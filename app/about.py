@@ -13,13 +13,13 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import Qt, QUrl
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QTextBrowser, QVBoxLayout
 
+from engine_core import version as flowdesk_version
+
 from .icons import resources_dir
 from .welcome import show_welcome
 
 if TYPE_CHECKING:
     from .main_window import MainWindow
-
-FALLBACK_VERSION = "0.1.0"  # a run from a source tree that was never installed has no metadata
 
 # (what, distribution to read the version of, licence). Scintilla and Lexilla carry the
 # HPND-style Scintilla licence; the pyside6-scintilla binding itself is MIT.
@@ -44,13 +44,6 @@ COMPONENTS = (
     ("keyring", "keyring", "MIT"),
     ("Python", None, "PSF-2.0"),
 )
-
-
-def flowdesk_version() -> str:
-    try:
-        return metadata.version("flowdesk")
-    except metadata.PackageNotFoundError:
-        return FALLBACK_VERSION
 
 
 def licence_files() -> list[Path]:

@@ -148,7 +148,11 @@ def test_about_opens_the_licence_texts_the_app_carries(qtbot, make_window, tmp_p
 
 
 def test_about_falls_back_to_the_built_in_version(monkeypatch):
+    # A frozen app may carry no package metadata: About shows what --version prints.
+    import engine_core
+    import importlib.metadata
+
     def missing(name):
         raise metadata.PackageNotFoundError(name)
-    monkeypatch.setattr(about.metadata, "version", missing)
-    assert about.flowdesk_version() == about.FALLBACK_VERSION
+    monkeypatch.setattr(importlib.metadata, "version", missing)
+    assert about.flowdesk_version() == engine_core.VERSION
