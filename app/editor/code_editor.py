@@ -19,11 +19,11 @@ from .debug_markers import DebugMarkers
 from .find_bar import FindBar
 from .problems import ProblemOverlay
 from .search import Query
+from .typing_aids import INDENT, auto_indent, highlight_braces
 from . import search
-from .themes import SCE_P_COMMENTLINE, SCE_P_OPERATOR, STYLE, THEMES, apply_theme
+from .themes import STYLE, THEMES, apply_theme
 
 _S = Scintilla
-INDENT = 4
 
 # Margins, left to right. Margin 1 is left empty for breakpoints: markers 0-3 are reserved for
 # breakpoints and the current-execution-line arrow (see problems.py for the problem markers).
@@ -44,9 +44,6 @@ _FOLD_MARKERS = {  # VS Code-like boxed +/- with tree lines
     _S.MarkerOutline.FolderMidTail: _S.MarkerSymbol.TCorner,
 }
 _MASK_FOLDERS = 0xFE000000
-_BRACES = frozenset(b"()[]{}")
-_BLANKS = frozenset(b" \t")
-_BLOCK_ENDERS = (["return"], ["pass"], ["raise"], ["break"], ["continue"])
 _SOFT_KEYWORDS = ("match", "case", "type", "_")
 _EDITS = _S.ModificationFlags.InsertText | _S.ModificationFlags.DeleteText
 
@@ -236,7 +233,7 @@ class CodeEditor(ScintillaEdit):
     def _update_ui(self, updated: int) -> None:
         if updated & (_S.Update.Selection | _S.Update.Content):
             self._update_caret_line()
-            self._highlight_braces()
+            highlight_braces(self)
 
     def _update_caret_line(self) -> None:
         line = self.current_line()
@@ -244,52 +241,14 @@ class CodeEditor(ScintillaEdit):
             self._caret_line = line
             self.cursorLineChanged.emit(line)
 
-    def _highlight_braces(self) -> None:
-        caret = self.currentPos()
-        # Like VS Code: the brace after the caret, else the one before it.
-        for pos in (caret, self.positionBefore(caret)):
-            if pos < self.length() and self.charAt(pos) in _BRACES:
-                match = self.braceMatch(pos, 0)
-                if match >= 0:
-                    self.braceHighlight(pos, match)
-                else:
-                    self.braceBadLight(pos)
-                return
-        self.braceHighlight(-1, -1)
-
     # -- typing -----------------------------------------------------------------------------
     def _char_added(self, char: int) -> None:
         if char == ord("\n"):
-            self._auto_indent()
+            auto_indent(self)
         elif char in (ord("."), ord("'"), ord('"')) and self.selections() == 1:
             line, column = self.cursor_position()
             if wants_completion(self.line_text(line - 1)[:column], chr(char)):
                 self.completionRequested.emit()
-
-    def _auto_indent(self) -> None:
-        """Keep the previous line's indentation: one level more after a line ending in ':',
-        one less after a statement that ends its block (return, pass, ...)."""
-        line = self.lineFromPosition(self.currentPos())
-        if line == 0:
-            return
-        indent = self.lineIndentation(line - 1)
-        if self._opens_block(line - 1):
-            indent += INDENT
-        elif self.line_text(line - 1).split(maxsplit=1)[:1] in _BLOCK_ENDERS:
-            indent = max(0, indent - INDENT)
-        self.setLineIndentation(line, indent)
-        self.gotoPos(self.lineIndentPosition(line))
-
-    def _opens_block(self, index: int) -> bool:
-        """Whether the line's code (ignoring a trailing comment, per the lexer) ends in ':'."""
-        start, pos = self.positionFromLine(index), self.lineEndPosition(index)
-        self.colourise(start, pos)
-        while pos > start:
-            pos = self.positionBefore(pos)
-            if self.styleAt(pos) == SCE_P_COMMENTLINE or self.charAt(pos) in _BLANKS:
-                continue
-            return self.charAt(pos) == ord(":") and self.styleAt(pos) == SCE_P_OPERATOR
-        return False
 
     def line_text(self, index: int) -> str:
         start, end = self.positionFromLine(index), self.lineEndPosition(index)
