@@ -29,8 +29,9 @@ def test_lint_goes_on_after_the_analysis_process_is_killed(qtbot, make_window, w
 
 
 def test_a_helper_that_cannot_start_is_not_restarted_for_every_job(tmp_path):
-    """Started from a main module that multiprocessing cannot import again (a script read
-    from stdin), every helper dies as it starts: one warning, not a process per keystroke."""
+    """A helper that dies as it starts gets one warning, not a process per keystroke. To make
+    it die, the script (read from stdin: no main file) renames the helper, so that it no longer
+    skips re-importing the main module as flowdesk-… helpers do: the import fails."""
     import subprocess
     import sys
     from pathlib import Path
@@ -40,6 +41,8 @@ def test_a_helper_that_cannot_start_is_not_restarted_for_every_job(tmp_path):
         "from PySide6.QtCore import QCoreApplication",
         "logging.basicConfig()",
         "app = QCoreApplication([])",
+        "import app.analysis_service",
+        "app.analysis_service.HELPER_NAME = 'renamed-helper'",
         "from app.analysis_service import analysis",
         "for _ in range(20):",
         "    analysis().submit(len, 'abc', on_done=print)",
