@@ -109,6 +109,20 @@ def debugpy_tree() -> list[tuple[str, str]]:
     return datas
 
 
+def distribution_metadata() -> list[tuple[str, str]]:
+    """The installed metadata (*.dist-info) of Flowdesk and of every distribution it runs
+    with: `flowdesk --version` and Help > About read versions from it, keyring and the
+    connectors find their plugins through its entry points."""
+    from PyInstaller.utils.hooks import copy_metadata
+
+    from collect_licenses import runtime_distributions
+
+    datas = copy_metadata("flowdesk")
+    for dist in runtime_distributions():
+        datas += copy_metadata(dist.metadata["Name"])
+    return datas
+
+
 def drop_unused_datas(datas):
     return [entry for entry in datas
             if not any(fnmatch.fnmatch(entry[0], pattern) for pattern in _UNUSED_DATAS)]

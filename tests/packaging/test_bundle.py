@@ -65,6 +65,16 @@ def test_version_without_a_display(frozen_app, home):
     assert re.fullmatch(r"flowdesk \d+\.\d+\.\d+\S*\n", result.stdout)
 
 
+def test_the_versions_shown_in_help_about_are_readable(frozen_app, home):
+    """About reads each component's version from its installed metadata, bundled too; this
+    also runs code the way debugpy runs its adapter: the executable as the interpreter."""
+    code = "from importlib.metadata import version as v; print(v('PySide6-Essentials'), v('pyside6-scintilla'), v('jedi'))"
+    result = run_frozen(frozen_app, home, "-c", code)
+    assert result.returncode == 0, result.stderr
+    from importlib.metadata import version
+    assert result.stdout.split() == [version("PySide6-Essentials"), version("pyside6-scintilla"), version("jedi")]
+
+
 def test_a_flow_tree_runs_headless(frozen_app, home, tmp_path):
     workspace = example_workspace(tmp_path)
     result = run_frozen(frozen_app, home, "run", "Main Process", "-w", workspace)
