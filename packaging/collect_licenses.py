@@ -87,8 +87,7 @@ def runtime_distributions(root: str = "flowdesk") -> list[metadata.Distribution]
         for requirement in dist.requires or []:
             if "extra ==" in requirement:
                 continue
-            marker_ok = _marker_holds(requirement)
-            if marker_ok:
+            if _marker_holds(requirement):
                 todo.append(re.split(r"[ ;<>=!~\[(]", requirement, maxsplit=1)[0])
     seen.pop(_normalise(root), None)
     return sorted(seen.values(), key=lambda d: _normalise(d.metadata["Name"]))
@@ -101,7 +100,8 @@ def _marker_holds(requirement: str) -> bool:
         from packaging.requirements import Requirement
     except ImportError:  # without `packaging`, keep it: a notice too many is harmless
         return True
-    return Requirement(requirement).marker.evaluate() if Requirement(requirement).marker else True
+    marker = Requirement(requirement).marker
+    return marker.evaluate() if marker else True
 
 
 def _normalise(name: str) -> str:
