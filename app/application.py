@@ -31,6 +31,8 @@ def run_ide(workspace: str | None = None) -> int:
     freeze_startup_objects()
     code = app.exec()
     from .analysis_service import analysis
+    from .tasks import finish_background_work
 
+    finish_background_work()  # e.g. an engine still opening when the window closed: it closes itself
     analysis().shutdown()
     return code

@@ -29,26 +29,37 @@ class EngineBridge(QObject):
         self._flush_scheduled = False
         self._lock = threading.Lock()
         self._unsubscribe: Callable[[], None] | None = None
+        self._generation = 0  # one per open(); close() too, so an engine opening meanwhile is stale
 
     # -- lifecycle ------------------------------------------------------------------------
     def open(self, workspace: Workspace, db_url: str | None = None) -> None:
         self.close()
         self.workspace = workspace
-        run_in_background(self._start_engine, workspace, db_url, on_done=self._started, on_error=self.openFailed.emit)
+        generation = self._generation
+        run_in_background(self._start_engine, workspace, db_url, generation,
+                          on_done=lambda engine: self._started(engine, generation), on_error=self.openFailed.emit)
 
-    @staticmethod
-    def _start_engine(workspace: Workspace, db_url: str | None) -> Engine:
-        return Engine(workspace, db_url=db_url).start()
+    def _start_engine(self, workspace: Workspace, db_url: str | None, generation: int) -> Engine | None:
+        engine = Engine(workspace, db_url=db_url).start()
+        if generation != self._generation:
+            # Closed (the window, or another workspace opened) while this one was opening: it
+            # closes here, as the GUI thread may never deliver it (the IDE is quitting).
+            engine.close()
+            return None
+        return engine
 
-    def _started(self, engine: Engine) -> None:
-        if self.workspace is None or engine.workspace != self.workspace:
-            engine.close()  # the user switched workspaces while this one was opening
+    def _started(self, engine: Engine | None, generation: int) -> None:
+        if engine is None:
+            return
+        if generation != self._generation:
+            engine.close()  # closed between the check above and now
             return
         self.engine = engine
         self._unsubscribe = engine.subscribe(self._on_engine_event)
         self.opened.emit()
 
     def close(self) -> None:
+        self._generation += 1
         if self._unsubscribe:
             self._unsubscribe()
             self._unsubscribe = None

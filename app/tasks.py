@@ -44,8 +44,17 @@ def courier() -> _Courier:
 
 
 def call_on_gui_thread(callback: Callable[[Any], None], value: Any = None, owner: QObject | None = None) -> None:
-    """Call ``callback(value)`` on the GUI thread, unless ``owner`` was destroyed by then."""
-    courier().post.emit(callback, value, owner)
+    """Call ``callback(value)`` on the GUI thread, unless ``owner`` was destroyed by then. After
+    the application is gone (the IDE is quitting) there is no GUI left to call: dropped."""
+    target = courier()
+    if shiboken6.isValid(target):
+        target.post.emit(callback, value, owner)
+
+
+def finish_background_work(timeout_ms: int = 10000) -> bool:
+    """Wait for the pool's tasks before the process ends: one still running during the
+    interpreter's teardown finds multiprocessing's forkserver stopped under it."""
+    return QThreadPool.globalInstance().waitForDone(timeout_ms)
 
 
 class _Task(QRunnable):
