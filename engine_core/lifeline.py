@@ -4,25 +4,32 @@ started them is gone, even while busy: nothing of Flowdesk outlives a crash of i
 from __future__ import annotations
 
 import os
+import sys
 import threading
 import time
 
 
-def owner_gone(owner_pid: int) -> bool:
-    """True once ``owner_pid`` has exited. A dead process that its parent has not reaped yet
-    (a zombie) still answers ``kill(pid, 0)``: its state in /proc says it is gone."""
+def alive(pid: int) -> bool:
+    """Whether process ``pid`` is still running. A process that has ended but was not reaped
+    by its parent yet (a zombie) still answers ``kill(pid, 0)``: its state in /proc says it
+    is gone."""
     try:
-        os.kill(owner_pid, 0)
+        os.kill(pid, 0)
     except ProcessLookupError:
-        return True
-    except PermissionError:
         return False
+    except PermissionError:
+        return True  # someone else's process: running
     try:
-        with open(f"/proc/{owner_pid}/stat", "rb") as stat:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
             # "pid (comm) S ...": comm may hold spaces and parentheses, the state follows the last ")".
-            return stat.read().rpartition(b")")[2].split()[0] in (b"Z", b"X")
+            return stat.read().rpartition(b")")[2].split()[0] not in (b"Z", b"X")
     except (OSError, IndexError):
-        return False  # no /proc (macOS): kill(pid, 0) is all there is
+        # No entry on Linux: it ended just now. Elsewhere (no /proc) kill(pid, 0) is all there is.
+        return not sys.platform.startswith("linux")
+
+
+def owner_gone(owner_pid: int) -> bool:
+    return not alive(owner_pid)
 
 
 def exit_when_gone(owner_pid: int, interval: float = 1.0) -> None:

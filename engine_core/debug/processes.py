@@ -53,20 +53,6 @@ def _listening_inode(port: int) -> str | None:
     return None
 
 
-def alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat", encoding="ascii") as file:
-            return file.read().rsplit(")", 1)[1].split()[0] != "Z"  # a zombie has ended
-    except OSError:
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return False
-        except PermissionError:
-            return True
-        return not sys.platform.startswith("linux")
-
-
 def end_listener(port: int, within: float) -> None:
     """Give the process serving ``port`` ``within`` seconds to end by itself, then kill it."""
     deadline = time.monotonic() + within

@@ -4,7 +4,6 @@ thread and from other processes (the CLI's ``executions``/``show``/``cancel``, t
 from __future__ import annotations
 
 import json
-import os
 import socket
 import time
 from typing import Any
@@ -14,6 +13,7 @@ import sqlalchemy as sa
 from flow_api import _wire
 
 from ..errors import UsageError
+from ..lifeline import alive as process_alive
 from . import migrate
 from .database import create_engine
 from .schema import engine_sessions, executions, locks, logs, messages, settings, status_changes
@@ -176,7 +176,7 @@ class Store:
         ended = 0
         with self.engine.begin() as conn:
             for session in conn.execute(sa.select(engine_sessions)).all():
-                if session.host == host and _pid_alive(session.pid):
+                if session.host == host and process_alive(session.pid):
                     continue
                 if session.host != host:
                     continue  # another machine's engine (shared PostgreSQL): not ours to judge
@@ -210,16 +210,6 @@ def _end_active(conn, where, status: str, message: str) -> int:
                      .values(status=status, message=message, ended_at=now, cancel_requested=False))
         conn.execute(status_changes.insert(), [{"execution_id": i, "status": status, "at": now} for i in ids])
     return len(ids)
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _decode_row(row) -> dict:

@@ -24,9 +24,9 @@ def debug_processes(session) -> dict[str, int]:
 
 
 def alive(pids) -> list[int]:
-    from engine_core.debug import processes
+    from engine_core.lifeline import alive as running
 
-    return [pid for pid in pids if processes.alive(pid)]
+    return [pid for pid in pids if running(pid)]
 
 
 def poll(condition, bound: float = END_BOUND_S, interval: float = 0.02):
