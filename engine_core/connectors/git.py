@@ -1,0 +1,1 @@
+"""The GIT connector (being written)."""

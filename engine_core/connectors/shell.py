@@ -1,0 +1,1 @@
+"""The SHELL connector (being written)."""

@@ -1,0 +1,71 @@
+"""What a connector declares about itself: its parameters (which are required, which are
+secret), so that the engine checks a call before it starts, masks secrets wherever inputs are
+stored or shown, and the editor completes and lints ``this.connect(...)`` calls."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from flow_api import ConnectorError
+
+MASK = "********"
+
+
+@dataclass(frozen=True)
+class Param:
+    name: str
+    required: bool = False
+    secret: bool = False  # masked in the tree, logs, CLI output and the database
+    doc: str = ""
+    aliases: tuple[str, ...] = ()  # other names for the same parameter (e.g. hostname for host)
+
+
+@dataclass(frozen=True)
+class ConnectorSpec:
+    type: str
+    run: Callable[[Any, dict], "dict[str, Any] | None"]
+    params: tuple[Param, ...] | None = None  # None: undeclared (an old-style plugin); not checked
+    doc: str = ""
+    # Parameters that are required unless another one is given: (("url", "host"),) means one of them.
+    one_of: tuple[tuple[str, ...], ...] = field(default=())
+
+    def names(self) -> set[str]:
+        return {n for p in self.params or () for n in (p.name, *p.aliases)}
+
+    def secret_names(self) -> set[str]:
+        return {n for p in self.params or () if p.secret for n in (p.name, *p.aliases)}
+
+    def problems(self, given: "set[str] | list[str]") -> list[str]:
+        """What is wrong with a call giving these parameter names: unknown ones, missing ones."""
+        if self.params is None:
+            return []
+        given = set(given)
+        known = self.names()
+        found = [f"unknown parameter {name!r} for the {self.type} connector; it takes "
+                 f"{', '.join(sorted(p.name for p in self.params))}" for name in sorted(given - known)
+                 if name not in _COMMON]
+        for p in self.params:
+            if p.required and not ({p.name, *p.aliases} & given):
+                found.append(f"the {self.type} connector needs {p.name}=...")
+        for group in self.one_of:
+            if not set(group) & given:
+                found.append(f"the {self.type} connector needs one of {', '.join(g + '=...' for g in group)}")
+        return found
+
+    def check(self, params: dict) -> None:
+        problems = self.problems(params)
+        if problems:
+            raise ConnectorError("; ".join(problems))
+
+    def masked(self, params: dict) -> dict:
+        """``params`` with every secret value replaced by :data:`MASK` (a copy)."""
+        secrets = self.secret_names() | _ALWAYS_SECRET
+        return {k: (MASK if k in secrets and v not in (None, "") else v) for k, v in params.items()}
+
+
+# Parameters every connection takes (the engine's, not the connector's).
+_COMMON = frozenset({"name", "wait", "run", "inputs"})
+# Masked whatever a connector declares: an undeclared plugin's password is still a password.
+_ALWAYS_SECRET = frozenset({"password", "token", "api_key", "secret", "ssh_key", "key", "private_key",
+                            "client_secret", "access_token"})

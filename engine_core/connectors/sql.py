@@ -1,0 +1,1 @@
+"""The SQL connector (being written)."""
