@@ -10,6 +10,7 @@ from .errors import FlowExistsError, UnknownFlowError, WorkspaceError
 
 FLOWS_DIR = "flows"
 FILES_DIR = "files"  # system.file(...): synced by Git like the flows
+CONNECTORS_DIR = "connectors"  # stored connector records, <name>.json: synced by Git, no secrets
 STATE_DIR = ".flowdesk"
 _FORBIDDEN_IN_NAMES = set('/\\\0')
 NEW_FLOW_TEMPLATE = """import flow_api
@@ -59,6 +60,24 @@ class Workspace:
     @property
     def files_dir(self) -> Path:
         return self.root / FILES_DIR
+
+    # -- connector records (engine_core.connectors.records) ------------------------------
+    @property
+    def connectors_dir(self) -> Path:
+        return self.root / CONNECTORS_DIR
+
+    def connector_record_path(self, name: str) -> Path:
+        """The file of connector record ``name`` (which need not exist)."""
+        if (not isinstance(name, str) or not name or name.strip() != name or set(name) & _FORBIDDEN_IN_NAMES
+                or name.startswith(".")):
+            raise WorkspaceError(f"{name!r} is not a valid connector record name: no slashes, no leading dot "
+                                 "or spaces, e.g. 'crm-api'")
+        return self.connectors_dir / f"{name}.json"
+
+    def connector_record_names(self) -> list[str]:
+        if not self.connectors_dir.is_dir():
+            return []
+        return sorted(p.stem for p in self.connectors_dir.glob("*.json") if p.is_file() and not p.name.startswith("."))
 
     # -- files (system.file) -------------------------------------------------------------
     def file_names(self) -> list[str]:
