@@ -7,7 +7,9 @@ path, is not linted, and is Python-highlighted only for a ``.py``. ``current_flo
 ``saved`` signal concern flows only, so running, debugging and the visuals ignore file tabs.
 
 A *page* (``open_page``) is a tab that is no document: the welcome page, a side-by-side diff.
-It has no editor, is never dirty, and is not reopened at the next start."""
+It has no editor, is never dirty, and is not reopened at the next start. A page may be about a
+flow (the diff of a flow, the welcome page's example): with it in front, ``current_flow()`` is
+that flow, so Run (F5) and Debug (F6) run what the user is looking at."""
 
 from __future__ import annotations
 
@@ -49,6 +51,7 @@ class EditorTabs(QTabWidget):
         self._known_flows = known_flows
         self._open: dict[CodeEditor, OpenFlow | OpenFile] = {}
         self._pages: dict[QWidget, str] = {}  # page -> its key
+        self._page_flows: dict[QWidget, str] = {}  # page -> the flow it is about, if any
         self.workspace: Workspace | None = None
         self.theme = "light"
         # Asked before unsaved work is dropped: tab titles -> "save" | "discard" | "cancel".
@@ -102,12 +105,16 @@ class EditorTabs(QTabWidget):
             editor.setFocus()
         return editor
 
-    def open_page(self, key: str, title: str, make: Callable[[], QWidget], tooltip: str = "") -> QWidget:
-        """Show the page tab ``key``, made by ``make()`` the first time (one tab per key)."""
+    def open_page(self, key: str, title: str, make: Callable[[], QWidget], tooltip: str = "",
+                  flow: str | None = None) -> QWidget:
+        """Show the page tab ``key``, made by ``make()`` the first time (one tab per key);
+        ``flow``: the flow it is about (see the module's docstring)."""
         page = self.page(key)
         if page is None:
             page = make()
             self._pages[page] = key
+            if flow is not None:
+                self._page_flows[page] = flow
             index = self.addTab(page, title)
             if tooltip:
                 self.setTabToolTip(index, tooltip)
@@ -209,6 +216,7 @@ class EditorTabs(QTabWidget):
         if editor in self._pages:
             self.removeTab(index)
             del self._pages[editor]
+            self._page_flows.pop(editor, None)
             editor.deleteLater()
             return True
         if editor.is_dirty():
@@ -235,6 +243,7 @@ class EditorTabs(QTabWidget):
             widget = self.widget(0)
             self.removeTab(0)
             if self._pages.pop(widget, None) is not None:
+                self._page_flows.pop(widget, None)
                 widget.deleteLater()
             else:
                 self._forget(widget)
@@ -281,9 +290,12 @@ class EditorTabs(QTabWidget):
         return widget if widget in self._open else None
 
     def current_flow(self) -> str | None:
-        """The flow of the current tab; None when it shows a workspace file."""
+        """The flow of the current tab (a page's: the flow it is about); None for a workspace
+        file or a page about no flow."""
         editor = self.current_editor()
-        return self.flow_of(editor) if editor is not None else None
+        if editor is None:
+            return self._page_flows.get(self.currentWidget())
+        return self.flow_of(editor)
 
     def open_flow_names(self) -> list[str]:
         return [n for n in map(self.flow_of, self.editors()) if n is not None]

@@ -41,8 +41,11 @@ def readme_path():
 
 
 def show_welcome(window: "MainWindow") -> QWidget:
+    # About the example flow: with the page in front, F5 / F6 run and debug it, as the page says.
+    example = EXAMPLE_FLOW if window.workspace is not None and window.workspace.has_flow(EXAMPLE_FLOW) else None
     return window.tabs.open_page(PAGE_KEY, "Welcome", lambda: WelcomePage(window),
-                                 tooltip="What a flow is, the keys that run and debug one, where the docs are")
+                                 tooltip="What a flow is, the keys that run and debug one, where the docs are",
+                                 flow=example)
 
 
 class WelcomePage(QTextBrowser):
@@ -75,8 +78,8 @@ def _first_steps(window: "MainWindow") -> str:
     debug = html.escape(_key_of(window, "debugAction") or "F6")
     inputs = "The inputs dialog starts on Enter or Ctrl+Enter and offers the inputs the flow reads."
     if window.workspace is not None and window.workspace.has_flow(EXAMPLE_FLOW):
-        return (f"<p><a href='flow:{EXAMPLE_FLOW}'>{EXAMPLE_FLOW}</a> is open in the tab beside this one: "
-                f"switch to it and press <b>{run}</b> to run it — it starts <i>Calculator</i> and "
+        return (f"<p><a href='flow:{EXAMPLE_FLOW}'>{EXAMPLE_FLOW}</a> is open in the tab beside this one. "
+                f"Press <b>{run}</b> to run it (here or there) — it starts <i>Calculator</i> and "
                 f"<i>Messenger</i>; <b>{debug}</b> debugs it, stopping at the breakpoints you set. {inputs}</p>")
     return (f"<p>Double-click a flow in the Explorer to open it, then press <b>{run}</b> to run it or "
             f"<b>{debug}</b> to debug it. {inputs}</p>")

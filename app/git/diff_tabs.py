@@ -37,7 +37,7 @@ class DiffTabs:
         page = tabs.page(KEY_PREFIX + path)
         if page is None:
             page = tabs.open_page(KEY_PREFIX + path, tab_title(path), lambda: self._make(path, original),
-                                  f"{path}: {COMPARED}")
+                                  f"{path}: {COMPARED}", flow=flow_name(path))
         else:
             page.original = original
             tabs.setCurrentWidget(page)

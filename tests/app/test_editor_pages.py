@@ -36,3 +36,13 @@ def test_a_page_is_one_tab_per_key_and_never_counts_as_an_editor(qtbot, make_win
     tabs.open_page("welcome", "Welcome", lambda: QLabel("hi"))
     assert tabs.close_all()
     assert tabs.count() == 0
+
+
+def test_a_page_about_a_flow_makes_it_the_current_flow(qtbot, make_window, workspace):
+    """With the diff of a flow in front, F5 runs that flow (current_flow is what Run uses)."""
+    window = make_window(workspace)
+    tabs = window.tabs
+    tabs.open_page("diff:flows/Calculator.py", "Calculator.py (changes)", lambda: QLabel("diff"), flow="Calculator")
+    assert tabs.current_editor() is None
+    assert tabs.current_flow() == "Calculator" and window.run_action.isEnabled()
+    assert tabs.open_flow_names() == []  # still no editor tab of it

@@ -56,6 +56,25 @@ def test_first_start_opens_the_examples_with_main_process_and_the_welcome_page(q
     assert tabs.current_flow() == "Main Process"
 
 
+def test_f5_with_the_welcome_page_in_front_runs_main_process(qtbot, make_window, examples_home):
+    """The page says F5 runs Main Process: it does, without switching tabs first."""
+    from inputs_driver import answer_inputs
+
+    window = _open_first(qtbot, make_window)
+    assert isinstance(window.tabs.currentWidget(), WelcomePage)
+    assert window.run_action.isEnabled()
+    seen = []
+    answer_inputs(qtbot, {}, seen)
+    window.run_action.trigger()
+    assert [title for title, _ in seen] == ["Run Main Process"]
+    qtbot.waitUntil(lambda: [t.split(" ", 1)[1] for t in window.explorer.recent_texts()] == ["Main Process — success"],
+                    timeout=20000)
+    # A page about no flow leaves Run disabled.
+    from PySide6.QtWidgets import QLabel
+    window.tabs.open_page("plain", "Plain", lambda: QLabel("no flow here"))
+    assert window.tabs.current_flow() is None and not window.run_action.isEnabled()
+
+
 def test_the_next_start_restores_the_tabs_without_the_welcome_page(qtbot, make_window, examples_home):
     window = _open_first(qtbot, make_window)
     window.open_flow("Calculator")
