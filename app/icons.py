@@ -42,11 +42,25 @@ def status_icon(status: str) -> QIcon:
 
 # -- toolbar icons: SVG files in resources/icons, coloured for the theme -----------------------
 
+@lru_cache(maxsize=None)
 def resources_dir() -> Path:
-    """``resources/`` beside the packages (a checkout or an editable install), or inside a
-    PyInstaller bundle (``sys._MEIPASS``)."""
+    """Flowdesk's resources (examples, icons, licence notices): ``resources/`` inside a
+    PyInstaller bundle (``sys._MEIPASS``) or beside the packages (a checkout, an editable
+    install); an installed wheel has them in its installation's ``share/flowdesk/``
+    (``sys.prefix``, or the user base for ``pip install --user``)."""
     bundle = getattr(sys, "_MEIPASS", None)
-    return Path(bundle) / "resources" if bundle else Path(__file__).resolve().parent.parent / "resources"
+    if bundle:
+        return Path(bundle) / "resources"
+    beside = Path(__file__).resolve().parent.parent / "resources"
+    if beside.is_dir():
+        return beside
+    import site
+
+    for prefix in (sys.prefix, site.getuserbase()):
+        installed = Path(prefix) / "share" / "flowdesk"
+        if installed.is_dir():
+            return installed
+    return beside  # not found: callers report the missing file by its path
 
 
 # The SVGs are drawn in the light theme's colours; these are swapped for the current theme's.

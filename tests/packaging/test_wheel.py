@@ -28,7 +28,9 @@ def handler(system, this, inputs):
 def wheel(tmp_path_factory) -> Path:
     pytest.importorskip("build", reason="`build` is in the test extras: pip install -e .[test]")
     out = tmp_path_factory.mktemp("wheel")
-    result = subprocess.run([sys.executable, "-m", "build", "--wheel", "--outdir", str(out), str(ROOT)],
+    # The wheel is built from the sdist (build's default), as a release is: never from the
+    # checkout's build/ folder, which keeps files the checkout no longer has.
+    result = subprocess.run([sys.executable, "-m", "build", "--outdir", str(out), str(ROOT)],
                             capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     (found,) = out.glob("flowdesk-*.whl")
@@ -52,9 +54,12 @@ def test_the_wheel_carries_what_the_app_reads_at_run_time(wheel):
     assert "engine_core/store/migrations/env.py" in names
     assert any(n.startswith("engine_core/store/migrations/versions/0001") for n in names)
     assert "flow_api/py.typed" in names
-    assert "resources/examples/flows/Main Process.py" in names
-    assert "resources/app/licenses/INDEX.txt" in names
-    assert "resources/app/flowdesk.svg" in names
+    data = "flowdesk-0.1.0.data/data/share/flowdesk/"  # installed to <prefix>/share/flowdesk/
+    assert data + "examples/flows/Main Process.py" in names
+    assert data + "app/licenses/INDEX.txt" in names
+    assert data + "app/flowdesk.svg" in names
+    assert data + "icons/run.svg" in names
+    assert not any(n.startswith("resources/") for n in names)  # no top-level "resources" package
 
 
 def test_version_and_a_headless_run_from_the_installed_wheel(installed, tmp_path):
