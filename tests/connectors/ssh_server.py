@@ -89,9 +89,9 @@ class SSHTestServer:
                 pass
             output.cancel()
             await local.wait()
-            return
-        closed.cancel()
-        process.exit(await local.wait())
+        else:
+            process.exit(await local.wait())
+        await closed  # also runs asyncssh's clean-up of the stdin redirection
 
     def stop(self) -> None:
         async def close():
