@@ -60,6 +60,15 @@ def masked(connector_type: str, params: dict) -> dict:
         return ConnectorSpec(str(connector_type), lambda this, p: None).masked(params)
 
 
+def secret_values(connector_type: str, params: dict) -> list[str]:
+    """The secret values of a call (secret parameters, credentials in URLs), to be masked in
+    the connection's messages and logs."""
+    try:
+        return spec(connector_type).secret_values(params)
+    except ConnectorError:
+        return ConnectorSpec(str(connector_type), lambda this, p: None).secret_values(params)
+
+
 def _load() -> None:
     global _loaded
     if _loaded:
@@ -75,4 +84,4 @@ def _load() -> None:
             register(entry_point.name, loaded)
 
 
-__all__ = ["MASK", "BUILT_IN", "ConnectorSpec", "Param", "available", "get", "masked", "register", "run", "spec"]
+__all__ = ["MASK", "BUILT_IN", "ConnectorSpec", "Param", "available", "get", "masked", "register", "run", "secret_values", "spec"]

@@ -9,7 +9,9 @@ from typing import Any, Callable
 
 from flow_api import ConnectorError
 
-MASK = "********"
+from .. import redact
+
+MASK = redact.MASK
 
 
 @dataclass(frozen=True)
@@ -59,13 +61,33 @@ class ConnectorSpec:
             raise ConnectorError("; ".join(problems))
 
     def masked(self, params: dict) -> dict:
-        """``params`` with every secret value replaced by :data:`MASK` (a copy)."""
-        secrets = self.secret_names() | _ALWAYS_SECRET
-        return {k: (MASK if k in secrets and v not in (None, "") else v) for k, v in params.items()}
+        """``params`` as they may be stored and shown (a copy): every secret parameter's value
+        replaced by :data:`MASK` (also inside nested dicts, e.g. an ``Authorization`` header),
+        credentials in URLs masked, and the secret values masked wherever else they appear."""
+        names = {n.lower() for n in self.secret_names() | _ALWAYS_SECRET}
+        values = self.secret_values(params)
+
+        def walk(value: Any, key: "str | None", top: bool = False) -> Any:
+            # 'key' is a secret only as a parameter: inside a body it is ordinary data.
+            if key is not None and key.lower() in names and (top or key.lower() != "key") \
+                    and value not in (None, ""):
+                return MASK
+            if isinstance(value, dict):
+                return {k: walk(v, str(k)) for k, v in value.items()}
+            if isinstance(value, (list, tuple)):
+                return [walk(v, None) for v in value]
+            return redact.mask(value, values) if isinstance(value, str) else value
+
+        return {k: walk(v, k, True) for k, v in params.items()}
+
+    def secret_values(self, params: dict) -> list[str]:
+        """The secret values of a call (secret parameters, credentials in URLs): what must be
+        masked in the connection's messages and logs too."""
+        return redact.secrets_of(params, self.secret_names() | _ALWAYS_SECRET)
 
 
 # Parameters every connection takes (the engine's, not the connector's).
 _COMMON = frozenset({"name", "wait", "run", "inputs"})
 # Masked whatever a connector declares: an undeclared plugin's password is still a password.
 _ALWAYS_SECRET = frozenset({"password", "token", "api_key", "secret", "ssh_key", "key", "private_key",
-                            "client_secret", "access_token"})
+                            "client_secret", "access_token", "authorization", "passphrase"})

@@ -28,7 +28,7 @@ class Active:
     name: str
     kind: str  # "flow" | "connection"
     mode: str
-    inputs: str  # JSON text, as stored
+    inputs: str  # JSON text, as stored and shown (a connection's secrets masked)
     path: str | None
     source: str | None
     depth: int
@@ -45,6 +45,15 @@ class Active:
     cleaned_up: bool = False  # cancelled and done with its cleanup; ends when its children have
     paused_by_signal: bool = False  # child.pause(): its process group is stopped
     self_pause: "Parked | None" = None  # this.pause(): the parked request
+    # A connection's real inputs, kept in memory only and handed to the worker that runs it;
+    # None when they equal ``inputs``.
+    run_inputs: str | None = None
+    # Secret values to mask in what this execution reports (its message, logs, outputs).
+    secrets: tuple[str, ...] = ()
+
+    @property
+    def worker_inputs(self) -> str:
+        return self.run_inputs if self.run_inputs is not None else self.inputs
 
     @property
     def label(self) -> str:

@@ -22,7 +22,7 @@ from typing import Any, Callable
 from flow_api import EngineException
 
 from .. import events as ev
-from .. import protocol
+from .. import protocol, redact
 from ..store import Store, Writer
 from ..workspace import Workspace
 from . import control
@@ -225,7 +225,9 @@ class Dispatcher:
     # -- executions -----------------------------------------------------------------------
     def create(self, *, flow: str, name: str | None, kind: str, inputs: str, mode: str,
                parent: Active | None, path: str | None, source: str | None, inline: bool = False,
-               start: bool = True) -> Active:
+               start: bool = True, run_inputs: str | None = None, secrets: tuple[str, ...] = ()) -> Active:
+        """A new execution. ``inputs`` is what is stored and shown; ``run_inputs`` (a
+        connection's real inputs, secrets included) only goes to the worker, in memory."""
         now = time.time()
         name = name or flow
         execution_id = self.writer.create_execution(
@@ -237,7 +239,7 @@ class Dispatcher:
             id=execution_id, parent_id=parent.id if parent else None,
             root_id=parent.root_id if parent else execution_id, flow=flow, name=name, kind=kind,
             mode=mode, inputs=inputs, path=path, source=source, depth=(parent.depth + 1) if parent else 0,
-            inline=inline,
+            inline=inline, run_inputs=run_inputs, secrets=tuple(secrets),
         )
         self.active[execution_id] = active
         if parent is not None:
@@ -269,6 +271,8 @@ class Dispatcher:
     def finish(self, active: Active, status: str, message: str | None, traceback: str | None = None,
                *, kill: bool = False) -> None:
         now = time.time()
+        if active.secrets:  # a connector's error may quote its password or URL
+            message, traceback = redact.mask(message, active.secrets), redact.mask(traceback, active.secrets)
         self.writer.set_status(active.id, status, now, message=message, traceback=traceback, ended=True)
         self._events.append(ev.StatusChanged(active.id, status, message, now, traceback))
         self._ends.ending.add(active.id)  # before it leaves ``active``: see wait_ended

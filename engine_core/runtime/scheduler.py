@@ -74,4 +74,4 @@ class Scheduler:
         self._d.set_status(active, "running")
         debug = active.mode == "development"
         self._d.signal(worker, (protocol.RUN, execution_id, active.kind, active.flow, active.path,
-                                active.source, active.inputs, debug))
+                                active.source, active.worker_inputs, debug))

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Callable, NamedTuple
 from flow_api import EngineException
 
 from ... import events as ev
-from ... import protocol
+from ... import protocol, redact
 from ..active import Active
 from ..pool import Worker
 
@@ -86,6 +86,8 @@ class WorkerCalls:
         if active is None:
             return  # a note from an execution that was cancelled meanwhile
         now = time.time()
+        if active.secrets:
+            payload = _masked_note(op, payload, active.secrets)
         if op == "log":
             d.writer.append_log(execution_id, now, payload["level"], payload["text"], payload["fields"])
             fields = json.loads(payload["fields"]) if payload["fields"] else None
@@ -100,3 +102,13 @@ class WorkerCalls:
             active.outputs.update(json.loads(payload["outputs"]))
             d.writer.set_outputs(execution_id, json.dumps(active.outputs, separators=(",", ":")))
             d.emit(ev.OutputChanged(execution_id, dict(active.outputs)))
+
+
+def _masked_note(op: str, payload: dict, secrets: tuple[str, ...]) -> dict:
+    """A connection's log line, message or outputs with its secret values masked: a connector
+    (or the library under it) may log its URL or password."""
+    masked = dict(payload)
+    for key in {"log": ("text", "fields"), "message": ("subject", "message"), "set_output": ("outputs",)}.get(op, ()):
+        if isinstance(masked.get(key), str):
+            masked[key] = redact.mask(masked[key], secrets)
+    return masked

@@ -7,9 +7,10 @@ import json
 import time
 from typing import TYPE_CHECKING
 
-from flow_api import EngineException, InvalidInputError, ResourceNotFoundError
+from flow_api import ConnectorError, EngineException, InvalidInputError, ResourceNotFoundError
 
 from ... import connectors
+from ...connectors import records
 from ... import events as ev
 from ...errors import UnknownFlowError
 from .. import control
@@ -31,7 +32,8 @@ def register(calls: "WorkerCalls", d: "Dispatcher") -> None:
         # ``child.flow(...)`` on an Execution other than ``this`` starts a child of that one.
         return d.active.get(parent_id, call.caller)
 
-    def start_child(call: Call, parent: Active, *, flow, name, kind, inputs, run, wait, path, source):
+    def start_child(call: Call, parent: Active, *, flow, name, kind, inputs, run, wait, path, source,
+                    run_inputs=None, secrets=()):
         if parent.depth + 1 > d.options.max_depth:
             raise EngineException(
                 f"child executions nest deeper than {d.options.max_depth} levels "
@@ -39,7 +41,8 @@ def register(calls: "WorkerCalls", d: "Dispatcher") -> None:
             )
         inline = parent.mode == "development" and run
         child = d.create(flow=flow, name=name, kind=kind, inputs=inputs, mode=parent.mode,
-                         parent=parent, path=path, source=source, inline=inline, start=run)
+                         parent=parent, path=path, source=source, inline=inline, start=run,
+                         run_inputs=run_inputs, secrets=secrets)
         if inline:
             return run_inline(child)
         if not wait:
@@ -52,7 +55,7 @@ def register(calls: "WorkerCalls", d: "Dispatcher") -> None:
         # debug session covers the whole tree. It reports the child's end with "done".
         d.set_status(child, "running")
         return {"inline": {"id": child.id, "kind": child.kind, "target": child.flow, "path": child.path,
-                           "source": child.source, "inputs": child.inputs, "label": child.label}}
+                           "source": child.source, "inputs": child.worker_inputs, "label": child.label}}
 
     def start_flow(call: Call, *, parent, flow, name, inputs, wait, run=True):
         try:
@@ -63,9 +66,24 @@ def register(calls: "WorkerCalls", d: "Dispatcher") -> None:
                            run=run, wait=wait, path=str(path), source=source)
 
     def start_connector(call: Call, *, parent, connector_type, name, inputs, wait, run=True):
-        connectors.get(connector_type)  # raises ConnectorError naming the known types
-        return start_child(call, parent_for(call, parent), flow=str(connector_type), name=name, kind="connection",
-                           inputs=inputs, run=run, wait=wait, path=None, source=None)
+        # A stored connector record (by name) gives the type and the inputs the call overrides.
+        params = json.loads(inputs) if inputs else {}
+        asked = str(connector_type)
+        connector_type, params = records.resolve(d.workspace, asked, params)
+        if str(connector_type).upper() != asked.upper():
+            name = name or asked  # a record: the child is named after it
+        spec = connectors.spec(connector_type)  # raises ConnectorError naming the known types
+        problems = spec.problems(params)
+        if problems:  # refused before anything starts: no execution, the caller gets the error
+            takes = ", ".join(sorted(p.name for p in spec.params or ())) or "no parameters"
+            raise ConnectorError(f"this.connect({spec.type!r}) cannot start: {'; '.join(problems)} "
+                                 f"(the {spec.type} connector takes {takes})")
+        # The real inputs go to the worker in memory; the database, the events and every view
+        # get them with secrets masked.
+        shown = connectors.masked(spec.type, params)
+        return start_child(call, parent_for(call, parent), flow=spec.type, name=name, kind="connection",
+                           inputs=_json(shown), run=run, wait=wait, path=None, source=None,
+                           run_inputs=_json(params), secrets=tuple(connectors.secret_values(spec.type, params)))
 
     def run_child(call: Call, *, id, wait):
         child = d.active.get(id)
@@ -158,6 +176,10 @@ def register(calls: "WorkerCalls", d: "Dispatcher") -> None:
     for op, handler in (("start_flow", start_flow), ("start_connector", start_connector), ("run_child", run_child),
                         ("wait", wait), ("control", control_op), ("get", get), ("save_execution", save_execution)):
         calls.add(op, handler)
+
+
+def _json(value: dict) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)  # as flow_api's _wire writes
 
 
 def _exists(d: "Dispatcher", execution_id: int) -> bool:
