@@ -14,6 +14,7 @@ import sys
 import threading
 from typing import Any, Callable, NamedTuple
 
+from . import redact
 from .errors import FlowdeskError, UsageError
 from .status import Status
 from .workspace import Workspace
@@ -28,6 +29,8 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 _PLUGGED = {
     "graph": ("engine_core.graph.cli", "print the flows' dependency graph (dot, json or svg)"),
     "git": ("engine_core.vcs.cli", "sync the workspace with its Git repository"),
+    "serve": ("engine_core.serve", "serve the workspace's webhooks over HTTP and run its schedules"),
+    "webhook": ("engine_core.webhooks.cli", "manage the webhooks that start flows over HTTP (served by 'flowdesk serve')"),
 }
 
 
@@ -124,9 +127,11 @@ def main(argv: list[str] | None = None, *, extra: dict[str, Command] | None = No
     try:
         if extra and args.command in extra:
             return extra[args.command].run(args)
+        if args.command not in _COMMANDS:  # a plugged command without a cmd_ function: its module's run
+            return importlib.import_module(_PLUGGED[args.command][0]).run(args)
         return _COMMANDS[args.command](args)
-    except FlowdeskError as exc:
-        print(f"flowdesk: {exc}", file=sys.stderr)
+    except FlowdeskError as exc:  # may quote a database or remote URL: its password stays hidden
+        print(f"flowdesk: {redact.mask_urls(str(exc))}", file=sys.stderr)
         return EXIT_USAGE
     except BrokenPipeError:
         # The reader went away (`flowdesk executions | head`): not an error worth a traceback.

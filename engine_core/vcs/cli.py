@@ -10,6 +10,7 @@ import argparse
 import json
 import sys
 
+from .. import redact
 from ..errors import FlowdeskError, WorkspaceError
 from ..workspace import Workspace
 from .gitcmd import GitError
@@ -57,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _fail(exc: Exception, code: int) -> int:
-    print(f"flowdesk: {exc}", file=sys.stderr)
+    print(f"flowdesk: {redact.mask_urls(str(exc))}", file=sys.stderr)
     return code
 
 

@@ -9,11 +9,16 @@ from pathlib import Path
 
 import git
 
+from .. import redact
 from ..errors import FlowdeskError
 
 
 class GitError(FlowdeskError):
-    """A git operation failed; ``str(error)`` says why and what to do."""
+    """A git operation failed; ``str(error)`` says why and what to do. Credentials inside any
+    URL it quotes (a remote's ``https://user:TOKEN@host``) are masked, wherever it is shown."""
+
+    def __init__(self, message: object = "", *args: object):
+        super().__init__(redact.mask_urls(str(message)), *args)
 
 
 class AuthenticationError(GitError):
