@@ -46,8 +46,9 @@ class MailBox:
 
         with self._lock:
             self.messages.append({"from": envelope.mail_from, "rcpt": list(envelope.rcpt_tos),
-                                  "login": getattr(session, "auth_data", None),
-                                  "mail": email.message_from_bytes(envelope.content, policy=policy.default)})
+                                  "login": session.auth_data.login.decode() if session.authenticated else None,
+                                  "mail": email.message_from_bytes(envelope.content.replace(b"\r\n", b"\n"),
+                                                                   policy=policy.default)})
         return "250 Message accepted for delivery"
 
 
@@ -62,7 +63,7 @@ class _Auth:
 
         ok = (isinstance(auth_data, LoginPassword) and auth_data.login.decode() == self.login
               and auth_data.password.decode() == self.password)
-        return AuthResult(success=ok, handled=False)
+        return AuthResult(success=ok, handled=False, auth_data=auth_data if ok else None)
 
 
 @pytest.fixture
