@@ -7,12 +7,12 @@ the user types, the file rarely parses (``this.`` alone is a syntax error).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING
 
 import flow_api
 
-from . import api_model
+from . import api_model, connect_calls
 from .problems import Completion
 
 if TYPE_CHECKING:
@@ -47,13 +47,15 @@ _HANDLER_PARAMETERS = re.compile(r"^(?:async\s+)?def\s+handler\s*\(\s*(\w+)[^,)]
 
 
 def complete(source: str, line: int, column: int, known_flows: Iterable[str] = (),
-             path: str | None = None) -> list[Completion]:
+             path: str | None = None, connector_records: Mapping[str, str] | None = None) -> list[Completion]:
     """What may be typed at the cursor (``line`` 1-based, ``column`` 0-based). Never raises.
 
     In the flow-name argument of ``.flow('...``: the known flows starting with what was typed.
     After ``this.`` / ``system.`` (the handler's parameters), ``flow_api.`` and chains whose type
     flow_api's annotations give (``system.setting('x').``, ``this.using('retry').``): the
     members, with signatures and docstrings, read from flow_api itself.
+    In ``this.connect(``: the connector types (and ``connector_records``, name → type) in the
+    type's literal, then the parameters that connector declares, with their docs.
     Elsewhere: jedi's completions; ``path`` lets jedi resolve imports next to the flow.
     """
     lines = _LINE_BREAK.split(source)
@@ -63,6 +65,9 @@ def complete(source: str, line: int, column: int, known_flows: Iterable[str] = (
     typed_flow_name = _typed_flow_name(lines[max(0, line - 1 - _FLOW_CALL_LINES):line - 1], before_cursor)
     if typed_flow_name is not None:
         return _flow_names(known_flows, typed_flow_name)
+    connection = connect_calls.complete(source, "\n".join([*lines[:line - 1], before_cursor]), connector_records)
+    if connection is not None:
+        return connection
     members = _flow_api_completions(source, lines, line, before_cursor)
     if members is not None:
         return members

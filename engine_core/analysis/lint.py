@@ -10,11 +10,11 @@ from __future__ import annotations
 import ast
 import difflib
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from pyflakes import checker, messages
 
-from . import api_model
+from . import api_model, connect_calls
 from .problems import Problem
 
 HANDLER_HINT = "a flow needs 'def handler(system, this, inputs)'"
@@ -48,11 +48,14 @@ _ATTRIBUTE_FUNCTIONS = frozenset({"setattr", "getattr", "hasattr", "delattr"})
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
 
-def lint(source: str, filename: str = "<flow>", known_flows: Iterable[str] | None = None) -> list[Problem]:
+def lint(source: str, filename: str = "<flow>", known_flows: Iterable[str] | None = None,
+         connector_records: Mapping[str, str] | None = None) -> list[Problem]:
     """All problems in ``source``, sorted by (line, column). Never raises.
 
     ``known_flows``: the flow names of the workspace; when given, ``.flow('Name')`` calls naming
-    another flow are reported. A syntax error is the only problem reported for a file that does
+    another flow are reported. ``this.connect('TYPE', ...)`` calls with a literal type are
+    checked against the connector's declared parameters; ``connector_records`` (the workspace's
+    stored records, name → type) tells record names from misspelt types. A syntax error is the only problem reported for a file that does
     not parse, since nothing else can be checked then.
     """
     lines = _LINE_BREAK.split(source)
@@ -69,6 +72,7 @@ def lint(source: str, filename: str = "<flow>", known_flows: Iterable[str] | Non
     problems = [_pyflakes_problem(message, lines) for message in checked.messages]
     problems += _handler_problems(tree_or_problem, lines)
     problems += _member_problems(checked, lines)
+    problems += connect_calls.problems(checked.connect_calls, lines, connector_records)
     if known_flows is not None:
         problems += _flow_reference_problems(checked.flow_name_literals, lines, set(known_flows))
     return sorted(problems, key=lambda problem: (problem.line, problem.column))
@@ -120,6 +124,7 @@ class _FlowChecker(checker.Checker):
 
     def __init__(self, tree: ast.Module, filename: str, handler: ast.FunctionDef | ast.AsyncFunctionDef | None):
         self.flow_name_literals: list[ast.Constant] = []
+        self.connect_calls: list[ast.Call] = []  # this.connect(...) / this.using(...).task(...)
         # Reads of a name the handler's `system` / `this` does not have: (node, its class, the
         # parameter's name). Real members are skipped at once: they are nearly every read.
         self.api_attributes: list[tuple[ast.Attribute, type, str]] = []
@@ -148,6 +153,11 @@ class _FlowChecker(checker.Checker):
         if (type(function) is ast.Name and function.id in _ATTRIBUTE_FUNCTIONS and len(node.args) >= 2
                 and type(node.args[1]) is ast.Constant and isinstance(node.args[1].value, str)):
             self.dynamic_attributes.add(node.args[1].value)
+        if connect_calls.connect_call_of(node):
+            root = connect_calls.call_root(node)
+            if (type(root) is ast.Name and self._api_classes.get(root.id) is api_model.HANDLER_PARAMETER_CLASSES[1]
+                    and self._is_handler_parameter(root.id)):
+                self.connect_calls.append(node)
         super().CALL(node)
 
     def ATTRIBUTE(self, node: ast.Attribute) -> None:  # noqa: N802
