@@ -85,6 +85,18 @@ def names(workspace) -> list[str]:
     return _workspace(workspace).connector_record_names()
 
 
+def types(workspace) -> dict[str, str]:
+    """Record name → connector type, for the editor (``lint``/``complete``'s
+    ``connector_records``); unreadable records are left out."""
+    found = {}
+    for name in names(workspace):
+        try:
+            found[name] = stored(workspace, name)[0]
+        except ConnectorError:
+            continue
+    return found
+
+
 def exists(workspace, name: str) -> bool:
     try:
         return _workspace(workspace).connector_record_path(name).is_file()

@@ -95,6 +95,7 @@ def test_saved_password_is_not_in_the_file_and_loading_gives_it_back(workspace, 
     assert records.load(workspace, "crm-api") == ("REST", {"url": "http://crm.local", "username": "alice",
                                                            "password": SECRET})
     assert records.names(workspace) == ["crm-api"]
+    assert records.types(workspace) == {"crm-api": "REST"}  # what the editor completes and lints with
 
 
 def test_secrets_go_to_the_keyring_when_one_works(workspace, memory_keyring):
