@@ -167,9 +167,12 @@ class ScheduleRunner:
         name = run_name(schedule, due)
         try:
             execution_id = self.engine.submit(schedule.flow, dict(schedule.inputs), name=name)
-        except FlowdeskError as exc:
-            log.error("schedule %r: could not start flow %r due at %s: %s", schedule.name, schedule.flow,
-                      due.isoformat(timespec="minutes"), exc)
+        except Exception as exc:  # noqa: BLE001 - one schedule's failure must not stop the others
+            # FlowdeskError: the flow went away since the files were read; anything else: the
+            # engine is closing. Either way the message is the whole story.
+            kind = "" if isinstance(exc, FlowdeskError) else f"{type(exc).__name__}: "
+            log.error("schedule %r: could not start flow %r due at %s: %s%s", schedule.name, schedule.flow,
+                      due.isoformat(timespec="minutes"), kind, exc)
             return
         log.info("schedule %r: started execution #%d %r", schedule.name, execution_id, name)
         self._state.record_run(schedule.name, due)
@@ -199,7 +202,7 @@ class ScheduleRunner:
         self._signature = signature
         schedules, problems = records.scan(self.workspace)
         for problem in problems:
-            log.warning("%s; this schedule does not run until its file is fixed", problem)
+            log.warning("%s; this schedule does not run until that is fixed", problem)
         self._schedules = {s.name: s for s in schedules}
         # A new schedule's runs count from now: creating one is not a reason to run the past.
         self._cursor = {name: self._cursor.get(name, now) for name in self._schedules}
