@@ -317,5 +317,6 @@ class MainWindow(QMainWindow):
             self.session.save_open_tabs(str(self.workspace.root), names, current)
         self.session.save_window(self.saveGeometry(), self.saveState())
         self.session.sync()
+        self.debug.controller.stop_now()
         self.bridge.close()
         event.accept()

@@ -3,6 +3,8 @@ the session reports comes back as Qt signals on the GUI thread."""
 
 from __future__ import annotations
 
+import logging
+
 from typing import Any, Callable
 
 from PySide6.QtCore import QObject, Signal
@@ -11,6 +13,9 @@ from engine_core.debug import DebugSession, Frame, StopInfo
 
 from ..engine_bridge import EngineBridge
 from ..tasks import call_on_gui_thread, run_in_background
+
+
+log = logging.getLogger(__name__)
 
 
 class DebugController(QObject):
@@ -134,6 +139,17 @@ class DebugController(QObject):
     def stop(self) -> None:
         if self.session:
             self._command(self.session.stop)
+
+    def stop_now(self) -> None:
+        """Stop debugging before this returns (the window is closing): the tree ends as
+        "cancelled: debugging stopped" rather than with the engine's shutdown. Bounded: the
+        session kills what does not end within a second."""
+        session = self.session
+        if session is not None:
+            try:
+                session.stop()
+            except Exception:  # noqa: BLE001 - closing goes on; the engine's shutdown ends the rest
+                log.warning("stopping the debug session at close failed", exc_info=True)
 
     def set_breakpoints(self, path: str, specs: list[dict]) -> None:
         if self.session and self.session.client is not None:

@@ -67,7 +67,7 @@ class Visuals:
             if self.window.tabs.current_flow() == flow and editor.text() == source:
                 self.flowchart.show_chart(flow, chart)
                 self.flowchart.highlight_line(editor.current_line())
-        analysis().submit(build_flowchart, source, on_done=show, owner=self.window)
+        analysis().submit(build_flowchart, source, on_done=show, owner=editor)  # nothing to show once its tab closed
 
     def _cursor_moved(self, editor, line: int) -> None:
         if editor is self.window.tabs.current_editor():

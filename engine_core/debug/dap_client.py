@@ -13,13 +13,16 @@ import time
 from concurrent.futures import Future
 from typing import Callable
 
+from ..errors import FlowdeskError
+
 log = logging.getLogger(__name__)
 
 EventListener = Callable[[str, dict], None]
 
 
-class DapError(Exception):
-    """A request failed (the adapter said so, or the connection ended)."""
+class DapError(FlowdeskError):
+    """A request failed (the adapter said so, or the connection ended): a message for the
+    user, not a bug (a variables read racing with the end of the session, say)."""
 
 
 class DapClient:

@@ -168,7 +168,7 @@ def test_closing_the_window_while_debugging_leaves_nothing_running(qtbot, make_w
     window.close()
     assert not window.isVisible()
     record = engine.store.execution(root_id)
-    assert record["status"] == "cancelled", record
+    assert (record["status"], record["message"]) == ("cancelled", "cancelled: debugging stopped"), record
     assert_nothing_left(engine, pids, closed_at)
 
 
