@@ -5,7 +5,8 @@ text=..., html=..., smtp_host=..., smtp_port=587, login=..., password=..., use_t
 outputs ``message_id`` and ``recipients`` (every address the server accepted).
 
 ``text`` and ``html`` together make a multipart/alternative mail (mail programs show the HTML and
-fall back to the text). ``use_tls`` means STARTTLS on the plain port; ``bcc`` addresses receive
+fall back to the text). ``use_tls`` means STARTTLS on the plain port (the certificate is checked
+against the system's CAs, plus ``ca_file`` when given); ``bcc`` addresses receive
 the mail but are not written into its headers."""
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ def smtp(this, params: dict) -> dict:
     try:
         with smtplib.SMTP(host, port, timeout=float(params.get("timeout") or 30)) as server:
             if params.get("use_tls"):
-                server.starttls(context=ssl.create_default_context())
+                server.starttls(context=ssl.create_default_context(cafile=params.get("ca_file") or None))
             if params.get("login"):
                 server.login(str(params["login"]), str(params.get("password") or ""))
             refused = server.send_message(message, from_addr=sender, to_addrs=recipients)
@@ -56,6 +57,9 @@ def smtp(this, params: dict) -> dict:
         raise ConnectorError(f"SMTP connector: {where} answered {_reply(exc)}") from None
     except smtplib.SMTPException as exc:
         raise ConnectorError(f"SMTP connector: sending through {where} failed: {exc}") from None
+    except ssl.SSLCertVerificationError as exc:
+        raise ConnectorError(f"SMTP connector: the certificate of {where} is not trusted ({exc.verify_message}); "
+                             f"for a server with a certificate of your own CA pass ca_file=...") from None
     except ssl.SSLError as exc:
         raise ConnectorError(f"SMTP connector: STARTTLS with {where} failed: {exc.reason or exc}") from None
     except (socket.timeout, TimeoutError):
@@ -64,7 +68,8 @@ def smtp(this, params: dict) -> dict:
         raise ConnectorError(f"SMTP connector: cannot connect to the mail server {where}: {exc.strerror or exc}; "
                              f"check smtp_host= and smtp_port=") from None
     if refused:
-        this.log("SMTP: some recipients were refused: " + ", ".join(f"{a} ({_code_text(r)})" for a, r in refused.items()))
+        this.log("SMTP: some recipients were refused: "
+                 + ", ".join(f"{a} ({_code_text(r)})" for a, r in refused.items()))
     return {"message_id": message["Message-ID"], "recipients": [r for r in recipients if r not in refused]}
 
 
@@ -123,5 +128,6 @@ register("SMTP", smtp, params=[
     Param("password", secret=True, doc="the password for login"),
     Param("use_tls", doc="STARTTLS before sending (default False)"),
     Param("timeout", doc="seconds to wait for the server (default 30)"),
+    Param("ca_file", doc="a CA certificate file (PEM) trusted for STARTTLS besides the system's (Flowdesk's own)"),
 ], doc="Send a mail through an SMTP server; outputs message_id and recipients.",
     one_of=(("from", "from_"), ("to", "cc", "bcc")))

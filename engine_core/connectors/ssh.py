@@ -64,7 +64,8 @@ async def _session(this, params: dict, host: str, port: int, where: str) -> dict
         conn = await asyncssh.connect(host, port, **options)
     except asyncssh.PermissionDenied:
         raise ConnectorError(f"SSH connector: {where} refused the login of {params['username']!r} (wrong "
-                             f"password or key, or the user may not log in); check username=, password=, key=") from None
+                             f"password or key, or the user may not log in); "
+                             f"check username=, password=, key=") from None
     except asyncssh.HostKeyNotVerifiable:
         raise ConnectorError(f"SSH connector: the host key of {host}:{port} does not match hostkey=...; the server "
                              f"is not the one pinned (or its key changed): check with 'ssh-keyscan -p {port} "

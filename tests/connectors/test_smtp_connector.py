@@ -98,3 +98,19 @@ def test_use_tls_against_a_server_without_starttls_says_so(engine, workspace, sm
     assert connection["status"] == "error"
     assert "STARTTLS" in connection["message"], connection["message"]
     assert box.messages == []
+
+
+def test_use_tls_checks_the_certificate_then_sends_after_starttls_and_logs_in(engine, workspace, smtp_tls_server):
+    box = smtp_tls_server
+    params = {"from": "a@example.com", "to": "b@example.com", "text": "secret\n", "smtp_host": box.host,
+              "smtp_port": box.port, "use_tls": True, "login": "mailer", "password": "mail-pass"}
+    out, untrusted = _send(engine, workspace, params)  # a self-signed certificate: not trusted by default
+    assert untrusted["status"] == "error"
+    assert "certificate of 127.0.0.1" in untrusted["message"] and "ca_file=" in untrusted["message"], \
+        untrusted["message"]
+    assert box.messages == []
+    out, connection = _send(engine, workspace, {**params, "ca_file": box.cert_file})
+    assert connection["status"] == "success", connection["message"]
+    (received,) = box.messages
+    assert received["login"] == "mailer"  # the server allows AUTH only after STARTTLS
+    assert received["mail"].get_content() == "secret\n"
