@@ -104,15 +104,21 @@ def _instants(wall: datetime, tz: ZoneInfo, both_folds: bool) -> list[datetime]:
     return [a]
 
 
+def _steady(tz: ZoneInfo, instant: datetime) -> bool:
+    """No offset change within _MAX_SHIFT of ``instant``: wall times map to instants in order there."""
+    offset = instant.astimezone(tz).utcoffset()
+    return (instant - _MAX_SHIFT).astimezone(tz).utcoffset() == offset == (instant + _MAX_SHIFT).astimezone(tz).utcoffset()
+
+
 def runs_after(expression: str, zone_name: str, after: datetime) -> Iterator[datetime]:
     """The due instants strictly after ``after`` (aware), ascending, without duplicates, as
     aware datetimes in the schedule's zone. Endless; take what you need."""
     tz = zone(zone_name)
     both = _follows_real_time(expression)
     after = after.astimezone(timezone.utc)
-    # Start a little before: a repeated hour can give an instant after `after` whose wall
-    # time is before `after`'s.
-    start = (after - _MAX_SHIFT).astimezone(tz).replace(tzinfo=None)
+    # Near a change, start a little before: a repeated hour can give an instant after `after`
+    # whose wall time is before `after`'s.
+    start = (after if _steady(tz, after) else after - _MAX_SHIFT).astimezone(tz).replace(tzinfo=None)
     walls = croniter(expression, start)
     pending: list[datetime] = []
     last: datetime | None = None
@@ -122,8 +128,9 @@ def runs_after(expression: str, zone_name: str, after: datetime) -> Iterator[dat
         for instant in instants:
             if instant > after:
                 heapq.heappush(pending, instant)
-        # Later wall times cannot give an instant earlier than this bound.
-        bound = min(instants) - _MAX_SHIFT
+        # Later wall times cannot give an instant earlier than this bound: the earliest one is
+        # final unless a change is near (this keeps a per-minute cron at one step per run).
+        bound = min(instants) if _steady(tz, min(instants)) else min(instants) - _MAX_SHIFT
         while pending and pending[0] <= bound:
             instant = heapq.heappop(pending)
             if instant != last:

@@ -4,7 +4,7 @@ messages a user reads, and the run times across daylight-saving changes."""
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -147,3 +147,20 @@ def test_next_runs_are_strictly_after_now_and_in_the_schedules_zone():
     runs = records.next_runs(schedule("0 * * * *"), 3, now=now)
     assert times_of(runs) == ["2026-11-29T11:00+01:00", "2026-11-29T12:00+01:00", "2026-11-29T13:00+01:00"]
     assert all(r.tzinfo.key == "Europe/Vienna" for r in runs)
+
+
+def gaps(runs) -> set[timedelta]:
+    # In UTC: Python subtracts two datetimes of the same zone by their wall times.
+    real = [r.astimezone(timezone.utc) for r in runs]
+    return {b - a for a, b in zip(real, real[1:])}
+
+
+def test_over_a_year_hourly_is_every_real_hour_and_daily_is_once_a_day():
+    start = datetime(2026, 1, 1, tzinfo=VIENNA)
+    hourly = records.next_runs(schedule("0 * * * *"), 365 * 24, now=start - timedelta(minutes=1))
+    assert gaps(hourly) == {timedelta(hours=1)}
+    assert hourly[-1] == datetime(2026, 12, 31, 23, 0, tzinfo=VIENNA)
+    quarter = records.next_runs(schedule("*/15 * * * *"), 4 * 24 * 10, now=datetime(2026, 10, 20, tzinfo=VIENNA))
+    assert gaps(quarter) == {timedelta(minutes=15)}
+    daily = records.next_runs(schedule("30 2 * * *"), 365, now=start)
+    assert len({d.date() for d in daily}) == 365 and daily[-1].date().isoformat() == "2026-12-31"
