@@ -26,7 +26,7 @@ from starlette.routing import Route
 
 from ..errors import FlowdeskError
 from .calls import BadRequest, parse_call
-from .records import URL_PREFIX, WebhookError, load
+from .records import URL_PREFIX, RecordCache, WebhookError
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +52,7 @@ class WebhookApp:
         self.max_body = max_body
         self._max_threads = max_threads
         self._limiter: anyio.CapacityLimiter | None = None
+        self._records = RecordCache(self.workspace)
 
     def asgi(self) -> Starlette:
         routes = [Route(f"{URL_PREFIX}/{{name}}/call", self.call, methods=METHODS),
@@ -66,7 +67,7 @@ class WebhookApp:
     async def call(self, request: Request) -> Response:
         name = request.path_params["name"]
         try:
-            hook = load(self.workspace, name)
+            hook = self._records.get(name)
         except WebhookError as exc:
             log.error("%s", exc)
             hook = None
@@ -89,17 +90,19 @@ class WebhookApp:
                 "this webhook needs its key: add ?key=... to the URL or \"key\" to a JSON body"
             return _json(401, {"error": reason})
         try:
-            execution_id = await self._in_thread(self._submit, hook.flow, name, call.inputs)
+            # One hop to a thread per call: submit, and for a synchronous call the wait too.
+            result = await self._in_thread(self._start, hook.flow, name, call.inputs, not call.is_async)
         except FlowdeskError as exc:
             log.error("webhook %s: %s", name, exc)
             return _json(500, {"error": f"webhook {name!r} could not start flow {hook.flow!r}: {exc}"})
         if call.is_async:
-            return _json(200, {"id": execution_id}, execution_id)
-        record = await self._in_thread(self.engine.wait, execution_id)
-        return self._answer(record)
+            return _json(200, {"id": result}, result)
+        return self._answer(result)
 
-    def _submit(self, flow: str, name: str, inputs: dict) -> int:
-        return self.engine.submit(flow, inputs, name=f"webhook {name}")
+    def _start(self, flow: str, name: str, inputs: dict, wait: bool):
+        """The execution's id (committed), or with ``wait`` its record once it has ended."""
+        execution_id = self.engine.submit(flow, inputs, name=f"webhook {name}")
+        return self.engine.wait(execution_id) if wait else execution_id
 
     async def _read_body(self, request: Request) -> bytes:
         length = request.headers.get("content-length")

@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import os
 import re
 import secrets
 from dataclasses import asdict, dataclass, replace
@@ -90,6 +91,32 @@ def load(workspace: Workspace, name: str) -> Webhook | None:
     except ValueError as exc:
         raise WebhookError(f"webhook record {path} is not valid ({exc}); fix the file or delete it with "
                            f"'flowdesk webhook delete {name}'") from None
+
+
+class RecordCache:
+    """The records as the server sees them: each call stats its record's file and parses it
+    again only when the file changed, so an edit (enable, a regenerated key, a Git pull)
+    counts from the next call without a restart, and a call costs no JSON parse."""
+
+    def __init__(self, workspace: Workspace):
+        self.workspace = workspace
+        self._seen: dict[str, tuple[tuple[int, int, int], Webhook | None]] = {}
+
+    def get(self, name: str) -> Webhook | None:
+        if not isinstance(name, str) or not _NAME.match(name):
+            return None
+        try:
+            info = os.stat(webhooks_dir(self.workspace) / f"{name}.json")
+        except OSError:
+            self._seen.pop(name, None)
+            return None
+        stamp = (info.st_mtime_ns, info.st_size, info.st_ino)  # a rename-over gives a new inode
+        cached = self._seen.get(name)
+        if cached is not None and cached[0] == stamp:
+            return cached[1]
+        hook = load(self.workspace, name)
+        self._seen[name] = (stamp, hook)
+        return hook
 
 
 def names(workspace: Workspace) -> list[str]:
