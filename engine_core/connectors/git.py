@@ -110,7 +110,7 @@ class _Session:
             text = (f"fetching {where} did not end within timeout={self.timeout:g} s and was stopped; check the "
                     f"URL and the network, or raise timeout=")
         elif _BAD_REF.search(said):
-            text = f"{where} has no branch, tag or commit {ref!r}; check ref= . Git said: {said}"
+            text = f"{where} has no branch, tag or commit {ref!r}; check ref=. Git said: {said}"
         elif _AUTH.search(said):
             text = (f"{where} refused the credentials (or needs some); check username=/password= (https) or "
                     f"ssh_key= (ssh). Git said: {said}")

@@ -238,3 +238,30 @@ def test_a_bad_parameter_is_refused_before_anything_starts(engine, workspace, in
     assert tree["outputs"]["caught"] == "ConnectorError"
     assert expected in tree["outputs"]["text"] and tree["outputs"]["text"].startswith("this.connect('GIT')")
     assert connections == [], "no connection execution is made for a call that cannot start"
+
+
+def test_get_over_ssh_with_a_key(engine, workspace, origin, ssh_server):
+    """ssh transport: the asyncssh server of tests/connectors/ssh_server.py runs git-upload-pack
+    for real; the key is given as ssh_key= (written to a 0600 temp file, never stored)."""
+    url = f"ssh://{ssh_server.username}@127.0.0.1:{ssh_server.port}{origin['path']}"
+    record, tree, (connection,) = _run(engine, workspace, {"command": "get", "repository_url": url,
+                                                          "ref": "feature", "files_path": "README.md",
+                                                          "ssh_key": ssh_server.client_key})
+    assert record["status"] == "success", record["message"]
+    assert tree["outputs"]["commit_sha"] == origin["feature"]
+    assert tree["outputs"]["files"] == [{"name": "README.md", "content": "feature\n", "binary": False}]
+    assert connection["inputs"]["ssh_key"] == "********"
+    assert any("git-upload-pack" in command for command in ssh_server.commands), ssh_server.commands
+
+
+def test_ssh_without_an_accepted_key_is_refused_with_a_clear_message(engine, workspace, origin, ssh_server):
+    import asyncssh
+
+    stranger = asyncssh.generate_private_key("ssh-ed25519").export_private_key().decode()
+    url = f"ssh://{ssh_server.username}@127.0.0.1:{ssh_server.port}{origin['path']}"
+    record, tree, (connection,) = _run(engine, workspace, {"command": "metadata", "repository_url": url,
+                                                          "ssh_key": stranger}, CATCHES)
+    assert tree["outputs"]["caught"] == "DependencyFailedError"
+    assert "refused the credentials (or needs some); check username=/password= (https) or ssh_key= (ssh)" in \
+        connection["message"], connection["message"]
+    assert stranger.splitlines()[1] not in repr(connection)
