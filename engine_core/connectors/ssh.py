@@ -24,8 +24,6 @@ import os
 import re
 import uuid
 
-import asyncssh
-
 from flow_api import ConnectorError
 
 from . import register
@@ -57,6 +55,7 @@ def ssh(this, params: dict) -> dict:
 
 
 async def _session(this, params: dict, host: str, port: int, where: str) -> dict:
+    import asyncssh  # here, not at the top: importing it costs ~0.3 s every other connector would pay
     options = dict(username=params["username"], known_hosts=_known_hosts(params.get("hostkey")),
                    password=params.get("password") or None, client_keys=_client_keys(params.get("key")),
                    agent_path=None, config=None, connect_timeout=float(params.get("connect_timeout") or 30))
@@ -92,6 +91,7 @@ async def _session(this, params: dict, host: str, port: int, where: str) -> dict
 
 
 async def _run_script(conn, params: dict, where: str) -> dict:
+    import asyncssh
     script = str(params["script"])
     names = list(dict.fromkeys(_OUTPUT_VAR.findall(script)))
     marker = f"@@flowdesk-{uuid.uuid4().hex}@@"
@@ -140,6 +140,7 @@ def _clean(text: str, params: dict) -> str:
 
 
 async def _files(conn, params: dict, where: str) -> dict:
+    import asyncssh
     outputs: dict = {}
     encoding = params.get("encoding") or "utf-8"
     try:
@@ -179,6 +180,7 @@ def _paths(value, name: str) -> list[str]:
 
 def _known_hosts(hostkey):
     """None (accept any key) or the pinned keys, one per line, as ``ssh-keyscan`` prints them."""
+    import asyncssh
     if not hostkey:
         return None
     keys = []
@@ -197,6 +199,7 @@ def _known_hosts(hostkey):
 
 
 def _client_keys(key):
+    import asyncssh
     if not key:
         return None
     try:

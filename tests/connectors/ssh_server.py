@@ -88,6 +88,7 @@ class SSHTestServer:
             except ProcessLookupError:
                 pass
             output.cancel()
+            await asyncio.gather(output, return_exceptions=True)  # collect the cancelled copy tasks
             await local.wait()
         else:
             process.exit(await local.wait())
