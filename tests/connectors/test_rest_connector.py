@@ -39,6 +39,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             code = int(parts.path.split("/")[2])
         elif parts.path == "/redirect":
             code, extra = 302, {"Location": "/landed"}
+        elif parts.path == "/redirect-to":
+            code, extra = 302, {"Location": urllib.parse.parse_qs(parts.query)["to"][0]}
         elif parts.path.startswith("/flaky/"):  # /flaky/KEY/N: 503 for the first N requests to KEY
             _, _, key, failures = parts.path.split("/")[:4]
             with _Handler.lock:
@@ -220,3 +222,49 @@ def test_unknown_parameter_is_refused_before_running(engine, workspace, server):
                 return this.set_output(failed=type(exc).__name__ + ': ' + str(exc))
     """)
     assert "expected_status" in record["outputs"]["failed"], record["outputs"]
+
+
+def test_authorization_does_not_follow_a_redirect_to_another_host(engine, workspace, server):
+    port = server.rsplit(":", 1)[1]
+    # The same server under another name (localhost vs 127.0.0.1) counts as another host.
+    out, connection = call(engine, workspace, "Hop", url=f"{server}/redirect-to?to=http://localhost:{port}/landed",
+                           bearer_token=TOKEN)
+    assert connection["status"] == "success", connection["message"]
+    assert out["out"]["json"]["path"] == "/landed"
+    assert _Handler.authorizations[-2:] == [f"Bearer {TOKEN}", None]
+
+
+@pytest.fixture
+def https_server(tmp_path):
+    """An HTTPS server with a self-signed certificate (no CA on this machine trusts it)."""
+    import shutil
+    import ssl
+    import subprocess
+
+    openssl = shutil.which("openssl")
+    if not openssl:
+        pytest.skip("openssl is not on PATH to make a self-signed certificate")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run([openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(cert),
+                    "-days", "1", "-subj", "/CN=127.0.0.1"], check=True, capture_output=True)
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    httpd.daemon_threads = True
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(str(cert), str(key))
+    httpd.socket = context.wrap_socket(httpd.socket, server_side=True)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"https://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+    httpd.server_close()
+    thread.join(5)
+
+
+def test_verify_ssl(engine, workspace, https_server):
+    out, connection = call(engine, workspace, "Checked", url=f"{https_server}/tls")
+    assert connection["status"] == "error"
+    assert "CERTIFICATE_VERIFY_FAILED" in connection["message"] or "certificate verify failed" in connection["message"]
+
+    out, connection = call(engine, workspace, "Unchecked", url=f"{https_server}/tls", verify_ssl=False)
+    assert connection["status"] == "success", connection["message"]
+    assert out["out"]["json"]["path"] == "/tls"
