@@ -14,6 +14,7 @@ together already share one commit (the dispatcher's group commit).
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from typing import Any
@@ -26,6 +27,7 @@ from starlette.routing import Route
 
 from ..errors import FlowdeskError
 from .calls import BadRequest, parse_call
+from .ends import Ends
 from .records import URL_PREFIX, RecordCache, WebhookError
 
 log = logging.getLogger(__name__)
@@ -33,10 +35,9 @@ log = logging.getLogger(__name__)
 MAX_BODY = 1024 * 1024
 HTML_OUTPUT = "webhook_html_response"
 METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
-# Threads blocked in Engine.submit/Engine.wait at once. A synchronous call holds one for the
-# whole run of its flow, so anyio's default (40) would queue the 41st caller behind flows it
-# has nothing to do with.
-MAX_THREADS = 256
+# Threads in Engine.submit or a store read at once (a synchronous call waits for its end on the
+# event loop, without a thread: see ends.py).
+MAX_THREADS = 64
 
 
 def _json(status: int, data: Any, execution_id: int | None = None) -> Response:
@@ -53,6 +54,7 @@ class WebhookApp:
         self._max_threads = max_threads
         self._limiter: anyio.CapacityLimiter | None = None
         self._records = RecordCache(self.workspace)
+        self._ends: Ends | None = None
 
     def asgi(self) -> Starlette:
         routes = [Route(f"{URL_PREFIX}/{{name}}/call", self.call, methods=METHODS),
@@ -63,6 +65,13 @@ class WebhookApp:
         if self._limiter is None:  # made on the server's event loop (anyio needs one running)
             self._limiter = anyio.CapacityLimiter(self._max_threads)
         return await anyio.to_thread.run_sync(fn, *args, limiter=self._limiter)
+
+    def _submit(self, flow: str, inputs: dict, name: str) -> int:
+        return self.engine.submit(flow, inputs, name=f"webhook {name}")
+
+    def close(self) -> None:
+        if self._ends is not None:
+            self._ends.close()
 
     async def call(self, request: Request) -> Response:
         name = request.path_params["name"]
@@ -89,20 +98,17 @@ class WebhookApp:
             reason = "wrong key for this webhook" if call.key else \
                 "this webhook needs its key: add ?key=... to the URL or \"key\" to a JSON body"
             return _json(401, {"error": reason})
+        if self._ends is None:  # subscribed on first use: it needs the server's running loop
+            self._ends = Ends(self.engine, asyncio.get_running_loop())
         try:
-            # One hop to a thread per call: submit, and for a synchronous call the wait too.
-            result = await self._in_thread(self._start, hook.flow, name, call.inputs, not call.is_async)
+            execution_id = await self._in_thread(self._submit, hook.flow, call.inputs, name)
         except FlowdeskError as exc:
             log.error("webhook %s: %s", name, exc)
             return _json(500, {"error": f"webhook {name!r} could not start flow {hook.flow!r}: {exc}"})
         if call.is_async:
-            return _json(200, {"id": result}, result)
-        return self._answer(result)
-
-    def _start(self, flow: str, name: str, inputs: dict, wait: bool):
-        """The execution's id (committed), or with ``wait`` its record once it has ended."""
-        execution_id = self.engine.submit(flow, inputs, name=f"webhook {name}")
-        return self.engine.wait(execution_id) if wait else execution_id
+            return _json(200, {"id": execution_id}, execution_id)
+        await self._ends.wait(execution_id)
+        return self._answer(await self._in_thread(self.engine.store.execution, execution_id))
 
     async def _read_body(self, request: Request) -> bytes:
         length = request.headers.get("content-length")
