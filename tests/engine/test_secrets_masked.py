@@ -146,3 +146,27 @@ def test_git_pull_from_a_remote_url_with_a_token_does_not_print_the_token(worksp
         assert result.returncode == 1, output
         assert "cannot reach" in output and "alice:********@127.0.0.1" in output, output
         assert not _leaks(output), output
+
+
+@pytest.mark.parametrize("text, shown", [
+    ("fatal: cannot reach 'https://alice:s3cr3t-x@git.example.com/x.git/'",
+     "fatal: cannot reach 'https://alice:********@git.example.com/x.git/'"),
+    ("ssh://deploy:pa55word@10.0.0.1:2222/repo", "ssh://deploy:********@10.0.0.1:2222/repo"),
+    ("https://ghp_abcdef123456@github.com/o/r.git", "https://********@github.com/o/r.git"),
+    ("postgresql://app:p%40ss@db:5432/flows", "postgresql://app:********@db:5432/flows"),
+    ("ssh://git@github.com/o/r.git and git@github.com:o/r.git", "ssh://git@github.com/o/r.git and git@github.com:o/r.git"),
+    ("https://example.com/path?q=a@b", "https://example.com/path?q=a@b"),
+])
+def test_credentials_in_urls_are_masked_and_nothing_else_changes(text, shown):
+    from engine_core import redact
+
+    assert redact.mask_urls(text) == shown
+
+
+def test_known_secret_values_are_masked_also_url_encoded():
+    from engine_core import redact
+
+    secrets = redact.secrets_of({"password": "p@ss word!", "url": "https://u:tok-9@h/x"}, {"password"})
+    text = "login p@ss word! failed; sent p%40ss%20word%21 to https://u:tok-9@h/x, token tok-9"
+    assert redact.mask(text, secrets) == \
+        "login ******** failed; sent ******** to https://u:********@h/x, token ********"
