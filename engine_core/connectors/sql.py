@@ -37,6 +37,10 @@ DRIVERS = {
 }
 NAMES = {"SQLPG": "PostgreSQL", "MYSQL": "MySQL", "SQLMSSQL": "SQL Server", "SQLORACLE": "Oracle",
          "SQLITE": "SQLite", "SQL": "SQL"}
+# type → the driver's own name for "seconds to wait for the connection"
+TIMEOUT_ARGS = {"SQLPG": "connect_timeout", "MYSQL": "connect_timeout", "SQLMSSQL": "login_timeout",
+                "SQLORACLE": "tcp_connect_timeout"}
+DEFAULT_CONNECT_TIMEOUT_S = 10
 # A DBAPI module's name → the pip package that provides it (generic SQL URLs).
 PACKAGES = {"psycopg": '"psycopg[binary]"', "psycopg2": "psycopg2-binary", "MySQLdb": "mysqlclient",
             "cx_Oracle": "cx_Oracle", "pyodbc": "pyodbc"}
@@ -63,7 +67,7 @@ def _run(kind: str, params: dict) -> dict:
         raise ConnectorError(f"the {kind} connector binds params as a dict for :name placeholders "
                              "(for execute also a list of dicts, one run each)")
     try:
-        engine = create_engine(url, poolclass=NullPool)
+        engine = create_engine(url, poolclass=NullPool, connect_args=_connect_args(kind, params))
     except ImportError as exc:
         raise ConnectorError(_missing_driver(kind, exc.name or str(exc))) from None
     except (sa_exc.ArgumentError, sa_exc.NoSuchModuleError) as exc:
@@ -133,6 +137,19 @@ def _url(kind: str, params: dict):
     # URL.create quotes every part itself: a password with @ or / in it stays a password.
     return URL.create(drivername, username=user, password=params.get("password"), host=str(params["host"]),
                       port=port, database=database, query=query)
+
+
+def _connect_args(kind: str, params: dict) -> dict:
+    """The driver's connect timeout: without one, an unreachable server (a dropped packet
+    rather than a refusal) holds the connection for minutes."""
+    if kind not in TIMEOUT_ARGS:
+        return {}
+    seconds = params.get("connect_timeout")
+    try:
+        seconds = DEFAULT_CONNECT_TIMEOUT_S if seconds in (None, "") else max(1, int(float(seconds)))
+    except (TypeError, ValueError):
+        raise ConnectorError(f"the {kind} connector's connect_timeout must be seconds, not {seconds!r}") from None
+    return {TIMEOUT_ARGS[kind]: seconds}
 
 
 def _where(kind: str, url) -> str:
@@ -209,6 +226,7 @@ _SERVER_PARAMS = (
     Param("database", doc="the database's name (SQLORACLE: the service name)"),
     Param("user", aliases=("username",), doc="the user to log in as"),
     Param("password", secret=True, doc="the user's password"),
+    Param("connect_timeout", doc=f"seconds to wait for the server (default {DEFAULT_CONNECT_TIMEOUT_S})"),
 )
 _ONE_OF = (MODES,)
 

@@ -184,7 +184,8 @@ def test_postgresql_wrong_password_and_refused_are_clear_errors_without_the_pass
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         closed = probe.getsockname()[1]
-    common = {"host": "127.0.0.1", "user": "flowdesk", "database": "postgres", "fetchval": "SELECT 40 + 2"}
+    common = {"host": "127.0.0.1", "user": "flowdesk", "database": "postgres", "fetchval": "SELECT 40 + 2",
+              "connect_timeout": 5}
     results, connections = run_calls(engine, workspace, "PG login", [
         ["SQLPG", {**common, "port": password_postgres, "password": SECRET}],
         ["SQLPG", {**common, "port": password_postgres, "password": wrong}],
