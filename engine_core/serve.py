@@ -65,7 +65,8 @@ def run(args: argparse.Namespace) -> int:
         host, port = sock.getsockname()[:2]
         shown = f"[{host}]" if ":" in host else host
         print(f"flowdesk serve: listening on http://{shown}:{port}{URL_PREFIX}/<name>/call "
-              f"({len(names(workspace))} webhook record(s) in {workspace.root / 'webhooks'}); Ctrl+C stops",
+              f"({len(names(workspace))} webhook record(s) in {workspace.root / 'webhooks'}; schedules "
+              f"{'running' if runner else 'not running'}); Ctrl+C stops",
               flush=True)
         try:
             server.run(sockets=[sock])
