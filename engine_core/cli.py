@@ -31,6 +31,8 @@ _PLUGGED = {
     "git": ("engine_core.vcs.cli", "sync the workspace with its Git repository"),
     "serve": ("engine_core.serve", "serve the workspace's webhooks over HTTP and run its schedules"),
     "webhook": ("engine_core.webhooks.cli", "manage the webhooks that start flows over HTTP (served by 'flowdesk serve')"),
+    "schedule": ("engine_core.schedules.cli", "list, create and switch on/off the schedules that start flows at cron times"),
+    "connector": ("engine_core.connectors.cli", "manage stored connector records (connectors/<name>.json; secrets in the keyring)"),
 }
 
 

@@ -22,7 +22,9 @@ GITIGNORE_LINES = [
     "# Python caches and environments", "__pycache__/", "*.py[cod]", ".venv/", "venv/",
     "# editor and OS leftovers", ".DS_Store", "*.swp", "*~",
 ]
-SYNCED_PATHS = ("flows", "files", "settings", ".gitignore")  # what "commit everything" stages
+# What "commit everything" stages: the workspace's flows, files, settings, and the records of
+# connectors, webhooks and schedules (their secrets live in the keyring, never in these files).
+SYNCED_PATHS = ("flows", "files", "settings", "connectors", "webhooks", "schedules", ".gitignore")
 
 
 @dataclass(frozen=True)

@@ -90,8 +90,12 @@ def test_unknown_type_lists_the_known_types_including_the_plugins(workspace, plu
     result = run_cli("run", "Unknown", "-w", str(workspace), "--json", env=_env(plugin_path))
     assert result.returncode == 0, result.stdout + result.stderr
     tree = json.loads(result.stdout)
+    from engine_core import connectors
+
+    built_in = connectors.available()  # this process has no plugin: the built-in types
+    assert "ECHO" not in built_in
     assert tree["outputs"] == {
-        "error": "unknown connector type 'TELEPATHY'; available connector types: ECHO, REST"}
+        "error": f"unknown connector type 'TELEPATHY'; available connector types: {', '.join(sorted(built_in + ['ECHO']))}"}
     assert tree["children"] == [], "no connection execution is made for an unknown type"
 
 
@@ -101,10 +105,14 @@ def test_without_the_plugin_installed_only_the_built_in_types_are_known(workspac
         def handler(system, this, inputs):
             this.connect('ECHO', text='hello')
     """)
+    from engine_core import connectors
+
+    known = ", ".join(connectors.available())  # the built-in types only (GIT, REST, SQL…, SSH…)
+    assert "ECHO" not in known and "REST" in known and "GIT" in known
     result = run_cli("run", "Unknown", "-w", str(workspace), "--json", env=_env())
     assert json.loads(result.stdout)["outputs"] == {
-        "error": "unknown connector type 'TELEPATHY'; available connector types: REST"}
+        "error": f"unknown connector type 'TELEPATHY'; available connector types: {known}"}
     result = run_cli("run", "Echoes", "-w", str(workspace), "--json", env=_env())
     assert result.returncode == 1
     assert json.loads(result.stdout)["message"].startswith(
-        "ConnectorError: unknown connector type 'ECHO'; available connector types: REST")
+        f"ConnectorError: unknown connector type 'ECHO'; available connector types: {known}")

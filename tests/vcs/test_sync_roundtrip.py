@@ -25,6 +25,10 @@ def _round_trip(alice: Workspace, bob: Workspace) -> None:
     (alice.flows_dir / "Calculator.py").write_text("# edited by alice\n", encoding="utf-8")
     (alice.flows_dir / "Messenger.py").unlink()
     alice.write_file("reports/summary.csv", b"flow,runs\nCalculator,3\n")  # system.file's folder
+    # The records of schedules, webhooks and connectors travel with the flows (their secrets never do).
+    for folder in ("schedules", "webhooks", "connectors"):
+        (alice.root / folder).mkdir(exist_ok=True)
+        (alice.root / folder / "nightly.json").write_text('{"flow": "Calculator"}\n', encoding="utf-8")
     alice_repo = WorkspaceRepo.open(alice, _store(alice))
     alice_repo.commit_all("alice: new flow, edit, delete")
     assert "pushed main" in alice_repo.push()
@@ -34,7 +38,9 @@ def _round_trip(alice: Workspace, bob: Workspace) -> None:
 
     assert result.outcome == "fast-forward"
     assert set(result.changed) == {"flows/New One.py", "flows/Calculator.py", "flows/Messenger.py",
-                                   "files/reports/summary.csv"}
+                                   "files/reports/summary.csv", "schedules/nightly.json", "webhooks/nightly.json",
+                                   "connectors/nightly.json"}
+    assert (bob.root / "schedules" / "nightly.json").read_text(encoding="utf-8") == '{"flow": "Calculator"}\n'
     assert bob.read_file("reports/summary.csv") == b"flow,runs\nCalculator,3\n"
     assert (bob.flows_dir / "New One.py").read_text(encoding="utf-8") == NEW_FLOW
     assert (bob.flows_dir / "Calculator.py").read_text(encoding="utf-8") == "# edited by alice\n"
