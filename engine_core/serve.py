@@ -8,6 +8,8 @@ from __future__ import annotations
 import argparse
 import importlib
 import importlib.util
+import logging
+import re
 import signal
 import socket
 import sys
@@ -59,9 +61,11 @@ def run(args: argparse.Namespace) -> int:
     try:
         engine.start()
         runner = _start_schedules(engine)
-        config = uvicorn.Config(create_app(engine, max_body=args.max_body), log_level="warning",
+        config = uvicorn.Config(create_app(engine, max_body=args.max_body), log_level="info" if args.access_log else "warning",
                                 access_log=args.access_log, lifespan="off", timeout_graceful_shutdown=5)
         server = uvicorn.Server(config)
+        if args.access_log:
+            logging.getLogger("uvicorn.access").addFilter(_KeyMask())
         host, port = sock.getsockname()[:2]
         shown = f"[{host}]" if ":" in host else host
         print(f"flowdesk serve: listening on http://{shown}:{port}{URL_PREFIX}/<name>/call "
@@ -86,6 +90,18 @@ def run(args: argparse.Namespace) -> int:
                 signal.signal(sig, handler)
     print("flowdesk serve: stopped", flush=True)
     return EXIT_OK
+
+
+class _KeyMask(logging.Filter):
+    """The access log prints each request's path with its query: a webhook's key is masked."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple) and len(record.args) >= 3 and isinstance(record.args[2], str):
+            record.args = (*record.args[:2], _KEY_IN_QUERY.sub(r"\1********", record.args[2]), *record.args[3:])
+        return True
+
+
+_KEY_IN_QUERY = re.compile(r"([?&]key=)[^&#]*")
 
 
 def _interrupt(*_) -> None:

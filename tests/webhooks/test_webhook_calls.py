@@ -167,3 +167,15 @@ def test_ctrl_c_stops_the_server_its_engine_and_workers(served):
     assert code == 0 and "flowdesk serve: stopped" in out and "Traceback" not in err
     wait_until(lambda: not any((Path("/proc") / str(pid)).exists() for pid in started),
                what="the server's processes gone")
+
+
+def test_the_access_log_masks_the_key(hooks_workspace):
+    from served import Served
+
+    server = Served(hooks_workspace.root, "--access-log")
+    key = hooks_workspace.keys["hook"]
+    assert server.call("GET", server.path("hook", query=f"a=1&key={key}&b=2")).status == 200
+    code, out, err = server.stop()
+    assert code == 0
+    assert "call?a=1&key=********&b=2" in out + err
+    assert key not in out + err
