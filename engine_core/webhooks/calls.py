@@ -7,7 +7,8 @@ from __future__ import annotations
 import json
 from typing import Any, NamedTuple
 
-MASK = "********"  # the same mask the engine writes for secrets (engine_core.redact.MASK)
+from ..redact import MASK
+
 # Headers that carry credentials; a header whose name contains one of the words too.
 _SECRET_HEADERS = {"authorization", "proxy-authorization", "cookie", "set-cookie"}
 _SECRET_WORDS = ("token", "secret", "password", "api-key", "apikey", "key", "auth", "session", "signature")
