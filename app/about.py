@@ -42,6 +42,10 @@ COMPONENTS = (
     ("psycopg", "psycopg", "LGPL-3.0"),
     ("platformdirs", "platformdirs", "MIT"),
     ("keyring", "keyring", "MIT"),
+    ("Uvicorn", "uvicorn", "BSD-3-Clause"),
+    ("Starlette", "starlette", "BSD-3-Clause"),
+    ("croniter", "croniter", "MIT"),
+    ("AsyncSSH", "asyncssh", "EPL-2.0 or GPL-2.0-or-later"),
     ("Python", None, "PSF-2.0"),
 )
 
