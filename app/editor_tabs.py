@@ -17,7 +17,7 @@ from typing import Callable
 
 import shiboken6
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QMessageBox, QTabWidget, QWidget
+from PySide6.QtWidgets import QTabWidget, QWidget
 
 from engine_core import Workspace
 from engine_core.analysis import Problem
@@ -28,6 +28,7 @@ from engine_core.fileio import write_atomically
 from .editor import CodeEditor
 from .editor.code_editor import BREAKPOINT_MARGIN
 from .editor.completion import typed_prefix
+from .dialogs.unsaved import ask_save_changes
 from .documents import FILES_PREFIX, OpenFile, OpenFlow
 from .analysis_service import analysis
 from .linting import LintScheduler
@@ -55,7 +56,7 @@ class EditorTabs(QTabWidget):
         self.workspace: Workspace | None = None
         self.theme = "light"
         # Asked before unsaved work is dropped: tab titles -> "save" | "discard" | "cancel".
-        self.ask_save_changes: Callable[[list[str]], str] = self._ask_save_changes
+        self.ask_save_changes: Callable[[list[str]], str] = lambda names: ask_save_changes(self, names)
         # Reads a workspace file and opens it (``app/files`` sets it): (name, make current).
         self.file_opener: Callable[[str, bool], None] | None = None
 
@@ -248,17 +249,6 @@ class EditorTabs(QTabWidget):
             else:
                 self._forget(widget)
         return True
-
-    def _ask_save_changes(self, names: list[str]) -> str:
-        listing = "\n".join(f"  • {n}" for n in names)
-        box = QMessageBox(QMessageBox.Icon.Warning, "Unsaved changes",
-                          f"These tabs have unsaved changes:\n{listing}\n\nSave them before closing?",
-                          QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard
-                          | QMessageBox.StandardButton.Cancel, self)
-        box.setDefaultButton(QMessageBox.StandardButton.Save)
-        answer = box.exec()
-        return {QMessageBox.StandardButton.Save: "save", QMessageBox.StandardButton.Discard: "discard"}.get(
-            QMessageBox.StandardButton(answer), "cancel")
 
     # -- renames, deletes -----------------------------------------------------------------
     def flow_renamed(self, old: str, new: str) -> None:
