@@ -59,6 +59,8 @@ class EditorTabs(QTabWidget):
         self.ask_save_changes: Callable[[list[str]], str] = lambda names: ask_save_changes(self, names)
         # Reads a workspace file and opens it (``app/files`` sets it): (name, make current).
         self.file_opener: Callable[[str, bool], None] | None = None
+        # Connector record name -> type for lint and completion (``app/connectors`` sets it).
+        self.connector_records: Callable[[], dict[str, str]] = dict
 
     # -- opening --------------------------------------------------------------------------
     def open_flow(self, name: str, line: int | None = None) -> CodeEditor | None:
@@ -71,7 +73,8 @@ class EditorTabs(QTabWidget):
             editor.set_text(text)
             open_flow = OpenFlow(name, editor, None)
             open_flow.linter = LintScheduler(editor.text, lambda: str(self.workspace.flow_path(open_flow.name)),
-                                             self._known_flows, lambda p: self._apply_problems(open_flow, p), editor)
+                                             self._known_flows, lambda p: self._apply_problems(open_flow, p), editor,
+                                             lambda: self.connector_records())
             editor.setProperty("flow", name)
             self._open[editor] = open_flow
             editor.dirtyChanged.connect(lambda _dirty, e=editor: self._update_title(e))
@@ -181,7 +184,7 @@ class EditorTabs(QTabWidget):
         source = editor.text()
         prefix = typed_prefix(source.splitlines()[line - 1][:column] if source else "")
         path = str(self.workspace.flow_path(self._open[editor].name))
-        analysis().submit(complete, source, line, column, list(self._known_flows()), path,
+        analysis().submit(complete, source, line, column, list(self._known_flows()), path, self.connector_records(),
                           on_done=lambda items: self._show_completions(editor, source, items, len(prefix)))
 
     @staticmethod

@@ -4,7 +4,7 @@ lint follows)."""
 
 from __future__ import annotations
 
-from typing import Callable, Iterable
+from typing import Callable, Iterable, Mapping
 
 import shiboken6
 from PySide6.QtCore import QObject, QTimer
@@ -21,9 +21,13 @@ class LintScheduler(QObject):
     """One per editor tab."""
 
     def __init__(self, text: Callable[[], str], filename: Callable[[], str],
-                 known_flows: Callable[[], Iterable[str]], apply: Callable[[list[Problem]], None], parent=None):
+                 known_flows: Callable[[], Iterable[str]], apply: Callable[[list[Problem]], None], parent=None,
+                 connector_records: Callable[[], Mapping[str, str]] | None = None):
         super().__init__(parent)
         self._text, self._filename, self._known_flows, self._apply = text, filename, known_flows, apply
+        # The workspace's connector records (name -> type), as last listed (never read from
+        # disk here: this runs per keystroke).
+        self._records = connector_records
         self._version = 0
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
@@ -37,7 +41,8 @@ class LintScheduler(QObject):
     def lint_now(self) -> None:
         self._timer.stop()
         version = self._version
-        analysis().submit(lint, self._text(), self._filename(), list(self._known_flows()),
+        records = dict(self._records()) if self._records is not None else None
+        analysis().submit(lint, self._text(), self._filename(), list(self._known_flows()), records,
                           on_done=lambda problems: self._done(version, problems))
 
     def _done(self, version: int, problems: list[Problem]) -> None:

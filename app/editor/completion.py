@@ -13,8 +13,11 @@ from engine_core.analysis import Completion
 SEPARATOR = "\x1e"
 TYPE_SEPARATOR = "\x1f"  # Scintilla's default '?' could appear in a flow name
 _CALLABLE_KINDS = {"function", "method", "flow"}
-# Typing a quote right after `this.flow(` asks for flow names.
-_FLOW_CALL_OPEN = re.compile(r"\bthis\s*\.\s*flow\s*\(\s*$")
+# Typing a quote right after `this.flow(` asks for flow names; after `this.connect(` (or
+# `connector_type=`) for connector types and record names.
+_FLOW_CALL_OPEN = re.compile(r"(?:\bthis\s*\.\s*(?:flow|connect|task)\s*\(|\bconnector_type\s*=)\s*$")
+# Before a quote: where a name typed inside the quotes is completed whole (names may hold '-').
+_NAME_ARGUMENT = re.compile(r"(?:\b(?:flow|connect|task)\s*\(|\bconnector_type\s*=)\s*$")
 
 
 def wants_completion(line_before_caret: str, char: str) -> bool:
@@ -82,10 +85,11 @@ class CompletionList(QObject):
 
 
 def typed_prefix(before_cursor: str) -> str:
-    """What completion replaces: the flow name typed inside quotes, or the identifier."""
+    """What completion replaces: the flow name, connector type or record name typed inside
+    quotes, or the identifier."""
     for quote in ("'", '"'):
         head, sep, tail = before_cursor.rpartition(quote)
-        if sep and head.rstrip().endswith("flow(") and quote not in tail:
+        if sep and _NAME_ARGUMENT.search(head) and quote not in tail:
             return tail
     end = len(before_cursor)
     start = end

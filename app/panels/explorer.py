@@ -1,5 +1,6 @@
 """The workspace explorer: flows, workspace files (``files/``), settings with their values,
-recent executions."""
+connector records (``connectors/``, with their type; see ``app/connectors``), recent
+executions."""
 
 from __future__ import annotations
 
@@ -37,6 +38,9 @@ class ExplorerPanel(QTreeView):
     deleteSetting = Signal(str)
     showExecution = Signal(int)
     openFile = Signal(str)  # a workspace file's name, relative to files/
+    newConnector = Signal()
+    editConnector = Signal(str)  # a connector record's name
+    deleteConnector = Signal(str)
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -47,6 +51,7 @@ class ExplorerPanel(QTreeView):
         self.flows_item = self._section("Flows", "flows")
         self.files_item = self._section("Files", "files")
         self.settings_item = self._section("Settings", "settings")
+        self.connectors_item = self._section("Connectors", "connectors")
         self.executions_item = self._section("Recent executions", "executions")
         self.setModel(self.model_)
         self.expandAll()
@@ -82,6 +87,13 @@ class ExplorerPanel(QTreeView):
             preview = preview if len(preview) <= 40 else preview[:37] + "…"
             rows.append((f"{name} = {preview}", "setting", name, None))
         self._fill(self.settings_item, rows)
+
+    def set_connectors(self, records: list[tuple[str, str]]) -> None:
+        """``(name, connector type)`` of each stored connector record."""
+        self._fill(self.connectors_item, [(f"{name}  ({kind})", "connector", name, None) for name, kind in records])
+
+    def connector_names(self) -> list[str]:
+        return [self.connectors_item.child(i).data(KeyRole) for i in range(self.connectors_item.rowCount())]
 
     def follow_store(self, bridge) -> None:
         """Keep "Recent executions" current from ``bridge``'s engine (an EngineBridge)."""
@@ -131,7 +143,7 @@ class ExplorerPanel(QTreeView):
 
     def item_for(self, kind: str, key) -> QStandardItem | None:
         section = {"flow": self.flows_item, "file": self.files_item, "setting": self.settings_item,
-                   "execution": self.executions_item}[kind]
+                   "connector": self.connectors_item, "execution": self.executions_item}[kind]
         for i in range(section.rowCount()):
             if section.child(i).data(KeyRole) == key:
                 return section.child(i)
@@ -146,6 +158,8 @@ class ExplorerPanel(QTreeView):
             self.openFile.emit(key)
         elif kind == "setting":
             self.editSetting.emit(key)
+        elif kind == "connector":
+            self.editConnector.emit(key)
         elif kind == "execution":
             self.showExecution.emit(key)
 
@@ -173,6 +187,12 @@ class ExplorerPanel(QTreeView):
                 add("Delete…", lambda: self.deleteSetting.emit(key))
                 menu.addSeparator()
             add("New Setting…", self.newSetting.emit)
+        elif kind in ("connector", "section:connectors"):
+            if kind == "connector":
+                add("Edit…", lambda: self.editConnector.emit(key))
+                add("Delete…", lambda: self.deleteConnector.emit(key))
+                menu.addSeparator()
+            add("New…", self.newConnector.emit)
         elif kind == "execution":
             add("Show in Executions", lambda: self.showExecution.emit(key))
         if not menu.isEmpty():
