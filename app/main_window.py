@@ -31,6 +31,8 @@ from .window_layout import add_action, add_dock, build_panels
 from .tasks import courier
 from .files import install as install_files
 from .forms import install as install_forms
+from .schedules import install as install_schedules
+from .webhooks import install as install_webhooks
 from .git import install as install_git
 from .visual import install as install_visuals
 
@@ -88,6 +90,8 @@ class MainWindow(QMainWindow):
         self.git = install_git(self)
         install_forms(self)  # sets self.forms
         install_files(self)  # sets self.files
+        install_schedules(self)  # sets self.schedules
+        install_webhooks(self)  # sets self.webhooks
         install_help_menu(self)
         self.executions_dock.raise_()  # what a run shows; the features' panels were tabbed after it
 
