@@ -89,8 +89,24 @@ def build_graph(workspace: Workspace, observed: Iterable[tuple[str, str, str]] =
         _add_refs(graph, name, _scan_flow(workspace, name))
     for parent, child, kind in observed:
         _add_observed(graph, parent, child, kind)
+    _label_records(graph, workspace)
     _mark_cycles(graph)
     return graph
+
+
+def _label_records(graph: DependencyGraph, workspace: Workspace) -> None:
+    """A connector node named after a stored record (``this.connect('crm-api', ...)``) is
+    labelled with the record's connector type: ``crm-api (REST)``."""
+    from ..connectors import records
+
+    try:
+        kinds = records.types(workspace)
+    except Exception:  # noqa: BLE001 - no records folder, an odd workspace: plain labels
+        return
+    for name, kind in kinds.items():
+        node = graph.nodes.get(f"connector:{name}")
+        if node is not None:
+            node.label = f"{name} ({kind})"
 
 
 def _scan_flow(workspace: Workspace, name: str) -> FlowRefs:

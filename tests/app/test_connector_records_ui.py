@@ -181,3 +181,18 @@ def test_completion_offers_record_names_with_a_dash_inside_the_quotes(qtbot, mak
     qtbot.keyClick(editor, Qt.Key.Key_Return)
     line = editor.text().splitlines()[editor.current_line() - 1].strip()
     assert line.startswith("this.connect('crm-api") and line.count("crm") == 1, line
+
+
+def test_the_graph_labels_a_record_node_with_its_type(workspace):
+    from engine_core import Workspace
+    from engine_core.graph import build_graph
+
+    records.save(str(workspace.root), "crm-api", "REST", {"url": "https://crm.example.com"})
+    (workspace.root / "flows" / "Crm.py").write_text(
+        "def handler(system, this, inputs):\n"
+        "    this.connect('crm-api', path='/users')\n"
+        "    this.connect('GIT', url='x')\n", encoding="utf-8")
+    graph = build_graph(Workspace(workspace.root))
+    assert graph.nodes["connector:crm-api"].label == "crm-api (REST)"
+    assert graph.nodes["connector:GIT"].label == "GIT"
+    assert ("flow:Crm", "connector:crm-api") in graph.edges
