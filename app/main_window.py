@@ -30,6 +30,7 @@ from .toolbar import build_menus, dress_toolbar
 from .window_layout import add_action, add_dock, build_panels
 from .tasks import courier
 from .files import install as install_files
+from .connectors import install as install_connectors
 from .forms import install as install_forms
 from .schedules import install as install_schedules
 from .webhooks import install as install_webhooks
@@ -90,6 +91,7 @@ class MainWindow(QMainWindow):
         self.git = install_git(self)
         install_forms(self)  # sets self.forms
         install_files(self)  # sets self.files
+        install_connectors(self)  # the Explorer's Connectors section, the record form
         install_schedules(self)  # sets self.schedules
         install_webhooks(self)  # sets self.webhooks
         install_help_menu(self)

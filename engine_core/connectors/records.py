@@ -144,7 +144,7 @@ def _workspace(workspace):
 
     if isinstance(workspace, Workspace):
         return workspace
-    return Workspace(Path(getattr(workspace, "root", workspace)).resolve())
+    return Workspace(Path(workspace).resolve())  # a folder path (str or Path; a Path's .root is "/")
 
 
 def _read(workspace, name: str) -> dict:

@@ -227,3 +227,13 @@ def test_flow_connects_to_a_rest_record_with_overrides(engine, workspace, http_s
     assert (child["flow"], child["name"], child["status"]) == ("REST", "my-api", "success")
     assert child["inputs"]["path"] == "/x" and child["inputs"]["password"] == MASK
     assert SECRET not in json.dumps(engine.tree(record["id"]))
+
+
+def test_a_workspace_given_as_a_path_is_that_folder(tmp_path):
+    """A pathlib.Path names the workspace folder (its ``.root`` attribute is "/", not a workspace's root)."""
+    from engine_core.connectors import records
+
+    (tmp_path / "flows").mkdir()
+    records.save(tmp_path, "crm-api", "REST", {"url": "http://127.0.0.1:9/"})
+    assert (tmp_path / "connectors" / "crm-api.json").is_file()
+    assert records.names(tmp_path) == ["crm-api"] and records.names(str(tmp_path)) == ["crm-api"]
