@@ -7,6 +7,12 @@ schedule's next run is computed from now, and one log line per schedule says how
 skipped. A run started a few minutes late after a restart would surprise more than a
 missing one: a nightly report at 09:15 or three hourly syncs at once.
 
+One runner per workspace starts runs: the IDE and ``flowdesk serve`` may both have the
+workspace open, and each due run must start once. The runner that holds an exclusive lock on
+``.flowdesk/schedules.lock`` starts them; another stands by (its cursors still move, so it
+replays nothing) and takes over when the lock comes free (the other one stopped or died: the
+operating system releases a dead process's lock).
+
 Time comes from ``clock`` (a callable returning an aware datetime) so that tests can move it;
 the thread waits on an Event that ``wake()`` sets, so a test never waits for real time."""
 
@@ -14,6 +20,11 @@ from __future__ import annotations
 
 import logging
 import threading
+
+try:
+    import fcntl
+except ImportError:  # Windows: no flock; each runner starts runs (one engine per workspace there)
+    fcntl = None
 from datetime import datetime, timedelta, timezone
 from typing import Callable
 
@@ -60,6 +71,8 @@ class ScheduleRunner:
         self._signature: tuple | None = None
         self._state: ScheduleState | None = None
         self._checkpoint: datetime | None = None
+        self._lock_file = None  # open while this runner is the one that starts runs
+        self._standing_by = False
 
     # -- lifecycle ------------------------------------------------------------------------
     def start(self) -> "ScheduleRunner":
@@ -87,6 +100,9 @@ class ScheduleRunner:
         self._wakeup.set()
         thread.join(timeout)
         self._thread = None
+        if self._lock_file is not None:
+            self._lock_file.close()  # releases the lock: another runner takes over
+            self._lock_file = None
         with self._cond:
             self._cond.notify_all()
         if self._state is not None and self._cursor:
@@ -142,13 +158,40 @@ class ScheduleRunner:
             return self._poll_s
         return max(0.0, min(self._poll_s, (due - now).total_seconds()))
 
+    @property
+    def starts_runs(self) -> bool:
+        """Whether this runner is the workspace's one that starts runs (see the module's doc)."""
+        return self._lock_file is not None or fcntl is None
+
+    def _take_lead(self) -> bool:
+        if self.starts_runs:
+            return True
+        path = self.workspace.state_dir / "schedules.lock"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        lock_file = open(path, "a+")
+        try:
+            fcntl.flock(lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            lock_file.close()
+            if not self._standing_by:
+                self._standing_by = True
+                log.info("schedules: another engine (flowdesk serve or an IDE) starts this workspace's runs; "
+                         "this one stands by")
+            return False
+        self._lock_file = lock_file
+        if self._standing_by:
+            self._standing_by = False
+            log.info("schedules: this engine now starts the workspace's scheduled runs")
+        return True
+
     def _cycle(self) -> None:
         now = self._now()
         self._reload(now)
+        lead = self._take_lead()
         for name in sorted(self._schedules):
             schedule = self._schedules[name]
             cursor = self._cursor.get(name, now)
-            if schedule.enabled and now > cursor:
+            if lead and schedule.enabled and now > cursor:
                 due = _count_and_last(schedule, cursor, now)
                 if due is not None:
                     count, last = due

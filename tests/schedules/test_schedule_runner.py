@@ -212,3 +212,31 @@ def test_a_schedule_whose_flow_is_deleted_stops_with_a_warning_and_the_others_go
     at(clock, runner, datetime(2026, 11, 29, 11, 0, tzinfo=VIENNA))
     assert sorted(r["name"] for r in roots(engine)[1:]) == ["a @ 2026-11-29T11:00+01:00",
                                                            "b @ 2026-11-29T11:00+01:00"]
+
+
+def test_two_runners_on_one_workspace_start_each_due_run_once_and_the_second_takes_over(engine, ws, clock, caplog):
+    """The IDE and `flowdesk serve` may both run the workspace's schedules: one starts the runs
+    (it holds .flowdesk/schedules.lock), the other stands by and takes over when it stops,
+    replaying nothing."""
+    caplog.set_level(logging.INFO, logger="engine_core.schedules")
+    records.save(ws, Schedule(name="hourly", flow="Echo", cron="0 * * * *", timezone="Europe/Vienna"))
+    first = ScheduleRunner(engine, clock=clock).start()
+    second = ScheduleRunner(engine, clock=clock).start()
+    try:
+        at(clock, first, datetime(2026, 11, 29, 9, 59, 50, tzinfo=VIENNA))
+        at(clock, second, datetime(2026, 11, 29, 9, 59, 50, tzinfo=VIENNA))
+        assert first.starts_runs and not second.starts_runs
+        at(clock, first, datetime(2026, 11, 29, 10, 0, 1, tzinfo=VIENNA))
+        at(clock, second, datetime(2026, 11, 29, 10, 0, 1, tzinfo=VIENNA))
+        assert [r["name"] for r in roots(engine)] == ["hourly @ 2026-11-29T10:00+01:00"]
+        assert any("stands by" in r.getMessage() for r in caplog.records)
+
+        first.stop()  # the other one takes over from the next due run, without replaying 10:00
+        at(clock, second, datetime(2026, 11, 29, 10, 30, tzinfo=VIENNA))
+        assert second.starts_runs and len(roots(engine)) == 1
+        at(clock, second, datetime(2026, 11, 29, 11, 0, 1, tzinfo=VIENNA))
+        assert [r["name"] for r in roots(engine)] == ["hourly @ 2026-11-29T10:00+01:00",
+                                                      "hourly @ 2026-11-29T11:00+01:00"]
+    finally:
+        first.stop()
+        second.stop()
