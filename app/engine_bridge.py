@@ -20,6 +20,7 @@ class EngineBridge(QObject):
     openFailed = Signal(str)
     eventsArrived = Signal(list)  # a batch of engine events, in commit order
     problem = Signal(str)  # a user-facing error from a background engine call
+    closing = Signal()  # the engine is about to close: its clients (schedules, webhooks) stop first
 
     def __init__(self, parent: QObject | None = None):
         super().__init__(parent)
@@ -64,6 +65,7 @@ class EngineBridge(QObject):
             self._unsubscribe()
             self._unsubscribe = None
         if self.engine is not None:
+            self.closing.emit()
             self.engine.close()
             self.engine = None
 

@@ -22,9 +22,10 @@ from ..window_layout import make_table
 from .model import COLUMNS, ScheduleRow, SchedulesModel, folder_signature, read_rows, row_for
 
 POLL_MS = 2000
-HEADER = "Schedules run while `flowdesk serve -w <dir>` runs; the IDE itself does not start scheduled runs."
-HEADER_TIP = ("A schedule starts its flow at the cron times, in its time zone, only while "
-              "`flowdesk serve -w <workspace>` is running (on this or another machine).\n"
+HEADER = "Due runs start while this IDE or `flowdesk serve -w <dir>` has the workspace open (one of them starts each run)."
+HEADER_TIP = ("A schedule starts its flow at the cron times, in its time zone, while an engine has the "
+              "workspace open: this IDE, or `flowdesk serve -w <workspace>`. When both do, one starts the "
+              "runs and the other stands by.\nRuns missed while none was open are skipped, not replayed. "
               "The IDE lists and switches schedules; create them with `flowdesk schedule create`.")
 
 

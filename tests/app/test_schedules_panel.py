@@ -70,7 +70,7 @@ def test_lists_schedules_with_next_runs_and_the_bad_file(make_window, qtbot, wor
     after = {n: _expected_runs(workspace, n) for n in ("hourly", "mornings")}
 
     assert window.findChild(QLabel, "schedulesHeader").text().startswith(
-        "Schedules run while `flowdesk serve -w <dir>` runs")
+        "Due runs start while this IDE or `flowdesk serve -w <dir>` has the workspace open")
     assert panel.dock.windowTitle() == "Schedules"
     assert panel.dock.toggleViewAction() in window.view_menu.actions()
 
@@ -129,3 +129,23 @@ def test_a_file_written_afterwards_appears_and_delete_asks_first(make_window, qt
     qtbot.mouseClick(panel.delete_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: "nightly" not in panel.model.names(), timeout=5000)
     assert not (workspace / "schedules" / "nightly.json").exists()
+
+
+def test_the_ide_runs_the_schedules_of_its_workspace_and_lets_go_when_it_closes(make_window, qtbot, workspace):
+    """While the IDE has the workspace open its engine starts the due runs (it holds the
+    workspace's schedule lock); a `flowdesk serve` beside it stands by; closing the IDE lets go."""
+    from engine_core.schedules import ScheduleRunner
+
+    window = make_window(workspace)
+    ide = window.schedules.runner.runner
+    assert ide is not None and ide.running
+    qtbot.waitUntil(lambda: ide.starts_runs, timeout=5000)
+    beside = ScheduleRunner(window.bridge.engine)  # as another engine would: it stands by
+    beside.start()
+    try:
+        assert beside.wake() and not beside.starts_runs
+        window.close()
+        assert not ide.running
+        assert beside.wake() and beside.starts_runs  # the IDE let go of the lock
+    finally:
+        beside.stop()
