@@ -204,9 +204,9 @@ def _skip_blanks_back(text: str, position: int) -> int:
     return position
 
 
-def _bracket_pairs(text: str) -> dict[int, int] | str:
-    """Where each closing bracket's opening bracket is (strings and comments skipped);
-    ``_IN_COMMENT`` / ``_IN_STRING`` when ``text`` ends inside one."""
+def scan_brackets(text: str) -> tuple[dict[int, int], list[int], bool] | None:
+    """Closing → opening bracket positions, the brackets still open at the end, and whether the
+    end is inside a string (strings and comments skipped); None when the end is in a comment."""
     pairs: dict[int, int] = {}
     opened: list[int] = []
     end = len(text)
@@ -219,10 +219,20 @@ def _bracket_pairs(text: str) -> dict[int, int] | str:
                 pairs[token.start()] = opened.pop()
         elif token.end() == end:  # the cursor is in (or right after) a comment or string
             if kind == "comment":
-                return _IN_COMMENT
+                return None
             if token["close"] is None and token["close1"] is None:
-                return _IN_STRING
-    return pairs
+                return pairs, opened, True
+    return pairs, opened, False
+
+
+def _bracket_pairs(text: str) -> dict[int, int] | str:
+    """Where each closing bracket's opening bracket is; ``_IN_COMMENT`` / ``_IN_STRING`` when
+    ``text`` ends inside one."""
+    scanned = scan_brackets(text)
+    if scanned is None:
+        return _IN_COMMENT
+    pairs, _opened, in_string = scanned
+    return _IN_STRING if in_string else pairs
 
 
 # -- jedi ---------------------------------------------------------------------------------

@@ -113,26 +113,9 @@ def _is_connect_of_this(source: str, before_bracket: str, pairs: dict[int, int])
 
 
 def _scan(text: str) -> tuple[dict[int, int], list[int], bool] | None:
-    """Closing → opening bracket positions, the brackets still open at the end, and whether the
-    end is inside a string; None when the end is in a comment."""
-    from .completion import _TOKENS
+    from .completion import scan_brackets  # completion imports this module: import on use
 
-    pairs: dict[int, int] = {}
-    opened: list[int] = []
-    end = len(text)
-    for token in _TOKENS.finditer(text):
-        kind = token.lastgroup
-        if kind == "bracket":
-            if token[0] in "([{":
-                opened.append(token.start())
-            elif opened:
-                pairs[token.start()] = opened.pop()
-        elif token.end() == end:
-            if kind == "comment":
-                return None
-            if token["close"] is None and token["close1"] is None:
-                return pairs, opened, True
-    return pairs, opened, False
+    return scan_brackets(text)
 
 
 def _arguments(text: str) -> list[str]:

@@ -204,7 +204,7 @@ def _opener(params: dict, read_timeout: float) -> urllib.request.OpenerDirector:
     return urllib.request.build_opener(_HTTPHandler(read_timeout), _HTTPSHandler(read_timeout, context), redirect)
 
 
-class _HTTPConnection(http.client.HTTPConnection):
+class _ReadTimeout:
     """urllib has one timeout for connecting and reading: connect with it (the connect
     timeout), then switch the socket to the read timeout."""
 
@@ -217,14 +217,12 @@ class _HTTPConnection(http.client.HTTPConnection):
         self.sock.settimeout(self.read_timeout)
 
 
-class _HTTPSConnection(http.client.HTTPSConnection):
-    def __init__(self, *args, read_timeout: float, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.read_timeout = read_timeout
+class _HTTPConnection(_ReadTimeout, http.client.HTTPConnection):
+    pass
 
-    def connect(self) -> None:
-        super().connect()
-        self.sock.settimeout(self.read_timeout)
+
+class _HTTPSConnection(_ReadTimeout, http.client.HTTPSConnection):
+    pass
 
 
 class _HTTPHandler(urllib.request.HTTPHandler):
