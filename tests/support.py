@@ -1,11 +1,16 @@
-"""Helpers for tests: a workspace made for a test, and the CLI run as a user runs it."""
+"""Helpers for tests: a workspace made for a test, the CLI run as a user runs it, and a real
+HTTP server on loopback."""
 
 from __future__ import annotations
 
+import http.server
 import json
+import socket
 import subprocess
 import sys
 import textwrap
+import threading
+from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -40,3 +45,29 @@ def run_cli_json(*args: str, **kwargs) -> tuple[int, dict]:
     result = run_cli(*args, "--json", **kwargs)
     assert result.stdout, f"no output; stderr: {result.stderr}"
     return result.returncode, json.loads(result.stdout)
+
+
+@contextmanager
+def serving_http(handler, wrap_socket=None):
+    """A real HTTP server on 127.0.0.1 (a free port: ``server.server_address[1]``) answering
+    with ``handler`` on a thread of its own, shut down and closed on exit. ``wrap_socket``: e.g.
+    an SSL context's, for HTTPS."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    if wrap_socket is not None:
+        server.socket = wrap_socket(server.socket)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
+
+
+def free_port() -> int:
+    """A loopback port nothing listens on (bound and released): for "connection refused", and
+    for servers that must be told their port (git daemon, aiosmtpd)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]

@@ -8,7 +8,6 @@ from __future__ import annotations
 import http.server
 import json
 import socket
-import threading
 
 import pytest
 from PySide6.QtCore import Qt
@@ -17,6 +16,7 @@ from PySide6.QtWidgets import QLabel, QLineEdit
 from engine_core.connectors import records
 
 from app.connectors import install
+from support import serving_http
 
 
 def _window(make_window, workspace):
@@ -131,12 +131,8 @@ class _Hello(http.server.BaseHTTPRequestHandler):
 
 @pytest.fixture
 def http_server():
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Hello)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+    with serving_http(_Hello) as server:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
 
 
 def _closed_port() -> int:

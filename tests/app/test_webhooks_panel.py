@@ -13,6 +13,7 @@ import urllib.request
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication
+from support import free_port
 
 ECHO = """
     import flow_api
@@ -32,12 +33,6 @@ def _window(make_window, workspace):
     controller = install(window)
     assert install(window) is controller  # a second install changes nothing
     return window, controller
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _port_open(port: int) -> bool:
@@ -108,7 +103,7 @@ def test_create_enable_copy_url_serve_and_call(qtbot, make_window, workspace):
     assert _cell(model, "new-order", 2, Qt.ItemDataRole.CheckStateRole) == Qt.CheckState.Checked
     assert json.loads((workspace.root / "webhooks" / "new-order.json").read_text())["enabled"] is True
 
-    port = _free_port()
+    port = free_port()
     panel.port_box.setValue(port)
     panel.select("new-order")
     QGuiApplication.clipboard().clear()
@@ -161,7 +156,7 @@ def test_a_port_in_use_is_a_message_and_the_switch_goes_off(qtbot, make_window, 
 
 def test_serving_is_remembered_and_closing_the_window_stops_it(qtbot, make_window, workspace):
     window, controller = _window(make_window, workspace)
-    port = _free_port()
+    port = free_port()
     controller.panel.port_box.setValue(port)
     controller.serving.action.trigger()
     assert _port_open(port)

@@ -3,7 +3,6 @@ mail server) and the engine tests' helpers (tests/engine/api_support.py) to run 
 
 from __future__ import annotations
 
-import socket
 import sys
 import threading
 from pathlib import Path
@@ -14,6 +13,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "engine"))  # api_s
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # ssh_server
 
 from ssh_server import SSHTestServer  # noqa: E402
+from support import free_port  # noqa: E402
 
 
 @pytest.fixture
@@ -23,14 +23,6 @@ def ssh_server():
     info = server.start()
     yield info
     server.stop()
-
-
-def free_port() -> int:
-    """A port nothing listens on (bound and released; for 'connection refused' and for aiosmtpd,
-    whose Controller cannot report the port it got for port 0)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class MailBox:

@@ -10,12 +10,12 @@ import http.server
 import json
 import stat
 import textwrap
-import threading
 
 import pytest
 
 from engine_core.connectors import MASK, records
 from engine_core.connectors import cli as connector_cli
+from support import serving_http
 
 SECRET = "s3cret-Pa55"
 
@@ -202,13 +202,8 @@ class _AuthEcho(http.server.BaseHTTPRequestHandler):
 
 @pytest.fixture
 def http_server():
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _AuthEcho)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server.server_address[1]
-    server.shutdown()
-    server.server_close()
-    thread.join(5)
+    with serving_http(_AuthEcho) as server:
+        yield server.server_address[1]
 
 
 def test_flow_connects_to_a_rest_record_with_overrides(engine, workspace, http_server, no_keyring):

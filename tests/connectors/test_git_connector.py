@@ -11,13 +11,13 @@ import base64
 import http.server
 import socket
 import subprocess
-import threading
 import time
 from datetime import datetime
 
 import pytest
 
 from api_support import find_nodes, log_texts, run_flow
+from support import free_port, serving_http
 
 PASSWORD = "pw-git-Planted-93af"
 BINARY = bytes(range(256)) * 4
@@ -58,19 +58,13 @@ def origin(tmp_path):
     return {"path": repo, "url": repo.as_uri(), "first": first, "tagged": tagged, "feature": feature, "head": head}
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture
 def git_daemon(origin, tmp_path):
     """``git daemon`` serving a bare copy of ``origin`` as git://127.0.0.1:PORT/origin.git."""
     base = tmp_path / "served"
     base.mkdir()
     subprocess.run(["git", "clone", "-q", "--bare", str(origin["path"]), str(base / "origin.git")], check=True)
-    port = _free_port()
+    port = free_port()
     daemon = subprocess.Popen(["git", "daemon", "--reuseaddr", "--listen=127.0.0.1", f"--port={port}",
                                f"--base-path={base}", "--export-all", str(base)],
                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -102,12 +96,8 @@ class _RefusesLogin(http.server.BaseHTTPRequestHandler):
 
 @pytest.fixture
 def refusing_http():
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _RefusesLogin)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/team/flows.git"
-    server.shutdown()
-    server.server_close()
+    with serving_http(_RefusesLogin) as server:
+        yield f"http://127.0.0.1:{server.server_address[1]}/team/flows.git"
 
 
 CONNECT = """
@@ -203,7 +193,7 @@ def test_the_seed_pages_example_runs_unchanged_against_a_local_repository(engine
 def test_failures_end_the_connection_in_error_and_raise_in_the_caller(engine, workspace, origin, case,
                                                                        refusing_http, tmp_path):
     inputs, expected = {
-        "unreachable": ({"repository_url": f"git://127.0.0.1:{_free_port()}/x.git"}, "GIT connector: cannot reach"),
+        "unreachable": ({"repository_url": f"git://127.0.0.1:{free_port()}/x.git"}, "GIT connector: cannot reach"),
         "no such repository": ({"repository_url": (tmp_path / "nothing-here").as_uri()},
                                "GIT connector: cannot reach"),
         "bad ref": ({"repository_url": origin["url"], "ref": "no-such-branch"},

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 
 from api_support import find_nodes, run_flow
-from conftest import free_port
+from support import free_port
 
 SEND = """
 import flow_api

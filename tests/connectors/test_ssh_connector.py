@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 
 from api_support import find_nodes, log_texts, run_flow
-from conftest import free_port
+from support import free_port
 
 CATCHING = """
 import flow_api

@@ -12,6 +12,7 @@ import time
 from typing import Any, Callable, Iterator
 
 import pytest
+from support import serving_http
 
 WAIT_S = 60
 """Upper bound for anything a test waits for; a healthy engine needs a fraction of it."""
@@ -148,10 +149,5 @@ class _EchoHandler(http.server.BaseHTTPRequestHandler):
 @pytest.fixture
 def echo_server():
     """A real HTTP server on 127.0.0.1 (a free port) that echoes requests as JSON."""
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _EchoHandler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
-    thread.join(5)
+    with serving_http(_EchoHandler) as server:
+        yield f"http://127.0.0.1:{server.server_address[1]}"

@@ -2,9 +2,9 @@
 
 import http.server
 import json
-import threading
 
 import pytest
+from support import serving_http
 
 
 def run(engine, workspace, name, body, inputs=None, timeout=30):
@@ -213,10 +213,8 @@ def http_server():
         def log_message(self, *args):
             pass
 
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
+    with serving_http(Handler) as server:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
 
 
 def test_rest_connector_is_a_connection_execution(engine, workspace, http_server):

@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import keyring.backend
+from support import free_port
 
 IDENTITY = {"GIT_AUTHOR_NAME": "Test Author", "GIT_AUTHOR_EMAIL": "author@example.com",
             "GIT_COMMITTER_NAME": "Test Committer", "GIT_COMMITTER_EMAIL": "committer@example.com"}
@@ -45,12 +46,6 @@ def seed_remote(workspace_root: Path, url: str) -> None:
     repo.stage_workspace()
     repo.commit("seed")
     repo.push()
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class GitDaemon:
