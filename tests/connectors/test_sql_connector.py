@@ -7,11 +7,8 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
-import shutil
 import socket
-import subprocess
 import sys
-import tempfile
 from pathlib import Path
 from urllib.parse import quote
 
@@ -104,7 +101,8 @@ def test_mysql_without_its_driver_names_the_package_to_install(engine, workspace
 
 # --- PostgreSQL -------------------------------------------------------------------------------
 
-from test_postgres import _server_user, postgres_server  # noqa: E402,F401  (the engine tests' server)
+from pg_server import running_postgres  # noqa: E402
+from test_postgres import postgres_server  # noqa: E402,F401  (the engine tests' server)
 
 
 @pytest.mark.postgres
@@ -146,35 +144,8 @@ def test_postgresql_execute_and_fetch_with_params(engine, workspace, postgres_se
 def password_postgres():
     """A PostgreSQL server that checks passwords (the engine tests' server trusts every login):
     user flowdesk, password SECRET."""
-    initdb, pg_ctl = shutil.which("initdb"), shutil.which("pg_ctl")
-    if not (initdb and pg_ctl):
-        pytest.skip("PostgreSQL server binaries (initdb, pg_ctl) are not on PATH")
-    user = _server_user()
-    base = tempfile.mkdtemp(prefix="flowdesk-pgpw-")
-    os.chmod(base, 0o755)
-    pwfile = os.path.join(base, "pw")
-    with open(pwfile, "w") as f:
-        f.write(SECRET + "\n")
-    if user:
-        os.chown(base, user.pw_uid, user.pw_gid)
-        os.chown(pwfile, user.pw_uid, user.pw_gid)
-    data, log = os.path.join(base, "data"), os.path.join(base, "server.log")
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    as_user = {"user": user.pw_uid, "group": user.pw_gid, "extra_groups": []} if user else {}
-    env = {**os.environ, "LC_ALL": "C"}
-    subprocess.run([initdb, "-D", data, "-U", "flowdesk", "--auth=scram-sha-256", f"--pwfile={pwfile}", "-E", "UTF8"],
-                   check=True, capture_output=True, env=env, cwd=base, **as_user)
-    options = f"-p {port} -k {base} -c listen_addresses=127.0.0.1 -c fsync=off"
-    subprocess.run([pg_ctl, "-D", data, "-o", options, "-l", log, "-w", "-t", "30", "start"], check=True,
-                   capture_output=True, env=env, cwd=base, **as_user)
-    try:
+    with running_postgres(password=SECRET) as port:
         yield port
-    finally:
-        subprocess.run([pg_ctl, "-D", data, "-m", "immediate", "-w", "stop"], capture_output=True, env=env,
-                       cwd=base, **as_user)
-        shutil.rmtree(base, ignore_errors=True)
 
 
 @pytest.mark.postgres

@@ -1,60 +1,20 @@
 """PostgreSQL through a URL, against a real server the test starts with initdb/pg_ctl."""
 
-import os
-import pwd
-import shutil
-import socket
-import subprocess
-import tempfile
 import time
 import uuid
 
 import pytest
 
+from pg_server import running_postgres
 from support import run_cli_json
 
 pytestmark = pytest.mark.postgres
 
 
-def _server_user():
-    # PostgreSQL refuses to run as root; CI runs as root, so use an unprivileged account.
-    if os.geteuid() != 0:
-        return None
-    for name in ("postgres", "nobody"):
-        try:
-            return pwd.getpwnam(name)
-        except KeyError:
-            continue
-    pytest.skip("running as root and no unprivileged user (postgres, nobody) to run PostgreSQL as")
-
-
 @pytest.fixture(scope="session")
 def postgres_server():
-    initdb, pg_ctl = shutil.which("initdb"), shutil.which("pg_ctl")
-    if not (initdb and pg_ctl):
-        pytest.skip("PostgreSQL server binaries (initdb, pg_ctl) are not on PATH")
-    user = _server_user()
-    base = tempfile.mkdtemp(prefix="flowdesk-pg-")
-    os.chmod(base, 0o755)
-    if user:
-        os.chown(base, user.pw_uid, user.pw_gid)
-    data, log = os.path.join(base, "data"), os.path.join(base, "server.log")
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    as_user = {"user": user.pw_uid, "group": user.pw_gid, "extra_groups": []} if user else {}
-    env = {**os.environ, "LC_ALL": "C"}
-    subprocess.run([initdb, "-D", data, "-U", "flowdesk", "--auth=trust", "-E", "UTF8"], check=True,
-                   capture_output=True, env=env, cwd=base, **as_user)
-    options = f"-p {port} -k {base} -c listen_addresses=127.0.0.1 -c fsync=off"
-    subprocess.run([pg_ctl, "-D", data, "-o", options, "-l", log, "-w", "-t", "30", "start"], check=True,
-                   capture_output=True, env=env, cwd=base, **as_user)
-    try:
+    with running_postgres() as port:
         yield f"postgresql://flowdesk@127.0.0.1:{port}"
-    finally:
-        subprocess.run([pg_ctl, "-D", data, "-m", "immediate", "-w", "stop"], capture_output=True, env=env,
-                       cwd=base, **as_user)
-        shutil.rmtree(base, ignore_errors=True)
 
 
 @pytest.fixture
