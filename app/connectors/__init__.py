@@ -20,6 +20,7 @@ from engine_core.connectors import records
 
 from ..tasks import run_in_background
 from .form import RecordDialog
+from ..watching import watch_exactly
 
 __all__ = ["install", "ConnectorsController", "RecordDialog"]
 
@@ -65,12 +66,7 @@ class ConnectorsController(QObject):
         self.window.explorer.set_connectors(sorted(types.items()))
         if workspace is not None:
             folders = [str(workspace.root)] + ([str(workspace.connectors_dir)] if workspace.connectors_dir.is_dir() else [])
-            stale = set(self._watcher.directories()) - set(folders)
-            if stale:
-                self._watcher.removePaths(list(stale))
-            fresh = [f for f in folders if f not in self._watcher.directories()]
-            if fresh:
-                self._watcher.addPaths(fresh)
+            watch_exactly(self._watcher, folders)
         if changed:
             self.window.tabs.relint_all()
 

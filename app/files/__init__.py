@@ -19,6 +19,7 @@ from PySide6.QtWidgets import QMainWindow
 from engine_core import events as ev
 
 from ..tasks import run_in_background
+from ..watching import watch_exactly
 
 __all__ = ["install", "FilesController"]
 
@@ -55,14 +56,8 @@ class FilesController(QObject):
             self.window.explorer.set_files(names)
         # Watch every folder: QFileSystemWatcher is not recursive, and files/ may not exist yet
         # (the root is watched so its creation is seen).
-        stale = set(self._watcher.directories()) - set(folders)
-        if stale:
-            self._watcher.removePaths(list(stale))
-        fresh = [f for f in folders if f not in self._watcher.directories()]
-        if fresh:
-            self._watcher.addPaths(fresh)
-            # A file written between the listing and the watch would go unseen: list once more.
-            self._refresh_soon.start()
+        if watch_exactly(self._watcher, folders):
+            self._refresh_soon.start()  # a file written before the new watch: list once more
 
     def on_events(self, events: list) -> None:
         # A flow may have written files (system.file(...).save); the watcher may miss a folder
