@@ -93,7 +93,6 @@ class DebugSession:
         self._listening: dict[int, tuple[str, int]] = {}
         self._breakpoints: dict[str, list[dict]] = {}
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="debug-session")
-        self._temporary: tuple[str, list[dict]] | None = None
         self.debuggee_pid: int | None = None  # the worker process, from debugpy's "process" event
         self.end_reason: str | None = None
         self._ending = False  # _finish has begun (once per session)
@@ -207,7 +206,7 @@ class DebugSession:
                 self._frames = None
                 self.client.send(go_on, {"threadId": thread})
                 return
-            self._restore_after_run_to_cursor()
+            self._review.clear_one_shot()
             self._review.shown(self.stack())
         except DapError:
             return  # the session is ending: _finish reports that
@@ -273,17 +272,8 @@ class DebugSession:
 
     def run_to_cursor(self, path: str, line: int) -> None:
         """Continue to ``line`` of ``path`` (a one-shot breakpoint), stopping earlier at others."""
-        original = self._breakpoints.get(path, [])
-        self.set_breakpoints(path, original + [{"line": line}])
-        self._breakpoints[path] = original
-        self._temporary = (path, original)
+        self._review.one_shot(path, line)
         self.continue_()
-
-    def _restore_after_run_to_cursor(self) -> None:
-        if self._temporary is not None:
-            path, original = self._temporary
-            self._temporary = None
-            self.client.send("setBreakpoints", {"source": {"path": path}, "breakpoints": original})
 
     def _resume(self, command: str) -> None:
         if self.thread_id is None:

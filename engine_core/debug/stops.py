@@ -4,7 +4,8 @@ debugpy stops wherever Python reports a line; two kinds of those stops are no st
 for: Step In on ``this.flow(...)`` first lands in the child's module code (``import flow_api``,
 line 1), and a statement written over several lines reports its first line again after its
 other lines ran (see ``statements``). The session asks ``review`` about each stop and carries on
-with the user's command where the answer says so."""
+with the user's command where the answer says so. One-shot breakpoints (Run to Cursor, and the
+handler's first line for Step In into a flow) live here too: they go at the next stop shown."""
 
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ class StopReview:
         self.last_command: str | None = None  # the resume that led to the coming stop
         self._shown: tuple[list, tuple[int, int] | None] | None = None  # last stop shown: frames, statement
         self._step_target: tuple[str, int] | None = None  # Step In into a flow: its handler's first line
+        self._one_shot_path: str | None = None  # the file holding a one-shot breakpoint
 
     def review(self, reason: str) -> tuple[str, str | None]:
         """(the stop's reason as the user should see it, the command to carry on with, or None
@@ -51,7 +53,7 @@ class StopReview:
             target = handler_first_line(top.path)
             if target is not None and target != top.line:
                 self._step_target = (top.path, target)
-                self._set_breakpoints(top.path, self._session.breakpoints_of(top.path) + [{"line": target}])
+                self.one_shot(top.path, target)
                 return "continue"
         span = multi_line_statement(top.path, top.line)
         if span is None:
@@ -79,16 +81,27 @@ class StopReview:
         return body.get("result") != "False"
 
     def _arrived_at_step_target(self, reason: str) -> str:
-        """After Step In into a flow ran on to its handler: put the breakpoints back; the stop
-        there is the step's (any other stop on the way is what it is)."""
+        """After Step In into a flow ran on to its handler: the stop there is the step's (any
+        other stop on the way is what it is)."""
         path, line = self._step_target
         self._step_target = None
-        self._set_breakpoints(path, self._session.breakpoints_of(path))
         frames = self._session.stack()
         if reason == "breakpoint" and frames and (frames[0].path, frames[0].line) == (path, line):
             return "step"
         return reason
 
+    def one_shot(self, path: str, line: int) -> None:
+        """A breakpoint at ``line`` of ``path`` until the next stop the user is shown (Run to
+        Cursor; Step In into a flow runs on to its handler with one). Not waited for: requests
+        are handled in order, so it applies before the resume that follows."""
+        self.clear_one_shot()
+        self._one_shot_path = path
+        self._set_breakpoints(path, self._session.breakpoints_of(path) + [{"line": line}])
+
+    def clear_one_shot(self) -> None:
+        if self._one_shot_path is not None:
+            path, self._one_shot_path = self._one_shot_path, None
+            self._set_breakpoints(path, self._session.breakpoints_of(path))
+
     def _set_breakpoints(self, path: str, specs: list[dict]) -> None:
-        # Not waited for: requests are handled in order, so they apply before the "continue".
         self._session.client.send("setBreakpoints", {"source": {"path": path}, "breakpoints": specs})
