@@ -33,6 +33,7 @@ _PLUGGED = {
     "webhook": ("engine_core.webhooks.cli", "manage the webhooks that start flows over HTTP (served by 'flowdesk serve')"),
     "schedule": ("engine_core.schedules.cli", "list, create and switch on/off the schedules that start flows at cron times"),
     "connector": ("engine_core.connectors.cli", "manage stored connector records (connectors/<name>.json; secrets in the keyring)"),
+    "packages": ("engine_core.packages.cli", "install and list the workspace's third-party packages (requirements.txt)"),
 }
 
 
@@ -81,6 +82,8 @@ def build_parser(command: str | None = None, extra: dict[str, Command] | None = 
     run.add_argument("--name", help="name of the execution (default: the flow's name)")
     run.add_argument("--json", action="store_true", help="print the whole execution tree as JSON at the end")
     run.add_argument("--timeout", type=float, metavar="S", help="cancel the tree after S seconds")
+    run.add_argument("--no-install", action="store_true",
+                     help="do not install the workspace's packages (requirements.txt); refuse if any is missing")
 
     debug = sub.add_parser("debug", help="run a flow under debugpy and wait for a debugger (e.g. VS Code) to attach")
     debug.add_argument("flow")
@@ -169,6 +172,9 @@ def cmd_run(args) -> int:
     inputs = dict(parse_input(item) for item in args.input)
     workspace = Workspace.open(args.workspace)
     workspace.read_flow(args.flow)  # unknown flow: a usage error before anything starts
+    refused = _install_packages(workspace, args.no_install)
+    if refused is not None:
+        return refused
     # The workers' forkserver starts now, so that its interpreter starts while this process
     # imports the engine (SQLAlchemy): the two take about as long and need a core each.
     from .runtime.pool import prestart
@@ -217,6 +223,30 @@ def cmd_run(args) -> int:
         if args.json:
             print(json.dumps(engine.tree(root_id), indent=2, ensure_ascii=False))
     return EXIT_OK if record["status"] == "success" else EXIT_FAILED
+
+
+def _install_packages(workspace: Workspace, no_install: bool) -> int | None:
+    """Install what requirements.txt asks for and is not installed, before a run (``None``:
+    go on). Without a requirements.txt this is a stat: ``engine_core.packages`` imports
+    neither pip nor the requirements parser until there is something to install."""
+    from . import packages
+
+    if not packages.needs_install(workspace.root):
+        return None
+    if no_install:
+        missing = packages.status(workspace.root).missing
+        if not missing:
+            return None  # requirements.txt changed, but what it asks for is there
+        print(f"flowdesk: the workspace's packages are not installed: {', '.join(missing)}; "
+              f"install them with: flowdesk packages install -w {workspace.root}", file=sys.stderr)
+        return EXIT_USAGE
+    print("installing the workspace's packages (requirements.txt) first", file=sys.stderr, flush=True)
+    try:
+        packages.install(workspace.root, on_line=lambda line: print(f"  {line}", file=sys.stderr, flush=True))
+    except packages.PackagesError as exc:
+        print(f"flowdesk: {exc}\nthe flow was not run", file=sys.stderr)
+        return EXIT_FAILED
+    return None
 
 
 def cmd_debug(args) -> int:

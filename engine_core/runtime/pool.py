@@ -9,6 +9,9 @@ import signal
 import sys
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
+from pathlib import Path
+
+from .. import packages
 
 _context = None
 HELPER_PREFIX = "flowdesk-"  # the name of every helper process (see _skip_main_module_in_workers)
@@ -86,6 +89,7 @@ class Worker:
     blocked: bool = False  # waiting for a child: does not count against max_workers
     retiring: bool = False
     dead: bool = False
+    site_dir: Path | None = None  # the workspace's package set on its path (None: none)
 
     @property
     def pid(self) -> int | None:
@@ -93,8 +97,12 @@ class Worker:
 
 
 class WorkerPool:
-    def __init__(self, *, memory_limit_mb: int | None, max_runs: int):
+    def __init__(self, *, memory_limit_mb: int | None, max_runs: int, packages_root: Path | None = None):
         self._memory_limit_mb = memory_limit_mb
+        # The workspace whose package set (packages.site_dir) workers get on their path; a
+        # worker keeps the set it started with (imported modules stay in sys.modules), so when
+        # a new install switches the set, workers of the old one are retired, not reused.
+        self.packages_root = packages_root
         self._max_runs = max_runs
         self.workers: list[Worker] = []
         self.idle: list[Worker] = []
@@ -107,36 +115,57 @@ class WorkerPool:
     def by_waitable(self, obj) -> Worker | None:
         return self._by_waitable.get(obj)
 
+    def current_site_dir(self) -> Path | None:
+        """The set new runs must see: a stat of current.json (cached on its mtime)."""
+        return packages.site_dir(self.packages_root) if self.packages_root is not None else None
+
     def spawn(self) -> Worker:
         ctx = mp_context()
         engine_end, worker_end = ctx.Pipe(duplex=True)
+        site_dir = self.current_site_dir()
         process = ctx.Process(
             target=_worker_entry,
-            args=(worker_end, os.getpid(), self._memory_limit_mb, self._max_runs),
+            args=(worker_end, os.getpid(), self._memory_limit_mb, self._max_runs,
+                  None if site_dir is None else str(site_dir)),
             name=WORKER_NAME,
             daemon=True,
         )
         process.start()
         worker_end.close()
-        worker = Worker(process=process, conn=engine_end)
+        worker = Worker(process=process, conn=engine_end, site_dir=site_dir)
         self.workers.append(worker)
         self._by_waitable[engine_end] = worker
         self._by_waitable[process.sentinel] = worker
         return worker
 
     def take_idle(self) -> Worker | None:
+        site_dir = self.current_site_dir() if self.idle else None
         while self.idle:
             worker = self.idle.pop()
-            if not worker.dead:
-                return worker
+            if worker.dead:
+                continue
+            if worker.site_dir != site_dir:  # started before the last install: its set is stale
+                self._retire(worker)
+                continue
+            return worker
         return None
 
     def release(self, worker: Worker) -> None:
         worker.execution_id = None
         worker.blocked = False
+        if not (worker.retiring or worker.dead) and worker.site_dir != self.current_site_dir():
+            self._retire(worker)  # ran while a new set was installed: the next run needs a fresh one
         # A retiring worker exits by itself; its sentinel tells the dispatcher when to forget it.
         if not (worker.retiring or worker.dead):
             self.idle.append(worker)
+
+    def _retire(self, worker: Worker) -> None:
+        """Ask an idle worker to exit; its sentinel tells the dispatcher when to forget it."""
+        worker.retiring = True
+        try:
+            worker.conn.send(("stop",))
+        except OSError:
+            pass
 
     def counted(self) -> int:
         """Workers that count against ``max_workers``: all but those blocked on a child. A

@@ -24,7 +24,8 @@ GITIGNORE_LINES = [
 ]
 # What "commit everything" stages: the workspace's flows, files, settings, and the records of
 # connectors, webhooks and schedules (their secrets live in the keyring, never in these files).
-SYNCED_PATHS = ("flows", "files", "settings", "connectors", "webhooks", "schedules", ".gitignore")
+SYNCED_PATHS = ("flows", "files", "settings", "connectors", "webhooks", "schedules", ".gitignore",
+                "requirements.txt")
 
 
 @dataclass(frozen=True)

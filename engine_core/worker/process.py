@@ -19,7 +19,8 @@ from .channel import EngineGone
 from .runner import run_execution
 
 
-def worker_main(conn: Connection, engine_pid: int, memory_limit_mb: int | None, max_runs: int) -> None:
+def worker_main(conn: Connection, engine_pid: int, memory_limit_mb: int | None, max_runs: int,
+                site_dir: str | None = None) -> None:
     # Own process group: cancelling kills the flow and any subprocess it started.
     os.setsid()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl+C is the engine's to handle
@@ -27,6 +28,12 @@ def worker_main(conn: Connection, engine_pid: int, memory_limit_mb: int | None, 
     if memory_limit_mb:
         _limit_memory(memory_limit_mb)
     exit_when_gone(engine_pid)  # even if a flow is looping
+    if site_dir:
+        # The workspace's packages (requirements.txt), after Flowdesk's own paths so that
+        # Flowdesk's versions win; addsitedir (not a bare sys.path append) runs their .pth files.
+        import site
+
+        site.addsitedir(site_dir)
     runs = 0
     try:
         while runs < max_runs:
