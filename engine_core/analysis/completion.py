@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import flow_api
+from engine_core.packages import import_names
 
-from . import api_model, connect_calls
+from . import api_model, connect_calls, imports
 from .problems import Completion
 
 if TYPE_CHECKING:
@@ -47,7 +49,8 @@ _HANDLER_PARAMETERS = re.compile(r"^(?:async\s+)?def\s+handler\s*\(\s*(\w+)[^,)]
 
 
 def complete(source: str, line: int, column: int, known_flows: Iterable[str] = (),
-             path: str | None = None, connector_records: Mapping[str, str] | None = None) -> list[Completion]:
+             path: str | None = None, connector_records: Mapping[str, str] | None = None, *,
+             packages_root: Path | str | None = None) -> list[Completion]:
     """What may be typed at the cursor (``line`` 1-based, ``column`` 0-based). Never raises.
 
     In the flow-name argument of ``.flow('...``: the known flows starting with what was typed.
@@ -56,7 +59,9 @@ def complete(source: str, line: int, column: int, known_flows: Iterable[str] = (
     members, with signatures and docstrings, read from flow_api itself.
     In ``this.connect(``: the connector types (and ``connector_records``, name → type) in the
     type's literal, then the parameters that connector declares, with their docs.
-    Elsewhere: jedi's completions; ``path`` lets jedi resolve imports next to the flow.
+    Elsewhere: jedi's completions; ``path`` lets jedi resolve imports next to the flow, and the
+    packages installed for the workspace (``packages_root``; by default the folder above the
+    flow's ``flows/``) are on jedi's path.
     """
     lines = _LINE_BREAK.split(source)
     if not 0 < line <= len(lines) or column < 0:
@@ -71,7 +76,7 @@ def complete(source: str, line: int, column: int, known_flows: Iterable[str] = (
     members = _flow_api_completions(source, lines, line, before_cursor)
     if members is not None:
         return members
-    return _jedi_completions(source, line, column, path)
+    return _jedi_completions(source, line, column, path, packages_root)
 
 
 def flow_api_members(kind: str) -> list[Completion]:
@@ -237,14 +242,40 @@ def _bracket_pairs(text: str) -> dict[int, int] | str:
 
 # -- jedi ---------------------------------------------------------------------------------
 
-def _jedi_completions(source: str, line: int, column: int, path: str | None) -> list[Completion]:
+def _jedi_completions(source: str, line: int, column: int, path: str | None,
+                      packages_root: Path | str | None = None) -> list[Completion]:
     import jedi  # imported on first use: it takes longer to import than the rest of the engine
 
     try:
-        found = jedi.Script(code=source, path=path).complete(line, column)[:MAX_COMPLETIONS]
+        project = _jedi_project(path, packages_root)
+        found = jedi.Script(code=source, path=path, project=project).complete(line, column)[:MAX_COMPLETIONS]
         return [_from_jedi(item, index < MAX_SIGNATURES) for index, item in enumerate(found)]
     except Exception:  # noqa: BLE001 - jedi fails in many ways on half-typed code; offer nothing
         return []
+
+
+# (workspace root, set folder) -> its jedi.Project: jedi caches what it inferred per project.
+_projects: dict[tuple[str, str], "jedi.Project"] = {}
+
+
+def _jedi_project(path: str | None, packages_root: Path | str | None) -> "jedi.Project | None":
+    """A project with the workspace's package set on its sys.path; None (jedi's default
+    project) when the workspace has no installed set."""
+    import jedi
+
+    if packages_root is None:
+        packages_root = imports.workspace_root(path)
+    if packages_root is None:
+        return None
+    set_dir = import_names.workspace_set_dir(Path(packages_root))
+    if set_dir is None:
+        return None
+    key = (str(packages_root), str(set_dir))
+    project = _projects.get(key)
+    if project is None:
+        _projects.clear()  # a new set replaces the old one; keep one project per helper
+        project = _projects[key] = jedi.Project(str(packages_root), added_sys_path=[str(set_dir)])
+    return project
 
 
 def _from_jedi(item: "jedi.api.classes.Completion", with_signature: bool) -> Completion:

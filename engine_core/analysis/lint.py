@@ -1,5 +1,5 @@
-"""Lint a flow script: syntax errors, pyflakes findings, unknown flow names, the handler shape and
-misspelt members of ``this`` / ``system``.
+"""Lint a flow script: syntax errors, pyflakes findings, unknown flow names, the handler shape,
+misspelt members of ``this`` / ``system`` and imports of modules that are not installed.
 
 The source is parsed once; the same tree feeds pyflakes and the flow-specific checks, because
 the editor lints on every pause in typing and a long flow must still come back at once.
@@ -11,10 +11,11 @@ import ast
 import difflib
 import re
 from collections.abc import Iterable, Mapping
+from pathlib import Path
 
 from pyflakes import checker, messages
 
-from . import api_model, connect_calls
+from . import api_model, connect_calls, imports
 from .problems import Problem
 
 HANDLER_HINT = "a flow needs 'def handler(system, this, inputs)'"
@@ -49,13 +50,17 @@ _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
 
 def lint(source: str, filename: str = "<flow>", known_flows: Iterable[str] | None = None,
-         connector_records: Mapping[str, str] | None = None) -> list[Problem]:
+         connector_records: Mapping[str, str] | None = None, *,
+         packages_root: Path | str | None = None) -> list[Problem]:
     """All problems in ``source``, sorted by (line, column). Never raises.
 
     ``known_flows``: the flow names of the workspace; when given, ``.flow('Name')`` calls naming
     another flow are reported. ``this.connect('TYPE', ...)`` calls with a literal type are
     checked against the connector's declared parameters; ``connector_records`` (the workspace's
-    stored records, name → type) tells record names from misspelt types. A syntax error is the only problem reported for a file that does
+    stored records, name → type) tells record names from misspelt types. ``packages_root``: the
+    workspace's root; when given, imports of modules that are neither in the standard library,
+    Flowdesk's environment, the workspace's packages nor beside the flow are reported, with a
+    quick fix (see ``imports``). A syntax error is the only problem reported for a file that does
     not parse, since nothing else can be checked then.
     """
     lines = _LINE_BREAK.split(source)
@@ -73,6 +78,11 @@ def lint(source: str, filename: str = "<flow>", known_flows: Iterable[str] | Non
     problems += _handler_problems(tree_or_problem, lines)
     problems += _member_problems(checked, lines)
     problems += connect_calls.problems(checked.connect_calls, lines, connector_records)
+    if packages_root is not None:
+        try:
+            problems += imports.problems(checked.imports, lines, filename, packages_root, checked.parent_of)
+        except Exception:  # noqa: BLE001 - advisory: a broken package set or metadata must not stop the lint
+            pass
     if known_flows is not None:
         problems += _flow_reference_problems(checked.flow_name_literals, lines, set(known_flows))
     return sorted(problems, key=lambda problem: (problem.line, problem.column))
@@ -125,6 +135,7 @@ class _FlowChecker(checker.Checker):
     def __init__(self, tree: ast.Module, filename: str, handler: ast.FunctionDef | ast.AsyncFunctionDef | None):
         self.flow_name_literals: list[ast.Constant] = []
         self.connect_calls: list[ast.Call] = []  # this.connect(...) / this.using(...).task(...)
+        self.imports: list[ast.Import | ast.ImportFrom] = []  # every import statement, for imports.py
         # Reads of a name the handler's `system` / `this` does not have: (node, its class, the
         # parameter's name). Real members are skipped at once: they are nearly every read.
         self.api_attributes: list[tuple[ast.Attribute, type, str]] = []
@@ -160,6 +171,14 @@ class _FlowChecker(checker.Checker):
                 self.connect_calls.append(node)
         super().CALL(node)
 
+    def IMPORT(self, node: ast.Import) -> None:  # noqa: N802
+        self.imports.append(node)
+        super().IMPORT(node)
+
+    def IMPORTFROM(self, node: ast.ImportFrom) -> None:  # noqa: N802
+        self.imports.append(node)
+        super().IMPORTFROM(node)
+
     def ATTRIBUTE(self, node: ast.Attribute) -> None:  # noqa: N802
         if type(node.ctx) is not ast.Load:
             self.dynamic_attributes.add(node.attr)
@@ -169,6 +188,13 @@ class _FlowChecker(checker.Checker):
                     and node.attr not in self._api_members[value.id] and self._is_handler_parameter(value.id)):
                 self.api_attributes.append((node, self._api_classes[value.id], value.id))
         self.handleChildren(node)
+
+    def parent_of(self, node: ast.AST) -> ast.AST | None:
+        """The node's parent as pyflakes recorded it (a dict in pyflakes 4, an attribute before)."""
+        parents = getattr(self, "_parents", None)
+        if parents is not None:
+            return parents.get(node)
+        return getattr(node, "_pyflakes_parent", None)
 
     def _is_handler_parameter(self, name: str) -> bool:
         """Whether ``name`` here is still the handler's parameter: the innermost binding of the
