@@ -34,7 +34,7 @@ def _fix(requirements: Requirements, requirement: str) -> str:
     return f"fix requirements.txt line {line} and install again"
 
 
-_FROM_FILE = re.compile(r"-r \S+ \(line (\d+)\)")
+_FROM_FILE = re.compile(r"-r \S.*? \(line (\d+)\)")
 
 
 def explain(output: str, requirements: Requirements, code: int, log_path: Path,
