@@ -89,6 +89,7 @@ class PackagesPanel(QWidget):
         self.busy = False
         self._install_root: Path | None = None
         self._to_add: list[str] = []  # requirements asked for while an install ran
+        self._answered = False  # the next read's file is the one an install just answered
 
         self.model = PackagesModel(self)
         self._build()
@@ -197,6 +198,10 @@ class PackagesPanel(QWidget):
         if number != self._reads:
             return  # a newer read (perhaps of another workspace) is on its way
         self.state = state
+        if self._answered:
+            # After a failed install the file still differs from what is installed; the error
+            # is on screen, an offer beside it would only repeat the question just answered.
+            self._dismissed, self._answered = state.signature, False
         self.model.set_rows(state.status.rows)
         self._update()
         # Offered once per version of the file: after Install or Not now, only a new edit asks again.
@@ -294,6 +299,7 @@ class PackagesPanel(QWidget):
         if self._to_add:
             self._start_install()
         else:
+            self._answered = True
             self.refresh()
 
     # -- showing --------------------------------------------------------------------------------

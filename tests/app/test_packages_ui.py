@@ -26,13 +26,16 @@ def wheels(tmp_path):
     return folder
 
 
-def _write_requirements(workspace, wheels, *lines: str) -> None:
+def _write_requirements(workspace, wheels, *lines: str, replace: bool = False) -> None:
+    """Write the file in place (most editors), or a new file renamed over it (as `git pull` does)."""
     text = "\n".join(["--no-index", f"--find-links {wheels}", *lines]) + "\n"
     path = workspace.root / "requirements.txt"
-    path.write_text(text, encoding="utf-8")
-    # Two writes within one timestamp tick must still read as a change (the panel hashes them anyway).
-    stamp = path.stat().st_mtime_ns + 1_000_000
-    os.utime(path, ns=(stamp, stamp))
+    if replace:
+        fresh = path.with_name("requirements.txt.new")
+        fresh.write_text(text, encoding="utf-8")
+        os.replace(fresh, path)
+    else:
+        path.write_text(text, encoding="utf-8")
 
 
 def _table(panel) -> dict[str, dict[str, str]]:
@@ -157,7 +160,11 @@ def test_upgrade_by_editing_the_file_and_not_now(make_window, qtbot, workspace, 
     _write_requirements(workspace, wheels, "tinytool==1.1")
     qtbot.wait(1000)
     assert panel.offer_text == ""
-    _write_requirements(workspace, wheels, "tinytool>=1.1")
+    _write_requirements(workspace, wheels, "tinytool>=1.1", replace=True)
+    qtbot.waitUntil(lambda: panel.offer_text != "", timeout=10000)
+    qtbot.mouseClick(panel.offer_dismiss, Qt.MouseButton.LeftButton)
+    # Written in place after the rename: the new file is watched, not only its folder.
+    _write_requirements(workspace, wheels, "tinytool>=1.1", "# upgrade")
     qtbot.waitUntil(lambda: panel.offer_text != "", timeout=10000)
     qtbot.mouseClick(panel.offer_dismiss, Qt.MouseButton.LeftButton)
 
