@@ -34,6 +34,7 @@ from .connectors import install as install_connectors
 from .forms import install as install_forms
 from .schedules import install as install_schedules
 from .webhooks import install as install_webhooks
+from .packages import install as install_packages
 from .git import install as install_git
 from .visual import install as install_visuals
 
@@ -94,6 +95,7 @@ class MainWindow(QMainWindow):
         install_connectors(self)  # the Explorer's Connectors section, the record form
         install_schedules(self)  # sets self.schedules
         install_webhooks(self)  # sets self.webhooks
+        install_packages(self)  # sets self.packages; offers to install when requirements.txt changes
         install_help_menu(self)
         self.executions_dock.raise_()  # what a run shows; the features' panels were tabbed after it
 
