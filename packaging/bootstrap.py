@@ -78,9 +78,10 @@ def bundle(python: Path) -> int:
                             str(ROOT / "packaging" / "flowdesk.spec")], cwd=ROOT)
     if code:
         return code
-    # debugpy is shipped as source (see packaging/bundle_contents.py); compiled now, the
-    # first debug session of the app does not spend a second compiling it.
-    subprocess.run([str(python), "-m", "compileall", "-q", str(ROOT / "dist" / "flowdesk" / "_internal" / "debugpy")],
+    # debugpy and pip are shipped as source (see packaging/bundle_contents.py); compiled now,
+    # the first debug session or package install of the app does not spend a second compiling.
+    internal = ROOT / "dist" / "flowdesk" / "_internal"
+    subprocess.run([str(python), "-m", "compileall", "-q", str(internal / "debugpy"), str(internal / "pip")],
                    check=False, stdout=subprocess.DEVNULL)
     subprocess.run([str(python), str(ROOT / "packaging" / "collect_licenses.py"), "--bundle", str(ROOT / "dist" / "flowdesk")],
                    check=False)

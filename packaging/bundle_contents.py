@@ -19,9 +19,10 @@ _STDLIB_SKIP = {
 _STDLIB_SKIP_PARTS = {"test", "tests", "idle_test"}
 
 # Python modules Flowdesk never imports. The Qt ones keep their libraries out (QML/Quick
-# alone is ~60 MB); debugpy is copied as a folder of source files instead (see debugpy_tree).
+# alone is ~60 MB); debugpy and pip are copied as folders of source files instead (see
+# debugpy_tree, pip_tree).
 EXCLUDES = [
-    "tkinter", "_tkinter", "debugpy",
+    "tkinter", "_tkinter", "debugpy", "pip",
     "PySide6.QtQml", "PySide6.QtQuick", "PySide6.QtQuickWidgets", "PySide6.QtQuickControls2",
     "PySide6.QtQuickTest", "PySide6.QtQuick3D", "PySide6.QtWebEngineCore",
     "PySide6.QtWebEngineWidgets", "PySide6.QtWebEngineQuick", "PySide6.QtWebChannel",
@@ -31,7 +32,7 @@ EXCLUDES = [
     "PySide6.QtPdf", "PySide6.QtPdfWidgets", "PySide6.QtOpenGLWidgets", "PySide6.QtNetwork",
     "PySide6.QtConcurrent",
     # development tools that share the build's environment
-    "pytest", "_pytest", "pytestqt", "pytest_timeout", "PyInstaller", "pip", "build",
+    "pytest", "_pytest", "pytestqt", "pytest_timeout", "PyInstaller", "build",
     "pyproject_hooks", "IPython", "numpy", "matplotlib",
 ]
 
@@ -49,8 +50,9 @@ _UNUSED_BINARIES = [
 # (the IDE is in English and installs no translator) and jedi's Django stubs.
 _UNUSED_DATAS = ["PySide6/Qt/translations/*", "jedi/third_party/django-stubs/*"]
 
-# debugpy's C sources and other platforms' helpers are not needed to run it on this one.
-_DEBUGPY_SKIP = (".pyc", ".pyo", ".c", ".cpp", ".h", ".pyx", ".pxd", ".dll", ".dylib", ".exe", ".pdb")
+# The C sources and other platforms' helpers of the packages shipped as files (debugpy, pip)
+# are not needed to run them on this one.
+_SOURCE_SKIP = (".pyc", ".pyo", ".c", ".cpp", ".h", ".pyx", ".pxd", ".dll", ".dylib", ".exe", ".pdb")
 
 
 def stdlib_modules(stdlib: Path) -> list[str]:
@@ -96,31 +98,72 @@ def debugpy_tree() -> list[tuple[str, str]]:
     starts the debug adapter as ``sys.executable <debugpy>/adapter ...``: that folder must
     exist on disk (frozen_main runs it), and debugpy loads its vendored pydevd from
     ``_vendored/`` by path, which PyInstaller's archive cannot serve."""
-    spec = importlib.util.find_spec("debugpy")
+    return _source_tree("debugpy", _SOURCE_SKIP)
+
+
+def pip_tree() -> list[tuple[str, str]]:
+    """pip as plain files under ``_internal/pip``: the app installs a workspace's
+    requirements.txt with ``flowdesk -m pip`` (engine_core.packages.pip_command), and the
+    machine may have no Python or pip of its own. As files rather than in the archive, and
+    kept out of the archive (EXCLUDES), because pip reads its vendored data by path (certifi's
+    CA bundle through importlib.resources) and starts ``sys.executable <pip>/__pip-runner__.py``
+    and pyproject_hooks' ``_in_process.py`` as scripts, which must exist on disk. Its imports
+    of the standard library are covered by stdlib_modules. The Windows launchers of its
+    vendored distlib (``*.exe``) are of no use on Linux."""
+    return _source_tree("pip", _SOURCE_SKIP)
+
+
+def _source_tree(package_name: str, skip: tuple[str, ...]) -> list[tuple[str, str]]:
+    spec = importlib.util.find_spec(package_name)
     package = Path(spec.origin).parent
     datas = []
     for dirpath, dirnames, filenames in os.walk(package):
         dirnames[:] = [d for d in dirnames if d != "__pycache__"]
-        rel = Path("debugpy") / Path(dirpath).relative_to(package)
+        rel = Path(package_name) / Path(dirpath).relative_to(package)
         for filename in filenames:
-            if filename.endswith(_DEBUGPY_SKIP):
+            if filename.endswith(skip):
                 continue
             datas.append((os.path.join(dirpath, filename), str(rel)))
     return datas
 
 
-def distribution_metadata() -> list[tuple[str, str]]:
-    """The installed metadata (*.dist-info) of Flowdesk and of every distribution it runs
-    with: `flowdesk --version` and Help > About read versions from it, keyring and the
-    connectors find their plugins through its entry points."""
-    from PyInstaller.utils.hooks import copy_metadata
+def bundled_distributions() -> list:
+    """Flowdesk, every distribution it runs with, and pip: what the app carries, each with
+    its installed metadata (the importlib.metadata.Distribution of the build's environment)."""
+    from importlib import metadata
 
     from collect_licenses import runtime_distributions
 
-    datas = copy_metadata("flowdesk")
-    for dist in runtime_distributions():
+    return [metadata.distribution("flowdesk"), *runtime_distributions(), metadata.distribution("pip")]
+
+
+def distribution_metadata() -> list[tuple[str, str]]:
+    """The installed metadata (*.dist-info) of Flowdesk and of every distribution it runs
+    with: `flowdesk --version` and Help > About read versions from it, keyring and the
+    connectors find their plugins through its entry points; pip's for `flowdesk -m pip`."""
+    from PyInstaller.utils.hooks import copy_metadata
+
+    datas = []
+    for dist in bundled_distributions():
         datas += copy_metadata(dist.metadata["Name"])
     return datas
+
+
+ENVIRONMENT_FILE = "flowdesk-environment.txt"
+
+
+def environment_file(workpath: Path) -> list[tuple[str, str]]:
+    """``flowdesk-environment.txt`` (one ``name==version`` a line, every bundled distribution)
+    for the bundle's root (``sys._MEIPASS``). engine_core.packages reads it in the frozen app
+    to pin Flowdesk's environment when pip installs a workspace's requirements (its
+    constraints file): written here from the build's environment, it says exactly what went
+    in, without scanning dist-info folders at run time."""
+    lines = sorted({f"{dist.metadata['Name']}=={dist.version}" for dist in bundled_distributions()},
+                   key=str.lower)
+    path = Path(workpath) / ENVIRONMENT_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+    return [(str(path), ".")]
 
 
 def drop_unused_datas(datas):

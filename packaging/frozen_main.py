@@ -9,7 +9,13 @@ libraries start with ``sys.executable``:
   ``multiprocessing.freeze_support()`` recognises those and runs them;
 - debugpy starts its debug adapter as ``flowdesk .../debugpy/adapter --for-server PORT ...``
   (a directory with a ``__main__.py``), and the benchmark runs a driver script the same way;
-- ``flowdesk -c CODE`` and ``flowdesk -m MODULE`` work as with ``python``.
+- ``flowdesk -c CODE`` and ``flowdesk -m MODULE`` work as with ``python``: ``flowdesk -m pip``
+  installs a workspace's requirements (pip is bundled as files, packaging/bundle_contents.py).
+
+pip installs wheels in-process; only building a package from source (an sdist) runs
+``sys.executable`` with pip's own scripts, in a build environment this app cannot provide
+(pip passes it by PYTHONPATH, which the frozen app does not honour; no build backend such as
+setuptools, no C headers): that is refused with a message saying so, which pip shows.
 
 Everything else is the ``flowdesk`` command (``app.launcher.main``). A workspace folder is
 never mistaken for a script: only a ``.py`` file or a folder with a ``__main__.py`` is run."""
@@ -49,6 +55,25 @@ def _is_runnable_path(arg: str) -> bool:
     return os.path.isdir(arg) and os.path.isfile(os.path.join(arg, "__main__.py"))
 
 
+# Worded like pip's own errors: pip shows a failed build step's output, and Flowdesk's
+# install message quotes the lines that start with "ERROR:" (engine_core/packages/pip_errors.py).
+SOURCE_BUILD_REFUSED = (
+    "ERROR: the Flowdesk app installs wheels only and cannot build a package from source (a source "
+    "distribution, .tar.gz or .zip): use a version of the package that publishes a wheel for this "
+    "platform, or put its wheel (.whl) into a --find-links folder")
+
+
+def _is_pip_build_step(path: str) -> bool:
+    """pip runs two kinds of scripts of its own, both only to build a source distribution:
+    ``pip/__pip-runner__.py install --prefix ...`` for the build dependencies and
+    pyproject_hooks' ``_in_process.py`` for the build backend."""
+    bundle = getattr(sys, "_MEIPASS", None)
+    if bundle is None:
+        return False
+    pip_folder = os.path.join(os.path.realpath(bundle), "pip") + os.sep
+    return os.path.realpath(path).startswith(pip_folder)
+
+
 def _run_as_interpreter(argv: list[str]) -> int | None:
     """Run ``-c CODE`` / ``-m MODULE`` / a script path like ``python`` would; None when
     ``argv`` is a Flowdesk command instead."""
@@ -64,6 +89,9 @@ def _run_as_interpreter(argv: list[str]) -> int | None:
         runpy.run_module(args[1], run_name="__main__", alter_sys=True)
         return 0
     if _is_runnable_path(args[0]):
+        if _is_pip_build_step(args[0]):
+            print(SOURCE_BUILD_REFUSED, file=sys.stderr)
+            return 1
         path = os.path.abspath(args[0])
         sys.argv = [path, *args[1:]]
         # As `python SCRIPT` does: the script's folder (or the run folder itself) comes first
