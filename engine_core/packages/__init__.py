@@ -84,12 +84,29 @@ def read_current(root: Path) -> dict | None:
     return current
 
 
+# root -> (path of current.json as a string, its stat key, the set dir). The pool asks twice
+# per execution (taking a worker, giving it back); pathlib joins and the JSON read cost ~50 µs,
+# which was measurable on a 1 ms child round trip, so the hot path is one os.stat of a string.
+_site_cache: dict[object, tuple[str, tuple | None, Path | None]] = {}
+
+
 def site_dir(root: Path) -> Path | None:
     """The package set in use by the workspace's workers, or None when there is none."""
-    current = read_current(root)
-    if not current or not current.get("set"):
-        return None
-    return packages_dir(root) / "sets" / str(current["set"])
+    cached = _site_cache.get(root)
+    path = cached[0] if cached is not None else os.path.join(root, PACKAGES_DIR, "current.json")
+    try:
+        st = os.stat(path)
+        key: tuple | None = (st.st_ino, st.st_mtime_ns, st.st_size)
+    except OSError:
+        key = None
+    if cached is not None and cached[1] == key:
+        return cached[2]
+    current = read_current(root) if key is not None else None
+    found = None
+    if current and current.get("set"):
+        found = packages_dir(root) / "sets" / str(current["set"])
+    _site_cache[root] = (path, key, found)
+    return found
 
 
 def needs_install(root: Path) -> bool:
