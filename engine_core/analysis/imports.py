@@ -58,18 +58,19 @@ def problems(nodes: Iterable[ast.Import | ast.ImportFrom], lines: list[str], fil
     """A warning with a quick fix for each absolute import whose module is not there;
     ``parent_of(node)``: the node's parent in the tree (None at the top)."""
     root = Path(packages_root)
+    modules = import_names.WorkspaceModules(root)
     local: frozenset[str] | None = None  # listed on the first import that is not installed
     found = []
     for node in nodes:
         for name, alias in _imported_modules(node):
-            missing = import_names.missing_module(name, root)
+            missing = modules.missing(name)
             if missing is None:
                 continue
             if local is None:
                 local = _local_modules(filename, root)
             if missing.partition(".")[0] in local or _guarded(node, parent_of):
                 continue
-            distribution = import_names.distribution_for_import(missing, root) or missing
+            distribution = modules.distribution(missing) or missing
             line, column, end_column = _position(node, alias, name, lines)
             found.append(Problem(line, column, message(missing, distribution), "warning", SOURCE, end_column,
                                  fix=fix_for(distribution)))

@@ -79,6 +79,7 @@ PACKAGES_DIR = Path(".flowdesk") / "packages"
 
 # Flowdesk's own environment: top-level name -> whether it imports (find_spec, asked once).
 _flowdesk_found: dict[str, bool] = {}
+_flowdesk_namespaces: dict[str, bool] = {}
 _flowdesk_distributions: dict[str, list[str]] | None = None
 # A set folder -> (its top-level module names, those that are namespace folders, its
 # distributions by top-level name, read on first need).
@@ -93,31 +94,13 @@ def importable(module: str, root: Path | None = None) -> bool:
     the set of packages installed for the workspace at ``root``. Only the top-level name is
     looked up (``yaml`` for ``yaml.constructor``), or the first two names when the top level is
     a namespace package shared by several distributions (``google.protobuf``)."""
-    return missing_module(module, root) is None
+    return WorkspaceModules(root).missing(module) is None
 
 
 def missing_module(module: str, root: Path | None = None) -> str | None:
     """The part of ``module`` that cannot be found (``"yaml"`` for ``yaml.constructor``), or
     None when it is importable (see ``importable``)."""
-    parts = module.split(".")
-    top = parts[0]
-    if not top or top in sys.stdlib_module_names or top in sys.builtin_module_names:
-        return None
-    set_dir = workspace_set_dir(root) if root is not None else None
-    names, namespaces = _set_listing(set_dir) if set_dir is not None else (frozenset(), frozenset())
-    in_flowdesk = _in_flowdesk(top)
-    if not in_flowdesk and top not in names:
-        # 'google.protobuf' names what to install better than 'google' (shared by many).
-        for length in range(len(parts), 1, -1):
-            if ".".join(parts[:length]) in COMMON_DISTRIBUTIONS:
-                return ".".join(parts[:length])
-        return top
-    # A namespace top level (google, azure) says nothing about which of its parts is there.
-    if len(parts) > 1 and (top in namespaces or (in_flowdesk and _is_namespace(top))):
-        second = f"{top}.{parts[1]}"
-        if not (set_dir is not None and _exists_below(set_dir, parts[:2])) and not _in_flowdesk(second):
-            return second
-    return None
+    return WorkspaceModules(root).missing(module)
 
 
 def distribution_for_import(module: str, root: Path | None = None) -> str | None:
@@ -125,21 +108,62 @@ def distribution_for_import(module: str, root: Path | None = None) -> str | None
     installed metadata of Flowdesk's environment and the workspace's set when one of them has it,
     else from a table of well-known mismatches, else the module's own top-level name. None for a
     relative or empty name."""
-    parts = module.split(".")
-    if not parts[0]:
+    return WorkspaceModules(root).distribution(module)
+
+
+class WorkspaceModules:
+    """The lookups above for one workspace (None: Flowdesk's environment only), its set folder
+    found once: a lint asks about every import of the flow."""
+
+    def __init__(self, root: Path | None):
+        self.root = root
+        self._set_dir: Path | None | bool = False  # False: not looked up yet
+
+    @property
+    def set_dir(self) -> Path | None:
+        if self._set_dir is False:
+            self._set_dir = workspace_set_dir(self.root) if self.root is not None else None
+        return self._set_dir
+
+    def missing(self, module: str) -> str | None:
+        parts = module.split(".")
+        top = parts[0]
+        if not top or top in sys.stdlib_module_names or top in sys.builtin_module_names:
+            return None
+        in_flowdesk = _in_flowdesk(top)
+        if in_flowdesk and (len(parts) == 1 or not _is_namespace(top)):
+            return None  # nearly every import: answered without looking at the workspace
+        set_dir = self.set_dir
+        names, namespaces = _set_listing(set_dir) if set_dir is not None else (frozenset(), frozenset())
+        if not in_flowdesk and top not in names:
+            # 'google.protobuf' names what to install better than 'google' (shared by many).
+            for length in range(len(parts), 1, -1):
+                if ".".join(parts[:length]) in COMMON_DISTRIBUTIONS:
+                    return ".".join(parts[:length])
+            return top
+        # A namespace top level (google, azure) says nothing about which of its parts is there.
+        if len(parts) > 1 and (in_flowdesk or top in namespaces):
+            second = f"{top}.{parts[1]}"
+            if not (set_dir is not None and _exists_below(set_dir, parts[:2])) and not _in_flowdesk(second):
+                return second
         return None
-    # Most specific first: 'google.protobuf' before whatever else lives in 'google'.
-    for length in range(len(parts), 1, -1):
-        known = COMMON_DISTRIBUTIONS.get(".".join(parts[:length]))
-        if known:
-            return known
-    top = parts[0]
-    set_dir = workspace_set_dir(root) if root is not None else None
-    found = (_set_distribution_map(set_dir).get(top) if set_dir is not None else None) \
-        or _flowdesk_distribution_map().get(top)
-    if found:
-        return found[0]
-    return COMMON_DISTRIBUTIONS.get(top, top)
+
+    def distribution(self, module: str) -> str | None:
+        parts = module.split(".")
+        if not parts[0]:
+            return None
+        # Most specific first: 'google.protobuf' before whatever else lives in 'google'.
+        for length in range(len(parts), 1, -1):
+            known = COMMON_DISTRIBUTIONS.get(".".join(parts[:length]))
+            if known:
+                return known
+        top = parts[0]
+        set_dir = self.set_dir
+        found = (_set_distribution_map(set_dir).get(top) if set_dir is not None else None) \
+            or _flowdesk_distribution_map().get(top)
+        if found:
+            return found[0]
+        return COMMON_DISTRIBUTIONS.get(top, top)
 
 
 def workspace_set_dir(root: Path) -> Path | None:
@@ -155,6 +179,7 @@ def clear_caches() -> None:
     """Forget what was looked up (tests; Flowdesk's environment changed under a running process)."""
     global _flowdesk_distributions
     _flowdesk_found.clear()
+    _flowdesk_namespaces.clear()
     _set_listings.clear()
     _set_distributions.clear()
     _current_sets.clear()
@@ -272,11 +297,15 @@ def _in_flowdesk(name: str) -> bool:
 
 
 def _is_namespace(name: str) -> bool:
-    try:
-        spec = importlib.util.find_spec(name)
-    except (ImportError, ValueError):
-        return False
-    return spec is not None and spec.origin is None and spec.submodule_search_locations is not None
+    found = _flowdesk_namespaces.get(name)
+    if found is None:
+        try:
+            spec = importlib.util.find_spec(name)
+        except (ImportError, ValueError):
+            spec = None
+        found = spec is not None and spec.origin is None and spec.submodule_search_locations is not None
+        _flowdesk_namespaces[name] = found
+    return found
 
 
 def _flowdesk_distribution_map() -> dict[str, list[str]]:

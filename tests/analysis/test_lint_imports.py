@@ -18,7 +18,7 @@ from engine_core.analysis.lint import lint
 from engine_core.analysis.problems import QuickFix
 from engine_core.packages import import_names
 from engine_core.packages.import_names import distribution_for_import, importable
-from tests.packages.wheels import build_wheel
+from packages.wheels import build_wheel
 
 HANDLER = "\ndef handler(system, this, inputs):\n    return this.success('ok')\n"
 
