@@ -1,15 +1,18 @@
 """Linting as you type: ~300 ms after the last keystroke the text is linted in the analysis
 process, and the result is applied only if the text has not changed since (otherwise a newer
-lint follows)."""
+lint follows). A flow of a workspace is linted with that workspace's packages (imports of
+modules that are not installed are reported with a quick fix)."""
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Callable, Iterable, Mapping
 
 import shiboken6
 from PySide6.QtCore import QObject, QTimer
 
 from engine_core.analysis import Problem
+from engine_core.analysis.imports import workspace_root
 from engine_core.analysis.lint import lint
 
 from .analysis_service import analysis
@@ -42,7 +45,10 @@ class LintScheduler(QObject):
         self._timer.stop()
         version = self._version
         records = dict(self._records()) if self._records is not None else None
-        analysis().submit(lint, self._text(), self._filename(), list(self._known_flows()), records,
+        filename = self._filename()
+        # The workspace is the folder above the flow's flows/ (EditorTabs names the real path).
+        checked = partial(lint, packages_root=workspace_root(filename))
+        analysis().submit(checked, self._text(), filename, list(self._known_flows()), records,
                           on_done=lambda problems: self._done(version, problems))
 
     def _done(self, version: int, problems: list[Problem]) -> None:

@@ -1,5 +1,6 @@
 """Lint problems drawn in the editor: a squiggle under the range, a marker in the problems
-margin, and the messages as a tooltip when the mouse rests on either."""
+margin, the messages as a tooltip when the mouse rests on either, and their quick fixes
+(Ctrl+., a click on the marker; see quick_fix.py)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from pyside6_scintilla import Scintilla, ScintillaEdit
 
 from engine_core.analysis import Problem
 
+from .quick_fix import QuickFixes
 from .themes import Theme, bgr
 
 _S = Scintilla
@@ -36,6 +38,7 @@ class ProblemOverlay(QObject):
         self._editor = editor
         self._problems: list[Problem] = []
         self._setup()
+        self.quick_fixes = QuickFixes(editor, self.problems_at_line, PROBLEMS_MARGIN)
 
     def _setup(self) -> None:
         e = self._editor
