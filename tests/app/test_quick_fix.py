@@ -145,3 +145,24 @@ def test_without_the_packages_panel_the_line_is_added_and_the_status_bar_says_ho
     assert (workspace.root / "requirements.txt").read_text(encoding="utf-8").splitlines() == ["PyYAML"]
     assert "Added PyYAML to requirements.txt; install with: flowdesk packages install" in \
         window.statusBar().currentMessage()
+
+
+def test_a_click_on_the_problem_marker_shows_the_fixes(qtbot, workspace):
+    from engine_core.analysis.lint import lint
+
+    from app.editor import CodeEditor
+    from app.editor.problems import PROBLEMS_MARGIN
+
+    editor = CodeEditor()
+    qtbot.addWidget(editor)
+    editor.resize(600, 300)
+    editor.show()
+    qtbot.waitExposed(editor)
+    editor.set_text("import os\nimport yaml\n")
+    editor.set_problems(lint(editor.text(), str(workspace.root / "flows" / "A.py"), packages_root=workspace.root))
+    x = sum(editor.marginWidthN(m) for m in range(PROBLEMS_MARGIN)) + editor.marginWidthN(PROBLEMS_MARGIN) // 2
+    y = editor.pointYFromPosition(editor.positionFromLine(1)) + editor.textHeight(1) // 2
+    qtbot.mouseClick(editor.viewport(), Qt.MouseButton.LeftButton, pos=QPoint(x, y))
+    menu = editor.findChild(QMenu, quick_fix.MENU_NAME)
+    assert menu is not None and menu.isVisible()
+    assert _menu_titles(menu) == ["Add PyYAML to requirements.txt and install"]
