@@ -132,9 +132,9 @@ def bundled_distributions() -> list:
     its installed metadata (the importlib.metadata.Distribution of the build's environment)."""
     from importlib import metadata
 
-    from collect_licenses import runtime_distributions
+    from collect_licenses import shipped_distributions
 
-    return [metadata.distribution("flowdesk"), *runtime_distributions(), metadata.distribution("pip")]
+    return [metadata.distribution("flowdesk"), *shipped_distributions()]
 
 
 def distribution_metadata() -> list[tuple[str, str]]:

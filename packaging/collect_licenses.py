@@ -132,9 +132,23 @@ def licence_name(dist: metadata.Distribution) -> str:
     return ", ".join(classifiers) or "see the text"
 
 
+# Shipped in the app bundle without being a dependency: pip installs a workspace's
+# requirements.txt (packaging/bundle_contents.pip_tree). Its dist-info carries the licences
+# of the libraries it vendors too.
+_SHIPPED_TOOLS = ["pip"]
+
+
+def shipped_distributions() -> list[metadata.Distribution]:
+    """Every distribution the app ships besides Flowdesk itself: its dependencies and pip."""
+    found = {_normalise(d.metadata["Name"]): d for d in runtime_distributions()}
+    for name in _SHIPPED_TOOLS:
+        found.setdefault(_normalise(name), metadata.distribution(name))
+    return [found[name] for name in sorted(found)]
+
+
 def write_distribution_notices(out: Path) -> list[tuple[str, str, str]]:
     index = []
-    for dist in runtime_distributions():
+    for dist in shipped_distributions():
         name, version = dist.metadata["Name"], dist.version
         texts = licence_texts(dist)
         body = [f"{name} {version}", f"Licence: {licence_name(dist)}",

@@ -70,7 +70,8 @@ def bundle_size_mb(bundle: Path) -> float:
 
 def build_bundle(out: Path) -> Path:
     """Build the app from this checkout into ``out``/dist/flowdesk as `python3
-    packaging/bootstrap.py bundle` builds it (same spec, then the system libraries' notices);
+    packaging/bootstrap.py bundle` builds it (same spec, the shipped sources compiled, then the
+    system libraries' notices);
     returns the executable."""
     result = subprocess.run(
         [sys.executable, "-m", "PyInstaller", "--noconfirm", "--log-level", "WARN", "--distpath", str(out / "dist"),
@@ -78,6 +79,9 @@ def build_bundle(out: Path) -> Path:
         cwd=ROOT, capture_output=True, text=True, timeout=1200)
     assert result.returncode == 0, result.stderr[-4000:]
     bundle = out / "dist" / "flowdesk"
+    # As bootstrap.py does: debugpy and pip ship as source, compiled after the build.
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(bundle / "_internal" / "debugpy"),
+                    str(bundle / "_internal" / "pip")], check=False, capture_output=True)
     subprocess.run([sys.executable, str(ROOT / "packaging" / "collect_licenses.py"), "--bundle", str(bundle)],
                    check=True, capture_output=True)
     return bundle / "flowdesk"

@@ -118,6 +118,10 @@ def test_the_bundle_carries_pip_and_the_list_of_its_distributions(frozen_app, ba
     from importlib.metadata import version
     for name in ("flowdesk", "pip", "SQLAlchemy", "PySide6_Essentials", "jedi", "debugpy"):
         assert listed[name] == version(name), name
+    # pip's notice, with the licences of what it vendors, is among the app's.
+    licences = internal / "resources" / "app" / "licenses"
+    assert f"pip {version('pip')}: MIT" in (licences / "INDEX.txt").read_text()
+    assert "_vendor/requests/LICENSE" in (licences / "pip.txt").read_text()
 
     trace = tmp_path / "trace.txt"
     result = run_bare(frozen_app, bare, "-m", "pip", "--version", trace=trace)
