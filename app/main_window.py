@@ -35,6 +35,7 @@ from .forms import install as install_forms
 from .schedules import install as install_schedules
 from .webhooks import install as install_webhooks
 from .packages import install as install_packages
+from .editor.quick_fix import install as install_quick_fixes
 from .git import install as install_git
 from .visual import install as install_visuals
 
@@ -96,6 +97,7 @@ class MainWindow(QMainWindow):
         install_schedules(self)  # sets self.schedules
         install_webhooks(self)  # sets self.webhooks
         install_packages(self)  # sets self.packages; offers to install when requirements.txt changes
+        install_quick_fixes(self)  # after the Packages panel: the Problems panel's fixes, relint after installs
         install_help_menu(self)
         self.executions_dock.raise_()  # what a run shows; the features' panels were tabbed after it
 
