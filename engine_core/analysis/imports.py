@@ -2,9 +2,10 @@
 is a ``ModuleNotFoundError`` only when the flow runs; the linter says so while it is typed,
 with a quick fix that adds the distribution to ``requirements.txt``.
 
-A module counts as there when it is in the standard library, Flowdesk's environment, the
-workspace's installed package set, or a ``.py`` / package folder next to the flow or in the
-workspace's ``flows/`` folder. Not flagged: relative imports, imports guarded by
+A module counts as there when it is in the standard library, Flowdesk's environment or the
+workspace's installed package set. A ``.py`` / package folder in the workspace's ``flows/`` is
+reported differently: workers do not import from there, and the fix is ``this.flow`` or a package,
+not a requirement. Not flagged: relative imports, imports guarded by
 ``try: ... except ImportError`` (the flow has a fallback) and imports under ``if TYPE_CHECKING:``.
 
 The lint's pyflakes checker collects the import statements on its walk (see ``lint.py``) and
@@ -49,6 +50,11 @@ def message(module: str, distribution: str) -> str:
     return f"module {module!r} is not installed: add {distribution} to requirements.txt"
 
 
+def flow_import_message(module: str) -> str:
+    return (f"{module!r} is in the workspace's flows/ folder, which flows cannot import from: "
+            f"call a flow with this.flow({module!r}), or make shared code a package in requirements.txt")
+
+
 def fix_for(distribution: str) -> QuickFix:
     return QuickFix(f"Add {distribution} to requirements.txt and install", FIX_KIND, distribution)
 
@@ -68,10 +74,16 @@ def problems(nodes: Iterable[ast.Import | ast.ImportFrom], lines: list[str], fil
                 continue
             if local is None:
                 local = _local_modules(filename, root)
-            if missing.partition(".")[0] in local or _guarded(node, parent_of):
+            if _guarded(node, parent_of):
+                continue
+            line, column, end_column = _position(node, alias, name, lines)
+            top = missing.partition(".")[0]
+            if top in local:
+                # A worker does not put flows/ on sys.path (a flow is run, not imported), so this
+                # fails when the flow runs; requirements.txt is not the fix.
+                found.append(Problem(line, column, flow_import_message(top), "warning", SOURCE, end_column))
                 continue
             distribution = modules.distribution(missing) or missing
-            line, column, end_column = _position(node, alias, name, lines)
             found.append(Problem(line, column, message(missing, distribution), "warning", SOURCE, end_column,
                                  fix=fix_for(distribution)))
     return found

@@ -1,6 +1,6 @@
 """The linter flags imports of modules that are not installed (with a quick fix naming the
 distribution), and leaves alone what a flow can import: the standard library, Flowdesk's own
-environment, the workspace's installed package set and modules beside the flow."""
+environment, the workspace's installed package set; modules in flows/ named as such."""
 
 from __future__ import annotations
 
@@ -112,16 +112,21 @@ def test_an_import_in_a_function_defined_in_a_try_is_not_guarded(workspace):
     assert [p.line for p in package_problems(source, workspace)] == [3]
 
 
-def test_modules_beside_the_flow_are_not_flagged(workspace):
+def test_modules_beside_the_flow_are_named_as_not_importable(workspace):
+    # A worker does not import from flows/ (`flowdesk run` of such a flow fails with
+    # ModuleNotFoundError), so these are reported, without the requirements.txt fix.
     (workspace / "flows" / "shared_helpers.py").write_text("X = 1\n")
     (workspace / "flows" / "toolkit").mkdir()
     (workspace / "flows" / "toolkit" / "__init__.py").write_text("")
     source = "import shared_helpers\nfrom toolkit import thing\nimport not_beside\n"
-    assert [p.line for p in package_problems(source, workspace)] == [3]
+    found = package_problems(source, workspace)
+    assert [(p.line, p.fix is None) for p in found] == [(1, True), (2, True), (3, False)]
+    assert "this.flow('shared_helpers')" in found[0].message
+    assert "not installed" in found[2].message
     # Added while the flow is open: the listing follows the folder.
     (workspace / "flows" / "not_beside.py").write_text("")
     os.utime(workspace / "flows", ns=(time.time_ns() + 10**9,) * 2)
-    assert package_problems(source, workspace) == []
+    assert [p.fix for p in package_problems(source, workspace)] == [None, None, None]
 
 
 def test_without_a_workspace_imports_are_not_checked():
