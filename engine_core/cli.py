@@ -89,6 +89,8 @@ def build_parser(command: str | None = None, extra: dict[str, Command] | None = 
     debug.add_argument("flow")
     common(debug)
     debug.add_argument("--input", "-i", action="append", default=[], metavar="KEY=JSON")
+    debug.add_argument("--no-install", action="store_true",
+                       help="do not install the workspace's packages (requirements.txt); refuse if any is missing")
 
     listing = sub.add_parser("executions", help="list past executions, newest first")
     common(listing)
@@ -257,6 +259,9 @@ def cmd_debug(args) -> int:
     inputs = dict(parse_input(item) for item in args.input)
     workspace = Workspace.open(args.workspace)
     workspace.read_flow(args.flow)
+    refused = _install_packages(workspace, args.no_install)  # as `run` does: debug what would run
+    if refused is not None:
+        return refused
     printer = LivePrinter()
 
     def on_event(event) -> None:

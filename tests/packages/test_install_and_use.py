@@ -69,6 +69,16 @@ def test_cli_run_installs_what_is_missing_first_and_no_install_refuses(workspace
     assert "installing" not in again.stderr
 
 
+def test_cli_debug_refuses_with_no_install_like_run(workspace, wheels):
+    # `flowdesk debug` runs what `flowdesk run` would: the same packages, the same refusal.
+    workspace.write_flow("Greet", FLOW_USING)
+    write_requirements(workspace.root, wheels, "greetlib==1.0")
+    refused = run_cli("debug", "Greet", "-w", str(workspace.root), "--no-install")
+    assert refused.returncode == 2
+    assert "not installed: greetlib" in refused.stderr
+    assert packages.site_dir(workspace.root) is None
+
+
 def test_cli_packages_install_and_list(workspace, wheels):
     write_requirements(workspace.root, wheels, "greetlib>=1", "jedi", "sqlalchemy<2")
     listed = run_cli("packages", "list", "-w", str(workspace.root))
