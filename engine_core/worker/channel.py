@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import select
 from multiprocessing.connection import Connection
 from typing import Any, Callable
 
@@ -26,6 +27,9 @@ class PipeChannel:
         self._conn = conn
         self.execution_id = execution_id
         self._run_inline = run_inline
+        # One poll object for the channel's life: Connection.poll() builds a selector per call.
+        self._readable = select.poll()
+        self._readable.register(conn.fileno(), select.POLLIN)
 
     def call(self, op: str, **payload: Any) -> Any:
         request_id = next(_request_ids)
@@ -33,7 +37,7 @@ class PipeChannel:
         while True:
             try:
                 # Waiting (poll) may be cut short by a cancel; reading a message may not.
-                self._conn.poll(None)
+                self._readable.poll()
                 with uninterrupted():
                     message = self._conn.recv()
             except EOFError:
