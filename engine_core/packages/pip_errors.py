@@ -14,6 +14,12 @@ _CANNOT = re.compile(r"ERROR: Cannot install (.+?) because these package version
 _CONSTRAINT = re.compile(r"The user requested \(constraint\) (\S+?)==(\S+)")
 _DEPENDS = re.compile(r"^\s*(\S+) (\S+) depends on (\S+)")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*")
+# pip names the distribution whose build (or build step) failed; it is the one to name, not
+# whichever requirement happens to appear first in the output.
+_FAILED_FOR = (
+    re.compile(r"ERROR: Failed to build '?([A-Za-z0-9][A-Za-z0-9._-]*)'?"),
+    re.compile(r"× .* for ([A-Za-z0-9][A-Za-z0-9._-]*) did not run successfully"),
+)
 
 
 def _line_of(requirements: Requirements, requirement: str) -> int | None:
@@ -56,7 +62,7 @@ def explain(output: str, requirements: Requirements, code: int, log_path: Path,
     errors = [line.strip() for line in lines if line.strip().startswith("ERROR:")]
     if errors:
         reason = "; ".join(errors[-3:])
-        name = _first_named(requirements, output)
+        name = _failed_named(requirements, lines) or _first_named(requirements, output)
         subject = f"could not install {name}" if name else "pip could not install requirements.txt"
         return f"{subject} (pip: {reason}); see {log_path} for pip's whole output"
     tail = "; ".join(line.strip() for line in lines[-3:] if line.strip()) or "no output"
@@ -90,6 +96,18 @@ def _conflict(lines: list[str], subject: str, requirements: Requirements) -> str
         return (f"could not install {subject}: {reason}, which conflicts with {', '.join(pinned)} "
                 f"(pip: ResolutionImpossible); remove or relax that requirement: {fix}")
     return f"could not install {subject}: conflicting dependencies (pip: {reason}); {fix}"
+
+
+def _failed_named(requirements: Requirements, lines: list[str]) -> str | None:
+    """The requirement (as written) of the distribution pip says failed, else its bare name."""
+    for pattern in _FAILED_FOR:
+        for line in lines:
+            match = pattern.search(line)
+            if match:
+                failed = canonical(match.group(1))
+                entry = next((e for e in requirements.entries if e.name and canonical(e.name) == failed), None)
+                return entry.text if entry else match.group(1)
+    return None
 
 
 def _first_named(requirements: Requirements, output: str) -> str | None:
