@@ -93,8 +93,43 @@ class DebugListening:
     port: int
 
 
+@dataclass(frozen=True)
+class ExecutionResumed:
+    """An engine took over an execution left running by an engine that is gone (or that
+    stopped cleanly and suspended it): its handler runs again with every journaled call
+    answered from the journal. ``lost_s``: the time between the execution's last recorded
+    step and this resume (the tree shows "resumed after restart (12 s lost)")."""
+
+    id: int
+    lost_s: float
+    at: float
+
+
+@dataclass(frozen=True)
+class JournalCaughtUp:
+    """A resumed (or replayed) execution has used up its journal at call ``seq``: from here
+    its calls act for real again (a replay only once it is told to go on live)."""
+
+    id: int
+    seq: int
+    at: float
+
+
+@dataclass(frozen=True)
+class JournalEnded:
+    """A replay reached the end of its recording (or a call that differs from it) at call
+    ``seq``, line ``line`` of its flow; it is paused there until ``Engine.continue_replay``.
+    ``message`` is what the user is shown."""
+
+    id: int
+    seq: int
+    line: int | None
+    message: str
+    at: float
+
+
 Event = (ExecutionCreated | StatusChanged | LogAppended | MessageAdded | FormAnswered | ExecutionSaved
-         | OutputChanged | DebugListening)
+         | OutputChanged | DebugListening | ExecutionResumed | JournalCaughtUp | JournalEnded)
 Subscriber = Callable[[Event], None]
 
 
