@@ -206,6 +206,7 @@ def _file(name: str, blob: git.Blob) -> dict:
     return {"name": name, "content": base64.b64encode(data).decode("ascii"), "binary": True}
 
 
+git_connector.repeatable = lambda params: True  # it only reads a commit: see ConnectorSpec.repeatable
 register("GIT", git_connector, params=[
     Param("command", doc="'get': the files and the commit; 'metadata': the commit only (default 'get')"),
     Param("repository_url", required=True, doc="https://, http://, ssh://, git://, file:// URL (or a local path)"),

@@ -283,5 +283,12 @@ PARAMS = (
     Param("retry_delay", doc="seconds before the first retry, doubled for each next one (default 1)"),
 )
 
+def _repeatable(params: dict) -> bool:
+    """GET, HEAD and OPTIONS do not act (RFC 9110 safe methods): an interrupted one may be
+    sent again on resume. Any other may have acted and is not repeated."""
+    return str(params.get("method") or "GET").upper() in ("GET", "HEAD", "OPTIONS")
+
+
+rest.repeatable = _repeatable  # see ConnectorSpec.repeatable
 register("REST", rest, params=PARAMS, one_of=(("url", "host"),),
          doc="One HTTP request; outputs status_code, headers, text, url and json (for JSON answers).")

@@ -31,6 +31,11 @@ class ConnectorSpec:
     doc: str = ""
     # Parameters that are required unless another one is given: (("url", "host"),) means one of them.
     one_of: tuple[tuple[str, ...], ...] = field(default=())
+    # Whether a call with these parameters may be made again when an engine died while it ran
+    # (resume): True only for calls that cannot have acted (a REST GET, a SQL query). None: look
+    # for a ``repeatable`` attribute on ``run`` (how built-in modules and plugins declare it
+    # through ``register``); neither: never repeated.
+    repeatable: Callable[[dict], bool] | None = None
 
     def names(self) -> set[str]:
         return {n for p in self.params or () for n in (p.name, *p.aliases)}
@@ -54,6 +59,14 @@ class ConnectorSpec:
             if not set(group) & given:
                 found.append(f"the {self.type} connector needs one of {', '.join(g + '=...' for g in group)}")
         return found
+
+    def is_repeatable(self, params: dict) -> bool:
+        """May an interrupted call with ``params`` be run again? (see ``repeatable``)"""
+        decide = self.repeatable or getattr(self.run, "repeatable", None)
+        try:
+            return bool(decide(params)) if decide is not None else False
+        except Exception:  # a plugin's broken rule must not stop a resume: not repeated
+            return False
 
     def check(self, params: dict) -> None:
         problems = self.problems(params)

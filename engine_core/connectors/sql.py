@@ -50,7 +50,18 @@ def connector(kind: str):
     def run(this, params: dict) -> dict:
         return _run(kind, params)
     run.__name__ = f"sql_{kind.lower()}"
+    run.repeatable = repeatable  # see ConnectorSpec.repeatable
     return run
+
+
+def repeatable(params: dict) -> bool:
+    """A query (fetch/fetchrow/fetchval of SELECT, WITH, SHOW, EXPLAIN or VALUES) may be run
+    again after an engine died while it ran; ``execute`` and anything else may have acted."""
+    mode = next((m for m in MODES if params.get(m) not in (None, "")), None)
+    if mode in (None, "execute"):
+        return False
+    words = str(params[mode]).lstrip(" \t\r\n(").split(None, 1)
+    return bool(words) and words[0].lower() in ("select", "with", "show", "explain", "values")
 
 
 def _run(kind: str, params: dict) -> dict:
