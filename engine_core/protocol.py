@@ -1,21 +1,40 @@
 """Messages between the engine and a worker process, over a ``multiprocessing`` pipe.
 
 engine -> worker
-    ("run", execution_id, kind, target, path, source, inputs_json, debug)
+    ("run", execution_id, kind, target, path, source, inputs_json, debug, journal)
         kind "flow": target is the flow name, source its script;
         kind "connection": target is the connector type, source is None;
-        debug: serve the Debug Adapter Protocol (debugpy) and wait for a client first.
+        debug: serve the Debug Adapter Protocol (debugpy) and wait for a client first;
+        journal: a ``journal_keys.JournalPlan`` (resume or replay: the first calls are answered
+        from it) or None. A worker also accepts the older 8-field RUN (no journal).
     ("reply", request_id, ok, value)     ok=False: value is (error class name, message);
         a reply {"inline": spec} to start_flow asks the worker to run the child itself
-        (development mode) and report it with its own "done".
+        (development mode, replays) and report it with its own "done"; spec may hold
+        "journal": the child's JournalPlan.
     ("stop",)
 
 worker -> engine
-    ("call", request_id, execution_id, op, payload)   a request that gets a reply
+    ("call", request_id, execution_id, op, payload, seq, line, reattach)   a request that gets a reply
+        seq: 1, 2, 3 ... per execution (the journal's seq); line: the flow file's line that made
+        the call, or None; reattach: True when a resumed execution asks again for the call its
+        journal holds as pending (the engine re-attaches to what it waited on, no new entry).
+        Calls that are not flow API calls of the flow (``journal_end``, ``replay_child``) carry
+        seq 0.
     ("note", execution_id, op, payload)                 fire-and-forget: log, message, output,
-                                                        debug_listening {host, port}
-    ("done", execution_id, status, message, traceback)  the handler returned or raised
+                                                        debug_listening {host, port},
+                                                        journal_caught_up {seq}
+    ("done", execution_id, status, message, traceback, retire)  the handler returned or raised
+
+On the wire the messages are plain tuples with the fields of the NamedTuples below (the
+shapes, for reading and type checking): a NamedTuple pickles with its class name and costs
+~9 us more per message round trip, on the path every flow API call takes. Build them as
+tuples (``(protocol.CALL, request_id, ...)``) and unpack them positionally; ``message[0]`` is
+the tag.
 """
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
 
 RUN = "run"
 REPLY = "reply"
@@ -23,3 +42,61 @@ STOP = "stop"
 CALL = "call"
 NOTE = "note"
 DONE = "done"
+
+
+class Run(NamedTuple):
+    tag: str  # RUN
+    execution_id: int
+    kind: str  # "flow" | "connection"
+    target: str
+    path: str | None
+    source: str | None
+    inputs_json: str
+    debug: bool
+    journal: Any = None  # journal_keys.JournalPlan | None
+
+
+class Reply(NamedTuple):
+    tag: str  # REPLY
+    request_id: int
+    ok: bool
+    value: Any
+
+
+class Stop(NamedTuple):
+    tag: str  # STOP
+
+
+class Call(NamedTuple):
+    tag: str  # CALL
+    request_id: int
+    execution_id: int
+    op: str
+    payload: dict
+    seq: int = 0
+    line: int | None = None
+    reattach: bool = False
+
+
+class Note(NamedTuple):
+    tag: str  # NOTE
+    execution_id: int
+    op: str
+    payload: dict
+
+
+class Done(NamedTuple):
+    tag: str  # DONE
+    execution_id: int
+    status: str
+    message: str | None
+    traceback: str | None
+    retire: bool
+
+
+# Calls a worker makes that are not the flow's own (not journaled, seq 0).
+JOURNAL_END = "journal_end"  # a replay reached the end of its recording: {seq, line, reason}
+REPLAY_CHILD = "replay_child"  # a replay's recorded flow child: {original} -> {"inline": spec, "journal": plan}
+SLEEP = "sleep"  # this.sleep / sleep_until: {until: epoch seconds (wall clock)}
+# Notes.
+JOURNAL_CAUGHT_UP = "journal_caught_up"  # {seq}: the journal is exhausted, calls act from here on

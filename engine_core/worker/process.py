@@ -45,7 +45,8 @@ def worker_main(conn: Connection, engine_pid: int, memory_limit_mb: int | None, 
                 return
             if message[0] != protocol.RUN:
                 continue
-            _, execution_id, kind, target, path, source, inputs_json, debug = message
+            execution_id, kind, target, path, source, inputs_json, debug = message[1:8]
+            plan = message[8] if len(message) > 8 else None  # journal_keys.JournalPlan | None
             if debug:
                 # Debugged: the debugger's thread may end the execution (it lost its client)
                 # while the flow talks to the engine, so sends share a lock from here on.
@@ -53,7 +54,7 @@ def worker_main(conn: Connection, engine_pid: int, memory_limit_mb: int | None, 
 
                 conn = debuggee.GuardedConnection(conn)
                 debuggee.listen(conn, execution_id)
-            outcome = run_execution(conn, execution_id, kind, target, path, source, inputs_json)
+            outcome = run_execution(conn, execution_id, kind, target, path, source, inputs_json, plan)
             runs += 1
             # A debugged worker is not reused: debugpy cannot be detached from a process.
             retire = outcome.retire or debug or runs >= max_runs

@@ -28,7 +28,7 @@ class Outcome:
 
 
 def run_execution(conn: Connection, execution_id: int, kind: str, target: str, path: str | None,
-                  source: str | None, inputs_json: str) -> Outcome:
+                  source: str | None, inputs_json: str, plan=None) -> Outcome:
     channel = PipeChannel(conn, execution_id, run_inline=lambda spec: _run_inline(conn, spec))
     previous = _channel.swap(channel)  # nested for inline children (debugging): restored after
     this = flow_api.Execution(execution_id)
