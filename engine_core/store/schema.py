@@ -2,7 +2,7 @@
 and PostgreSQL store and compare them the same way. JSON is stored as text written by
 ``flow_api._wire`` (resources travel as markers)."""
 
-from sqlalchemy import Boolean, Column, Float, ForeignKey, Index, Integer, MetaData, String, Table, Text
+from sqlalchemy import Boolean, Column, Float, ForeignKey, Index, Integer, MetaData, PrimaryKeyConstraint, String, Table, Text
 
 metadata = MetaData()
 
@@ -27,9 +27,18 @@ executions = Table(
     Column("engine_session_id", Integer, nullable=True),
     Column("cancel_requested", Boolean, nullable=False, server_default="0"),
     Column("control_request", String(16), nullable=True),  # 'pause' | 'resume' from another process
+    # Durable executions (revision 0003): journaled and resumed after a dead engine; a replay
+    # names the execution it replays; resumes add up the time lost; the code it ran (scripts).
+    Column("durable", Boolean, nullable=False, server_default="0"),
+    Column("replay_of", Integer, nullable=True),
+    Column("resumed_at", Float, nullable=True),
+    Column("lost_s", Float, nullable=True),
+    Column("script_sha", String(64), nullable=True),
     Index("ix_executions_parent_id", "parent_id"),
     Index("ix_executions_root_id", "root_id"),
     Index("ix_executions_status", "status"),
+    Index("ix_executions_replay_of", "replay_of"),
+    Index("ix_executions_ended_at", "ended_at"),
 )
 
 status_changes = Table(
@@ -51,6 +60,9 @@ logs = Table(
     Column("level", String(16), nullable=False),
     Column("text", Text, nullable=False),
     Column("fields", Text, nullable=True),
+    # The seq of the execution's last journaled call before this line: a resumed execution
+    # skips the lines it already stored.
+    Column("after_seq", Integer, nullable=True),
     Index("ix_logs_execution_id", "execution_id"),
 )
 
@@ -99,4 +111,35 @@ engine_sessions = Table(
     Column("host", String(255), nullable=False),
     Column("started_at", Float, nullable=False),
     Column("wake_path", Text, nullable=True),  # a datagram socket that wakes its dispatcher
+)
+
+journal = Table(
+    "journal",
+    metadata,
+    # One row per flow API call of a durable execution (its savepoints), written in the
+    # transaction that makes the call's state change; the primary key is the only index needed
+    # (loads and prunes are per execution).
+    Column("execution_id", Integer, ForeignKey("executions.id", ondelete="CASCADE"), nullable=False),
+    Column("seq", Integer, nullable=False),  # 1, 2, 3... per execution, from the worker's channel
+    Column("op", String(32), nullable=False),  # the wire op: start_flow, setting_get, sleep...
+    Column("target", String(255), nullable=False),  # what the call names (flow, setting, lock...)
+    Column("args_hash", String(32), nullable=False),  # blake2b-128 hex of the canonical masked args
+    Column("args", Text, nullable=True),  # the canonical masked args JSON, cut at 4 KB
+    Column("line", Integer, nullable=True),  # the line in the flow file that made the call
+    Column("state", String(8), nullable=False),  # 'pending' (asked) | 'done' (answered)
+    Column("ok", Boolean, nullable=True),  # done: a value (True) or an error (False)
+    Column("result", Text, nullable=True),  # journal_keys.encode_result; secrets as references
+    Column("ref", Text, nullable=True),  # JSON: what a pending call waits on
+    Column("called_at", Float, nullable=False),
+    Column("answered_at", Float, nullable=True),
+    PrimaryKeyConstraint("execution_id", "seq", name="pk_journal"),
+)
+
+scripts = Table(
+    "scripts",
+    metadata,
+    # The code each execution ran, content-addressed (executions.script_sha).
+    Column("sha", String(64), primary_key=True),
+    Column("text", Text, nullable=False),
+    Column("created_at", Float, nullable=False),
 )

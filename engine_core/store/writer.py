@@ -8,7 +8,7 @@ import time
 
 import sqlalchemy as sa
 
-from .schema import engine_sessions, executions, locks, logs, messages, settings, status_changes
+from .schema import engine_sessions, executions, journal, locks, logs, messages, scripts, settings, status_changes
 
 # The statements of the hot paths, built once: building a SQLAlchemy statement costs ~130 us,
 # three times what executing it costs, and the dispatcher runs several per flow API call.
@@ -16,7 +16,7 @@ from .schema import engine_sessions, executions, locks, logs, messages, settings
 _p = sa.bindparam
 _ID = executions.c.id == _p("_id")
 _EXECUTION_COLUMNS = ("flow", "name", "kind", "mode", "inputs", "outputs", "status", "parent_id", "root_id",
-                      "created_at", "engine_session_id")
+                      "created_at", "engine_session_id", "durable", "replay_of", "script_sha")
 _INSERT_EXECUTION = executions.insert().values({c: _p(c) for c in _EXECUTION_COLUMNS}).returning(executions.c.id)
 _SET_ROOT = executions.update().where(_ID).values(root_id=_p("_root"))
 _INSERT_STATUS = status_changes.insert().values(execution_id=_p("execution_id"), status=_p("status"), at=_p("at"))
@@ -30,7 +30,7 @@ _SET_STATUS = {
 }
 _SET_OUTPUTS = executions.update().where(_ID).values(outputs=_p("_outputs"))
 _INSERT_LOG = logs.insert().values(execution_id=_p("execution_id"), at=_p("at"), level=_p("level"),
-                                   text=_p("text"), fields=_p("fields"))
+                                   text=_p("text"), fields=_p("fields"), after_seq=_p("after_seq"))
 _EXECUTION = sa.select(executions).where(_ID)
 _SETTING = sa.select(settings.c.value).where(settings.c.name == _p("_name"))
 _UPDATE_SETTING = settings.update().where(settings.c.name == _p("_name")).values(value=_p("_value"),
@@ -38,6 +38,21 @@ _UPDATE_SETTING = settings.update().where(settings.c.name == _p("_name")).values
 _INSERT_SETTING = settings.insert().values(name=_p("name"), value=_p("value"), updated_at=_p("updated_at"))
 _DELETE_LOCK = locks.delete().where(locks.c.name == _p("_name"))
 _MESSAGE = sa.select(messages).where(messages.c.id == _p("_id"))
+
+# The journal (durable executions): rows are dicts keyed by these column names.
+JOURNAL_COLUMNS = ("execution_id", "seq", "op", "target", "args_hash", "args", "line", "state", "ok", "result",
+                   "ref", "called_at", "answered_at")
+_JOURNAL_OPTIONAL = {"args": None, "line": None, "state": "pending", "ok": None, "result": None, "ref": None,
+                     "answered_at": None}
+_INSERT_JOURNAL = journal.insert().values({c: _p(c) for c in JOURNAL_COLUMNS})
+_ANSWER_JOURNAL = journal.update().where(journal.c.execution_id == _p("_eid"), journal.c.seq == _p("_seq")).values(
+    state="done", ok=_p("_ok"), result=_p("_result"), answered_at=_p("_at"))
+_ENTRY_COLUMNS = JOURNAL_COLUMNS[1:]  # journal_keys.Entry's fields, in its order
+_ACTIVE = ("queued", "running", "paused")
+SUSPENDED_LOCK_SESSION = -1
+"""``locks.session_id`` of a lock whose holder was suspended by a clean shutdown: no session
+is alive with that id, so the next engine adopts it with the execution."""
+_CHUNK = 500  # ids per IN (...) list
 
 
 def _insert_lock(dialect_name: str):
@@ -50,6 +65,19 @@ def _insert_lock(dialect_name: str):
     return insert(locks).values(name=_p("name"), execution_id=_p("execution_id"), session_id=_p("session_id"),
                                 acquired_at=_p("acquired_at")).on_conflict_do_nothing(
         index_elements=["name"]).returning(locks.c.name)
+
+
+def _insert_if_absent(table, dialect_name: str, key: str):
+    if dialect_name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert(table).values({c.name: _p(c.name) for c in table.c}).on_conflict_do_nothing(index_elements=[key])
+
+
+def _chunks(ids) -> list[list[int]]:
+    ids = list(ids)
+    return [ids[i:i + _CHUNK] for i in range(0, len(ids), _CHUNK)]
 
 
 class _Compiled:
@@ -87,15 +115,22 @@ class Writer:
         self._lock_insert = _insert_lock(self._conn.dialect.name)
         self._cursor = None
         self._cursor_of = None  # the DB-API connection ``_cursor`` belongs to
+        self._script_insert = _insert_if_absent(scripts, self._conn.dialect.name, "sha")
+        self._scripts_known: set[str] = set()  # shas stored (committed) by this writer
+        self._scripts_new: set[str] = set()  # shas inserted in the open transaction
 
     def commit(self) -> None:
         if self._dirty:
             self._conn.commit()
             self._dirty = False
+        if self._scripts_new:
+            self._scripts_known |= self._scripts_new
+            self._scripts_new.clear()
 
     def rollback(self) -> None:
         self._conn.rollback()
         self._dirty = False
+        self._scripts_new.clear()
 
     def close(self) -> None:
         self._conn.close()
@@ -120,13 +155,32 @@ class Writer:
         self._cursor.execute(compiled.sql, compiled.parameters(params))
         return self._cursor
 
+    def _raw_many(self, statement, rows: list[dict]) -> None:
+        """:meth:`_raw` for many rows: one ``executemany``."""
+        compiled = self._compiled.get(statement)
+        if compiled is None:
+            compiled = self._compiled[statement] = _Compiled(statement, self._conn.dialect)
+        if not self._conn.in_transaction():
+            self._conn.begin()
+        dbapi = self._conn.connection.dbapi_connection
+        if dbapi is not self._cursor_of:
+            self._cursor, self._cursor_of = dbapi.cursor(), dbapi
+        self._dirty = True
+        parameters = compiled.parameters
+        self._cursor.executemany(compiled.sql, [parameters(row) for row in rows])
+
     # -- executions ----------------------------------------------------------------------
     def create_execution(self, *, flow: str, name: str, kind: str, mode: str, inputs: str,
-                         parent_id: int | None, root_id: int | None, session_id: int, at: float) -> int:
+                         parent_id: int | None, root_id: int | None, session_id: int, at: float,
+                         durable: bool = False, replay_of: int | None = None,
+                         script_sha: str | None = None) -> int:
+        """A new ``queued`` row. ``durable``: journaled and resumed after a dead engine;
+        ``replay_of``: the execution this one replays; ``script_sha``: the code it runs (see
+        :meth:`script_put`)."""
         execution_id = self._raw(_INSERT_EXECUTION, dict(
             flow=flow, name=name, kind=kind, mode=mode, inputs=inputs, outputs="{}",
             status="queued", parent_id=parent_id, root_id=root_id, created_at=at,
-            engine_session_id=session_id,
+            engine_session_id=session_id, durable=durable, replay_of=replay_of, script_sha=script_sha,
         )).fetchone()[0]
         if root_id is None:  # a root is its own root; known only once the row has an id
             self._raw(_SET_ROOT, {"_id": execution_id, "_root": execution_id})
@@ -146,9 +200,11 @@ class Writer:
     def set_outputs(self, execution_id: int, outputs: str) -> None:
         self._raw(_SET_OUTPUTS, {"_id": execution_id, "_outputs": outputs})
 
-    def append_log(self, execution_id: int, at: float, level: str, text: str, fields: str | None) -> None:
+    def append_log(self, execution_id: int, at: float, level: str, text: str, fields: str | None,
+                   after_seq: int | None = None) -> None:
+        """``after_seq``: the seq of the execution's last journaled call before this line."""
         self._raw(_INSERT_LOG, {"execution_id": execution_id, "at": at, "level": level, "text": text,
-                                "fields": fields})
+                                "fields": fields, "after_seq": after_seq})
 
     def append_message(self, execution_id: int, at: float, subject: str, message: str,
                        form: str | None = None) -> int:
@@ -233,13 +289,127 @@ class Writer:
         row = self._conn.execute(_EXECUTION, {"_id": execution_id}).mappings().first()
         return dict(row) if row else None
 
+    # -- journal (durable executions) -----------------------------------------------------
+    def journal_insert(self, rows: list[dict]) -> None:
+        """New journal rows (dicts keyed by :data:`JOURNAL_COLUMNS`; ``execution_id``, ``seq``,
+        ``op``, ``target``, ``args_hash`` and ``called_at`` required, the others default to a
+        pending call), in one ``executemany``. A call answered in the round that asked it comes
+        as one ``'done'`` row."""
+        if rows:
+            self._raw_many(_INSERT_JOURNAL, [{**_JOURNAL_OPTIONAL, **row} for row in rows])
+
+    def journal_answer(self, rows: list[dict]) -> None:
+        """Answer pending calls, one ``executemany``: each row has ``execution_id``, ``seq``,
+        ``ok`` (a value: True, an error: False), ``result`` (text) and ``answered_at``."""
+        if rows:
+            self._raw_many(_ANSWER_JOURNAL, [{"_eid": r["execution_id"], "_seq": r["seq"], "_ok": r["ok"],
+                                              "_result": r["result"], "_at": r["answered_at"]} for r in rows])
+
+    def journal_entries(self, execution_ids) -> dict[int, list]:
+        """The journals of ``execution_ids`` as ``journal_keys.Entry`` tuples ordered by seq
+        (results as stored: secret references unresolved); ids without entries map to []."""
+        from ..journal_keys import Entry
+
+        entries: dict[int, list] = {i: [] for i in execution_ids}
+        for chunk in _chunks(entries):
+            rows = self._conn.execute(sa.select(*[journal.c[c] for c in JOURNAL_COLUMNS])
+                                      .where(journal.c.execution_id.in_(chunk))
+                                      .order_by(journal.c.execution_id, journal.c.seq)).all()
+            for row in rows:
+                entries[row[0]].append(Entry(*row[1:]))
+        return entries
+
+    def journal_delete(self, execution_id: int, from_seq: int = 1) -> int:
+        """Delete ``execution_id``'s entries from ``from_seq`` on; how many went."""
+        return self._exec(journal.delete().where(journal.c.execution_id == execution_id,
+                                                 journal.c.seq >= from_seq)).rowcount
+
+    def claim_orphans(self, new_session: int, dead_sessions) -> list[dict]:
+        """Take over the active executions (queued/running/paused) of the engine sessions
+        ``dead_sessions`` (see ``Store.dead_sessions``) and of no registered session (suspended
+        by a clean shutdown, or a session row lost with a crash): their ``engine_session_id``
+        becomes ``new_session``. The dead sessions' rows are removed, and their locks whose
+        execution is no longer active. Returns the claimed rows (all columns, as stored).
+
+        Each update is conditional on the row still naming the old session, so two engines
+        starting at once on one database claim disjoint sets (PostgreSQL re-checks the
+        condition on a row the other engine updated first; SQLite serialises the writes)."""
+        orphan_of = set(dead_sessions)
+        live = sa.select(engine_sessions.c.id)
+        unregistered = self._conn.execute(sa.select(executions.c.engine_session_id).distinct().where(
+            executions.c.status.in_(_ACTIVE), executions.c.engine_session_id.is_not(None),
+            executions.c.engine_session_id.not_in(live))).scalars().all()
+        orphan_of.update(unregistered)
+        orphan_of.discard(new_session)
+        claimed: list[dict] = []
+        conditions = [executions.c.engine_session_id == s for s in sorted(orphan_of)]
+        conditions.append(executions.c.engine_session_id.is_(None))
+        for condition in conditions:
+            rows = self._exec(executions.update().where(condition, executions.c.status.in_(_ACTIVE))
+                              .values(engine_session_id=new_session).returning(*executions.c)).mappings().all()
+            claimed.extend(dict(r) for r in rows)
+        for session in sorted(dead_sessions):
+            self._exec(locks.delete().where(locks.c.session_id == session, locks.c.execution_id.not_in(
+                sa.select(executions.c.id).where(executions.c.status.in_(_ACTIVE)))))
+            self._exec(engine_sessions.delete().where(engine_sessions.c.id == session))
+        claimed.sort(key=lambda r: r["id"])
+        return claimed
+
+    def adopt_locks(self, new_session: int, execution_ids) -> list[tuple[str, int]]:
+        """Locks held by ``execution_ids`` (claimed orphans) whose session is gone (or was
+        suspended) now belong to ``new_session``; returns the adopted ``(name, execution_id)``."""
+        adopted: list[tuple[str, int]] = []
+        live = sa.select(engine_sessions.c.id)
+        for chunk in _chunks(execution_ids):
+            rows = self._exec(locks.update().where(locks.c.execution_id.in_(chunk), locks.c.session_id.not_in(live))
+                              .values(session_id=new_session).returning(locks.c.name, locks.c.execution_id)).all()
+            adopted.extend((r[0], r[1]) for r in rows)
+        return sorted(adopted)
+
+    def end_orphans(self, execution_ids, status: str, message: str, at: float | None = None) -> list[int]:
+        """End the still active ones of ``execution_ids`` with ``status``/``message`` (an
+        orphan that is not resumed), releasing their locks; returns the ids ended."""
+        at = time.time() if at is None else at
+        ended: list[int] = []
+        for chunk in _chunks(execution_ids):
+            ids = self._conn.execute(sa.select(executions.c.id).where(
+                executions.c.id.in_(chunk), executions.c.status.in_(_ACTIVE))).scalars().all()
+            if not ids:
+                continue
+            self._exec(executions.update().where(executions.c.id.in_(ids)).values(
+                status=status, message=message, ended_at=at, cancel_requested=False))
+            self._exec(status_changes.insert(), [{"execution_id": i, "status": status, "at": at} for i in ids])
+            self._exec(locks.delete().where(locks.c.execution_id.in_(ids)))
+            ended.extend(ids)
+        return ended
+
+    def mark_resumed(self, execution_id: int, at: float, lost_s: float) -> None:
+        """A resumed execution: when, and the time lost added to that of earlier resumes."""
+        self._exec(executions.update().where(executions.c.id == execution_id).values(
+            resumed_at=at, lost_s=sa.func.coalesce(executions.c.lost_s, 0.0) + lost_s))
+
+    def script_put(self, sha: str, text: str) -> None:
+        """Store a script (the code an execution runs) unless it is there already; cached by
+        sha, so only the first execution of a script per engine costs a statement."""
+        if sha in self._scripts_known or sha in self._scripts_new:
+            return
+        self._raw(self._script_insert, {"sha": sha, "text": text, "created_at": time.time()})
+        self._scripts_new.add(sha)
+
     # -- engine sessions -----------------------------------------------------------------
     def open_session(self, pid: int, host: str, wake_path: str | None = None) -> int:
         result = self._exec(engine_sessions.insert().values(pid=pid, host=host, started_at=time.time(),
                                                             wake_path=wake_path))
         return result.inserted_primary_key[0]
 
-    def close_session(self, session_id: int) -> None:
+    def close_session(self, session_id: int, keep_locks_of=()) -> None:
+        """Remove the session and its locks, except those held by ``keep_locks_of`` (suspended
+        durable executions): they get ``session_id`` :data:`SUSPENDED_LOCK_SESSION` and the
+        next engine adopts them."""
+        keep = list(keep_locks_of)
+        for chunk in _chunks(keep):
+            self._exec(locks.update().where(locks.c.session_id == session_id, locks.c.execution_id.in_(chunk))
+                       .values(session_id=SUSPENDED_LOCK_SESSION))
         self._exec(locks.delete().where(locks.c.session_id == session_id))
         self._exec(engine_sessions.delete().where(engine_sessions.c.id == session_id))
 
