@@ -111,6 +111,9 @@ engine_sessions = Table(
     Column("host", String(255), nullable=False),
     Column("started_at", Float, nullable=False),
     Column("wake_path", Text, nullable=True),  # a datagram socket that wakes its dispatcher
+    # Ids are never reused (revision 0003): executions suspended by a clean shutdown still name
+    # their closed session, and must not look like the next engine's own.
+    sqlite_autoincrement=True,
 )
 
 journal = Table(

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import socket
 import time
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 
@@ -16,11 +16,27 @@ from ..errors import UsageError
 from ..lifeline import alive as process_alive
 from . import migrate
 from .database import create_engine
-from .schema import engine_sessions, executions, locks, logs, messages, settings, status_changes
+from .schema import engine_sessions, executions, journal, locks, logs, messages, scripts, settings, status_changes
 from .writer import answer_message, message_record, upsert_setting
 
 _ACTIVE = ("queued", "running", "paused")
 STOPPED_MESSAGE = "engine stopped while running"
+_SECRET_KEY = "$flowdesk_secret"  # vcs.secrets.REFERENCE_KEY (not imported: vcs pulls in git helpers)
+
+
+class PruneReport(NamedTuple):
+    """What ``Store.prune`` deleted (or, with ``dry_run``, would delete)."""
+
+    executions: int  # execution rows (every execution of every pruned tree, replays included)
+    roots: int  # trees (root executions), replays included
+    replays: int  # of ``roots``: replay trees
+    journal_entries: int
+    logs: int
+    messages: int
+    scripts: int  # stored scripts no execution refers to any more
+    bytes: int  # about how much data went (the text of the deleted rows)
+    dry_run: bool = False
+    journals_only: bool = False
 
 
 class Store:
@@ -168,21 +184,105 @@ class Store:
         with self.engine.begin() as conn:
             conn.execute(settings.delete().where(settings.c.name == name))
 
+    # -- journals (durable executions) ----------------------------------------------------
+    def journal(self, execution_id: int, *, references: bool = False) -> list[dict]:
+        """``execution_id``'s journal by seq: one dict per flow API call with the columns of
+        the ``journal`` table, ``args``/``result``/``ref`` decoded from JSON (``args`` cut at
+        4 KB stays text when it no longer parses; bytes stay ``{"$b64": ...}``). A secret
+        setting's value is shown as ``"<secret setting 'name'>"``, or kept as its reference
+        object with ``references``."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(journal).where(journal.c.execution_id == execution_id)
+                                .order_by(journal.c.seq)).mappings().all()
+        entries = []
+        for row in rows:
+            entry = dict(row)
+            entry["ok"] = None if entry["ok"] is None else bool(entry["ok"])
+            for key in ("args", "result", "ref"):
+                entry[key] = _json_or_text(entry[key])
+            if not references:
+                entry["args"] = _show_secrets(entry["args"])
+                entry["result"] = _show_secrets(entry["result"])
+            entries.append(entry)
+        return entries
+
+    def replays(self, execution_id: int) -> list[int]:
+        """The executions that replay ``execution_id``, oldest first."""
+        with self.engine.connect() as conn:
+            return list(conn.execute(sa.select(executions.c.id).where(executions.c.replay_of == execution_id)
+                                     .order_by(executions.c.id)).scalars())
+
+    def script(self, sha: str) -> str | None:
+        """The code stored under ``sha`` (``executions.script_sha``), None if there is none."""
+        with self.engine.connect() as conn:
+            return conn.execute(sa.select(scripts.c.text).where(scripts.c.sha == sha)).scalar()
+
+    def prune(self, older_than_s: float, *, journals_only: bool = False, dry_run: bool = False,
+              batch: int = 500, now: float | None = None) -> PruneReport:
+        """Delete the trees whose root ended more than ``older_than_s`` seconds ago and of
+        which no execution is still active, with the replays of them (and their logs, messages,
+        status changes, journals), then the scripts nothing refers to any more. With
+        ``journals_only`` only their journal entries go: the executions stay listable but can
+        no longer be replayed or resumed. ``batch`` trees per transaction, so that an engine
+        writing to the database meanwhile is never held up long."""
+        cutoff = (time.time() if now is None else now) - older_than_s
+        totals = dict(executions=0, roots=0, replays=0, journal_entries=0, logs=0, messages=0, scripts=0, bytes=0)
+        after = 0
+        while True:
+            with self.engine.begin() as conn:
+                roots = _prunable_roots(conn, cutoff, journals_only, after, max(1, batch))
+                if not roots:
+                    break
+                after = roots[-1][0]
+                counts = _prune_batch(conn, [r for r, _ in roots], journals_only, dry_run)
+            totals["roots"] += len(roots)
+            totals["replays"] += sum(1 for _, replay_of in roots if replay_of is not None)
+            for key, value in counts.items():
+                totals[key] += value
+        if not journals_only:
+            with self.engine.begin() as conn:
+                unused = (sa.select(scripts.c.sha).where(scripts.c.created_at < cutoff, scripts.c.sha.not_in(
+                    sa.select(executions.c.script_sha).where(executions.c.script_sha.is_not(None)))))
+                if dry_run:
+                    found = conn.execute(sa.select(sa.func.count(), sa.func.coalesce(sa.func.sum(
+                        sa.func.length(scripts.c.text)), 0)).where(scripts.c.sha.in_(unused))).one()
+                    totals["scripts"], size = found[0], found[1]
+                else:
+                    size = conn.execute(sa.select(sa.func.coalesce(sa.func.sum(sa.func.length(scripts.c.text)), 0))
+                                        .where(scripts.c.sha.in_(unused))).scalar()
+                    totals["scripts"] = conn.execute(scripts.delete().where(scripts.c.sha.in_(unused))).rowcount
+                totals["bytes"] += int(size or 0)
+        return PruneReport(**totals, dry_run=dry_run, journals_only=journals_only)
+
+    def vacuum(self) -> None:
+        """Give the space of deleted rows back to the file system (SQLite ``VACUUM``; PostgreSQL's
+        autovacuum reuses it on its own, so nothing is done there)."""
+        if self.dialect != "sqlite":
+            return
+        with self.engine.connect() as conn:
+            conn = conn.execution_options(isolation_level="AUTOCOMMIT")
+            conn.exec_driver_sql("VACUUM")
+
     # -- engine sessions -----------------------------------------------------------------
+    def dead_sessions(self) -> list[int]:
+        """The registered engine sessions whose engine is gone: on this host and its process
+        no longer alive. Another machine's engines (a shared PostgreSQL) are not judged here."""
+        host = socket.gethostname()
+        with self.engine.connect() as conn:
+            sessions = conn.execute(sa.select(engine_sessions.c.id, engine_sessions.c.pid, engine_sessions.c.host)
+                                    .order_by(engine_sessions.c.id)).all()
+        return [s.id for s in sessions if s.host == host and not process_alive(s.pid)]
+
     def reap_dead_sessions(self) -> int:
         """Mark executions of engines that are no longer running as ``error`` ("engine stopped
         while running"). Returns how many executions that ended."""
-        host = socket.gethostname()
+        dead = self.dead_sessions()
         ended = 0
         with self.engine.begin() as conn:
-            for session in conn.execute(sa.select(engine_sessions)).all():
-                if session.host == host and process_alive(session.pid):
-                    continue
-                if session.host != host:
-                    continue  # another machine's engine (shared PostgreSQL): not ours to judge
-                ended += _end_active(conn, executions.c.engine_session_id == session.id, "error", STOPPED_MESSAGE)
-                conn.execute(locks.delete().where(locks.c.session_id == session.id))
-                conn.execute(engine_sessions.delete().where(engine_sessions.c.id == session.id))
+            for session_id in dead:
+                ended += _end_active(conn, executions.c.engine_session_id == session_id, "error", STOPPED_MESSAGE)
+                conn.execute(locks.delete().where(locks.c.session_id == session_id))
+                conn.execute(engine_sessions.delete().where(engine_sessions.c.id == session_id))
             # Rows without a session (a session row lost with a crash before its first commit).
             live_sessions = sa.select(engine_sessions.c.id)
             ended += _end_active(conn, sa.or_(executions.c.engine_session_id.is_(None),
@@ -212,6 +312,82 @@ def _end_active(conn, where, status: str, message: str) -> int:
     return len(ids)
 
 
+def _prunable_roots(conn, cutoff: float, journals_only: bool, after: int, limit: int) -> list[tuple[int, int | None]]:
+    """Up to ``limit`` (root id, replay_of) of trees to prune, by id after ``after``: the root
+    ended before ``cutoff`` and nothing in the tree is active; or a replay tree (nothing
+    active) of an execution in such a tree, or of one already pruned, whatever its age. With
+    ``journals_only``, only trees that still have journal entries."""
+    e, d, o, x = (executions.alias(n) for n in ("e", "d", "o", "x"))
+    terminal = sa.and_(e.c.parent_id.is_(None), e.c.status.not_in(_ACTIVE),
+                       ~sa.exists().where(d.c.root_id == e.c.id, d.c.status.in_(_ACTIVE)))
+    old_roots = sa.select(o.c.id).where(o.c.parent_id.is_(None), o.c.ended_at < cutoff, o.c.status.not_in(_ACTIVE),
+                                        ~sa.exists().where(d.c.root_id == o.c.id, d.c.status.in_(_ACTIVE)))
+    replay = sa.and_(e.c.replay_of.is_not(None), sa.or_(
+        e.c.replay_of.in_(sa.select(x.c.id).where(x.c.root_id.in_(old_roots))),
+        ~sa.exists().where(x.c.id == e.c.replay_of)))
+    query = sa.select(e.c.id, e.c.replay_of).where(terminal, e.c.id > after, sa.or_(e.c.ended_at < cutoff, replay))
+    if journals_only:
+        j = executions.alias("j")
+        query = query.where(sa.exists().where(journal.c.execution_id == j.c.id, j.c.root_id == e.c.id))
+    return [(r[0], r[1]) for r in conn.execute(query.order_by(e.c.id).limit(limit)).all()]
+
+
+def _prune_batch(conn, roots: list[int], journals_only: bool, dry_run: bool) -> dict[str, int]:
+    ids = sa.select(executions.c.id).where(executions.c.root_id.in_(roots)).scalar_subquery()
+    length = sa.func.length
+    tables = [(journal, (journal.c.args, journal.c.result, journal.c.ref), "journal_entries")]
+    if not journals_only:
+        tables += [(logs, (logs.c.text, logs.c.fields), "logs"),
+                   (messages, (messages.c.subject, messages.c.message, messages.c.form, messages.c.response),
+                    "messages"),
+                   (status_changes, (), None)]
+    counts = dict(executions=0, journal_entries=0, logs=0, messages=0, bytes=0)
+    for table, texts, key in tables:
+        size = sum((sa.func.coalesce(length(c), 0) for c in texts), sa.literal(0))
+        found = conn.execute(sa.select(sa.func.count(), sa.func.coalesce(sa.func.sum(size), 0))
+                             .where(table.c.execution_id.in_(ids))).one()
+        if key:
+            counts[key] = found[0]
+        counts["bytes"] += int(found[1] or 0)
+        if not dry_run and found[0]:
+            conn.execute(table.delete().where(table.c.execution_id.in_(ids)))
+    if not journals_only:
+        c = executions.c
+        size = sum((sa.func.coalesce(length(x), 0) for x in (c.inputs, c.outputs, c.message, c.traceback)),
+                   sa.literal(0))
+        found = conn.execute(sa.select(sa.func.count(), sa.func.coalesce(sa.func.sum(size), 0))
+                             .where(c.root_id.in_(roots))).one()
+        counts["executions"], counts["bytes"] = found[0], counts["bytes"] + int(found[1] or 0)
+        if not dry_run:
+            # Children first: their parent_id points into the same rows (SQLite checks that).
+            conn.execute(executions.delete().where(c.root_id.in_(roots), c.parent_id.is_not(None)))
+            conn.execute(executions.delete().where(c.root_id.in_(roots)))
+    return counts
+
+
+def _json_or_text(text: str | None):
+    if text is None:
+        return None
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def _show_secrets(value):
+    """Secret references (``{"$flowdesk_secret": {"key": "<workspace>/<setting>", ...}}``)
+    as ``"<secret setting 'setting'>"``."""
+    if isinstance(value, dict):
+        if _SECRET_KEY in value and len(value) == 1 and isinstance(value[_SECRET_KEY], dict):
+            ref = value[_SECRET_KEY]
+            name = ref.get("setting") or str(ref.get("key", "?")).split("/", 1)[-1]
+            return f"<secret setting {name!r}>"
+        return {k: _show_secrets(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_show_secrets(v) for v in value]
+    return value
+
+
 def _decode_row(row) -> dict:
     data = dict(row)
     data["inputs"] = _wire.decode(data["inputs"])
@@ -231,6 +407,10 @@ def _tree_node(row) -> dict:
         "message": row["message"],
         "started_at": row["started_at"],
         "ended_at": row["ended_at"],
+        "durable": bool(row["durable"]),
+        "replay_of": row["replay_of"],
+        "resumed_at": row["resumed_at"],
+        "lost_s": row["lost_s"],
         "logs": [],
         "messages": [],
         "children": [],

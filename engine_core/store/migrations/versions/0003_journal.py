@@ -46,6 +46,26 @@ def upgrade() -> None:
         sa.Column("text", sa.Text, nullable=False),
         sa.Column("created_at", sa.Float, nullable=False),
     )
+    if op.get_bind().dialect.name == "sqlite":
+        _session_ids_never_reused()
+
+
+def _session_ids_never_reused() -> None:
+    """SQLite gives a new row the largest id + 1, so after a clean shutdown deleted the last
+    session row the next engine got the same id, and the executions a shutdown suspended
+    (still naming that id) would look like the new engine's own. AUTOINCREMENT never reuses an
+    id; its counter starts above every id still named anywhere. (PostgreSQL's sequence never
+    reuses one.)"""
+    with op.batch_alter_table("engine_sessions", recreate="always",
+                              table_kwargs={"sqlite_autoincrement": True}):
+        pass
+    bind = op.get_bind()
+    top = bind.execute(sa.text(
+        "SELECT max(coalesce((SELECT max(id) FROM engine_sessions), 0),"
+        " coalesce((SELECT max(engine_session_id) FROM executions), 0),"
+        " coalesce((SELECT max(session_id) FROM locks), 0))")).scalar()
+    bind.execute(sa.text("DELETE FROM sqlite_sequence WHERE name = 'engine_sessions'"))
+    bind.execute(sa.text("INSERT INTO sqlite_sequence (name, seq) VALUES ('engine_sessions', :top)"), {"top": top})
 
 
 def downgrade() -> None:
