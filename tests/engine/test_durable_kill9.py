@@ -104,6 +104,9 @@ class Host:
         self._stderr.flush()
         return self.stderr_path.read_text(errors="replace")[-3000:]
 
+    def dead(self) -> str | None:
+        return f"the engine host exited with {self.proc.returncode}" if self.proc.poll() is not None else None
+
     def kill9(self) -> None:
         os.killpg(self.proc.pid, signal.SIGKILL)
         self.proc.wait(10)
@@ -152,12 +155,17 @@ class Db:
         self.engine.dispose()
 
 
-def wait_for(condition, what: str, timeout: float = 30, poll: float = 0.02, detail=lambda: ""):
+def wait_for(condition, what: str, timeout: float = 30, poll: float = 0.02, detail=lambda: "", give_up=None):
+    """Poll ``condition`` until it is true (returned) or ``timeout``; ``give_up()`` returning
+    a text stops early (the state the test waits for can no longer come)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = condition()
         if value:
             return value
+        reason = give_up() if give_up else None
+        if reason:
+            raise AssertionError(f"gave up waiting for {what}: {reason}; {detail()}")
         time.sleep(poll)
     raise AssertionError(f"timed out after {timeout} s waiting for {what}; {detail()}")
 
@@ -171,6 +179,12 @@ def _now_sleeping(db: Db, execution_id: int) -> dict | None:
 def _open_form(db: Db, execution_id: int) -> dict | None:
     rows = db.rows("SELECT * FROM messages WHERE execution_id = :e AND state = 'open'", e=execution_id)
     return rows[0] if rows else None
+
+
+def ended(db: Db, execution_id: int):
+    """give_up for wait_for: the root ended (or its engine host died) before the awaited state."""
+    rows = db.rows("SELECT status FROM executions WHERE id = :e", e=execution_id)
+    return f"#{execution_id} ended {rows[0]['status']}" if rows and rows[0]["status"] not in ACTIVE_STATUSES else None
 
 
 def _ref(row: dict) -> dict:
@@ -294,7 +308,7 @@ def _crash_and_resume(workspace, tmp_path, database, *, sleep: float, kill_into_
             wait_for(lambda: {"Mid", "Leaf"} <= set(ids()), "Mid and Leaf to be created", detail=state)
             mid_id, leaf_id = ids()["Mid"], ids()["Leaf"]
             sleeping = wait_for(lambda: _now_sleeping(db, mid_id), "Mid's sleep to be journaled pending",
-                                detail=state)
+                                detail=state, give_up=lambda: ended(db, mid_id) or host.dead())
             form = wait_for(lambda: _open_form(db, leaf_id), "Leaf's form to be open", detail=state)
             if kill_into_sleep is not None:
                 time.sleep(max(0.0, sleeping["called_at"] + kill_into_sleep - time.time()))
