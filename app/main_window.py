@@ -38,6 +38,7 @@ from .packages import install as install_packages
 from .editor.quick_fix import install as install_quick_fixes
 from .git import install as install_git
 from .visual import install as install_visuals
+from .journal import install as install_journal
 
 _HISTORY_LIMIT = 2000
 
@@ -98,6 +99,7 @@ class MainWindow(QMainWindow):
         install_webhooks(self)  # sets self.webhooks
         install_packages(self)  # sets self.packages; offers to install when requirements.txt changes
         install_quick_fixes(self)  # after the Packages panel: the Problems panel's fixes, relint after installs
+        install_journal(self)  # sets self.journal: the Journal tab, "Debug this execution again", the replay banner
         install_help_menu(self)
         self.executions_dock.raise_()  # what a run shows; the features' panels were tabbed after it
 

@@ -34,6 +34,8 @@ _PLUGGED = {
     "schedule": ("engine_core.schedules.cli", "list, create and switch on/off the schedules that start flows at cron times"),
     "connector": ("engine_core.connectors.cli", "manage stored connector records (connectors/<name>.json; secrets in the keyring)"),
     "packages": ("engine_core.packages.cli", "install and list the workspace's third-party packages (requirements.txt)"),
+    "replay": ("engine_core.cli_durable", "replay a stored execution under the debugger, every flow API call answered from its journal"),
+    "prune": ("engine_core.cli_durable", "delete old executions with their journals and logs (--older-than 30d)"),
 }
 
 
@@ -103,6 +105,8 @@ def build_parser(command: str | None = None, extra: dict[str, Command] | None = 
     show.add_argument("id", type=int)
     common(show)
     show.add_argument("--json", action="store_true", help="print its tree as JSON")
+    show.add_argument("--journal", action="store_true",
+                      help="print its journal: every flow API call it made, with line, answer and time")
 
     cancel = sub.add_parser("cancel", help="cancel a running execution and its children")
     cancel.add_argument("id", type=int)
@@ -116,8 +120,10 @@ def build_parser(command: str | None = None, extra: dict[str, Command] | None = 
     cli_control.add_parsers(sub, common)
 
     for name, (module, text) in _PLUGGED.items():
-        if name == command:
-            importlib.import_module(module).add_parser(sub)
+        if name == command:  # a module with several commands adds the one asked for
+            plugin = importlib.import_module(module)
+            adder = getattr(plugin, f"add_{name}_parser", None) or plugin.add_parser
+            adder(sub)
         else:
             sub.add_parser(name, help=text)
     return parser
@@ -311,6 +317,14 @@ def cmd_show(args) -> int:
     if record is None:
         print(f"flowdesk: there is no execution #{args.id}; list them with 'flowdesk executions'", file=sys.stderr)
         return EXIT_FAILED
+    if args.journal:
+        from .cli_output import journal_table
+
+        if args.json:  # secret settings' values as their keyring references, as stored
+            print(json.dumps(store.journal(args.id, references=True), indent=2, default=str, ensure_ascii=False))
+        else:
+            print(journal_table(record, store.journal(args.id)))
+        return EXIT_OK
     if args.json:
         print(json.dumps(store.tree(args.id), indent=2, ensure_ascii=False))
         return EXIT_OK

@@ -106,3 +106,82 @@ def execution_details(record: dict, logs: list[dict], messages: list[dict], chil
         lines.append("  traceback:")
         lines += ["    " + line for line in record["traceback"].rstrip().splitlines()]
     return "\n".join(lines)
+
+
+def _secret_label(value):
+    """A secret reference as the journal stores it, shown by name (``--json`` keeps the object)."""
+    if isinstance(value, dict) and set(value) == {"$flowdesk_secret"}:
+        ref = value["$flowdesk_secret"] or {}
+        return f"<secret setting {ref.get('setting') or ref.get('key', '?')!r}>"
+    if isinstance(value, dict):
+        return {k: _secret_label(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_secret_label(v) for v in value]
+    return value
+
+
+def _short(value, width: int = 60) -> str:
+    import json
+
+    text = value if isinstance(value, str) and value.startswith("<secret") else \
+        json.dumps(_secret_label(value), ensure_ascii=False, default=str)
+    return text if len(text) <= width else text[:width - 1] + "…"
+
+
+def journal_call(entry: dict) -> str:
+    """What a journal entry's call was, as the flow wrote it when ``journal_keys.describe`` can
+    say (``this.flow('Build', inputs={...})``), else its op and target."""
+    import json
+
+    args = entry.get("args")
+    if isinstance(args, str):
+        try:
+            args = json.loads(args)
+        except ValueError:
+            args = None
+    try:
+        from .journal_keys import describe
+
+        text = describe(entry["op"], args or {}, None)
+        if text:
+            return text.removesuffix(" at line None")
+    except Exception:  # noqa: BLE001 - an op describe does not know: the plain form below
+        pass
+    return f"{entry['op']}({entry['target']!r})" if entry.get("target") else f"{entry['op']}()"
+
+
+def journal_answer(entry: dict) -> str:
+    """The recorded answer: the value, the error raised, or what a pending call waits on."""
+    if entry.get("state") != "done":
+        ref = entry.get("ref")
+        return f"pending {_short(ref, 40)}" if ref else "pending"
+    result = entry.get("result")
+    if entry.get("ok") is False:
+        if isinstance(result, (list, tuple)) and len(result) == 2:
+            return _short(f"raised {result[0]}: {result[1]}")
+        return _short(f"raised {result}")
+    return _short(result)
+
+
+def journal_took(entry: dict) -> str:
+    if entry.get("answered_at") is None or entry.get("called_at") is None:
+        return "-"
+    return format_duration(entry["called_at"], entry["answered_at"])
+
+
+def journal_table(record: dict, entries: list[dict]) -> str:
+    """``flowdesk show ID --journal``: one line per flow API call the execution made, in order."""
+    title = f"Journal of execution #{record['id']}: {record['name']} (flow {record['flow']}, {record['status']})"
+    if not entries:
+        why = ("it was not journaled (a connection, a debug run, or resume is off for it)"
+               if not record.get("durable") else "it has made no flow API call yet")
+        return f"{title}\n  no journal entries: {why}"
+    header = ("SEQ", "LINE", "CALL", "ANSWER", "CALLED", "TOOK")
+    body = [(str(e["seq"]), str(e["line"]) if e.get("line") else "-", _short(journal_call(e), 70),
+             journal_answer(e), time.strftime("%H:%M:%S", time.localtime(e["called_at"])) if e.get("called_at") else "-",
+             journal_took(e)) for e in entries]
+    widths = [max(len(row[i]) for row in [header, *body]) for i in range(len(header))]
+    lines = ["  " + "  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip() for row in [header, *body]]
+    pending = sum(1 for e in entries if e.get("state") != "done")
+    summary = f"  {len(entries)} call{'s' if len(entries) != 1 else ''}" + (f", {pending} pending" if pending else "")
+    return "\n".join([title, *lines, summary])

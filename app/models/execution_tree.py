@@ -1,4 +1,6 @@
 """The live execution tree: parent → children, newest root first, fed by engine events.
+A replay of a stored execution is shown beside its original (a row under it), and an
+execution an engine resumed after a restart is marked with the time lost.
 
 Events are applied in slices of a few milliseconds each, so that 10,000 executions arriving
 at once never freeze the GUI; rows are inserted in blocks per parent, not one by one."""
@@ -6,6 +8,7 @@ at once never freeze the GUI; rows are inserted in blocks per parent, not one by
 from __future__ import annotations
 
 import collections
+import re
 import time
 from typing import Any
 
@@ -18,11 +21,12 @@ from .headers import ColumnHeaders
 
 _TERMINAL = ("success", "error", "cancelled")
 _CHUNK = 500
+_REPLAY_NAME = re.compile(r"\(replay of #(\d+)\)$")
 
 
 class Node:
     __slots__ = ("id", "parent", "flow", "name", "kind", "status", "message", "started", "ended",
-                 "children", "pos", "stopped")
+                 "children", "pos", "stopped", "is_root", "replay_of", "lost_s")
 
     def __init__(self, id: int, parent: "Node | None", flow: str, name: str, kind: str, status: str):
         self.id = id
@@ -37,6 +41,9 @@ class Node:
         self.children: list[Node] = []
         self.pos = 0  # index in the parent's children (or in the roots list)
         self.stopped = False  # stopped at a breakpoint (debugging)
+        self.is_root = parent is None  # a root execution (a replay's row sits under its original)
+        self.replay_of: int | None = None
+        self.lost_s: float | None = None  # resumed after a restart: the time lost (summed)
 
 
 class ExecutionTreeModel(ColumnHeaders, QAbstractItemModel):
@@ -67,7 +74,7 @@ class ExecutionTreeModel(ColumnHeaders, QAbstractItemModel):
 
     # -- feeding --------------------------------------------------------------------------
     def enqueue(self, events: list[ev.Event]) -> None:
-        self._queue.extend(e for e in events if isinstance(e, (ev.ExecutionCreated, ev.StatusChanged, ev.ExecutionSaved)))
+        self._queue.extend(e for e in events if isinstance(e, _SHOWN_EVENTS))
         if self._queue and not self._apply_timer.isActive():
             self._apply_timer.start(0)
 
@@ -81,9 +88,11 @@ class ExecutionTreeModel(ColumnHeaders, QAbstractItemModel):
         self._roots.clear()
         self._running.clear()
         for row in sorted(rows, key=lambda r: r["id"]):
-            parent = self._nodes.get(row["parent_id"])
+            replay_of = _replay_of(row.get("replay_of"), row["parent_id"], row["name"])
+            parent = self._nodes.get(row["parent_id"] if replay_of is None else replay_of)
             node = Node(row["id"], parent, row["flow"], row["name"], row["kind"], row["status"])
             node.message, node.started, node.ended = row["message"], row["started_at"], row["ended_at"]
+            node.is_root, node.replay_of, node.lost_s = row["parent_id"] is None, replay_of, row.get("lost_s")
             self._attach(node)
             if node.status not in _TERMINAL:
                 self._running.add(node)
@@ -109,11 +118,20 @@ class ExecutionTreeModel(ColumnHeaders, QAbstractItemModel):
         fresh: set[Node] = set()
         for event in events:
             if isinstance(event, ev.ExecutionCreated):
-                parent = self._nodes.get(event.parent_id) if event.parent_id is not None else None
+                replay_of = _replay_of(getattr(event, "replay_of", None), event.parent_id, event.name)
+                shown_under = event.parent_id if replay_of is None else replay_of
+                parent = self._nodes.get(shown_under) if shown_under is not None else None
                 node = Node(event.id, parent, event.flow, event.name, event.kind, event.status)
+                node.is_root, node.replay_of = event.parent_id is None, replay_of
                 groups.setdefault(parent.id if parent else None, []).append(node)
                 self._nodes[node.id] = node
                 fresh.add(node)
+            elif isinstance(event, ev.ExecutionResumed):
+                node = self._nodes.get(event.id)
+                if node is not None:
+                    node.lost_s = (node.lost_s or 0.0) + event.lost_s
+                    if node not in fresh:
+                        changed.add(node)
             elif isinstance(event, ev.ExecutionSaved):  # this.save(name=..., message=...)
                 node = self._nodes.get(event.id)
                 if node is None:
@@ -154,8 +172,8 @@ class ExecutionTreeModel(ColumnHeaders, QAbstractItemModel):
             node.pos = len(siblings)
             siblings.append(node)
         self.endInsertRows()
-        if parent is None:
-            for node in nodes:
+        for node in nodes:
+            if node.is_root:  # a replay too, though its row is under its original's
                 self.rootAdded.emit(node.id)
 
     def _emit_changed(self, nodes: set[Node]) -> None:
@@ -242,7 +260,7 @@ class ExecutionTreeModel(ColumnHeaders, QAbstractItemModel):
         column = index.column()
         if role == Qt.ItemDataRole.DisplayRole:
             if column == 0:
-                return f"{node.name}  #{node.id}"
+                return f"{node.name}  #{node.id}" + (f"  ↻ {resumed_text(node.lost_s)}" if node.lost_s is not None else "")
             if column == 1:
                 return node.flow
             if column == 2:
@@ -254,12 +272,33 @@ class ExecutionTreeModel(ColumnHeaders, QAbstractItemModel):
         elif role == Qt.ItemDataRole.DecorationRole and column == 0:
             return status_icon("paused" if node.stopped else node.status)
         elif role == Qt.ItemDataRole.ToolTipRole:
-            return node.message or node.status
+            tip = node.message or node.status
+            if node.replay_of is not None:
+                tip = f"replay of #{node.replay_of}: {tip}"
+            return f"{tip}\n{resumed_text(node.lost_s)}" if node.lost_s is not None else tip
         elif role == self.IdRole:
             return node.id
         elif role == self.StatusRole:
             return node.status
         return None
+
+
+_SHOWN_EVENTS = (ev.ExecutionCreated, ev.StatusChanged, ev.ExecutionSaved, ev.ExecutionResumed)
+
+
+def resumed_text(lost_s: float) -> str:
+    """The tree's mark of an execution an engine resumed: "resumed after restart, 12 s lost"."""
+    lost = f"{lost_s:.0f} s" if lost_s < 120 else f"{int(lost_s // 60)} min {int(lost_s % 60)} s"
+    return f"resumed after restart, {lost} lost"
+
+
+def _replay_of(stored: int | None, parent_id: int | None, name: str) -> int | None:
+    """The execution a root replays: the stored column, else the name the engine gives a replay
+    ("Deploy (replay of #12)") as long as events do not carry the column."""
+    if stored is not None or parent_id is not None:
+        return stored
+    match = _REPLAY_NAME.search(name or "")
+    return int(match[1]) if match else None
 
 
 def _duration(node: Node) -> str:

@@ -99,10 +99,14 @@ class DebugSession:
         self._ended = threading.Event()  # _finish has done its work
         self._review = StopReview(self)
         self._frames: list[Frame] | None = None  # the stack of the current stop, read once
+        self._unsubscribe: Callable[[], None] | None = None
+        self._tree: set[int] = set()  # the executions of the debugged tree
+        self.journal_ended: ev.JournalEnded | None = None  # a replay paused at its recording's end
 
     # -- starting -------------------------------------------------------------------------
     def add_listener(self, listener: Callable[[str, Any], None]) -> None:
         """``listener(kind, payload)``: kinds "stopped" (StopInfo), "continued", "output" (str),
+        "journal_ended" (events.JournalEnded: a replay paused at the end of its recording),
         "terminated". Called on a background thread."""
         self._listeners.append(listener)
 
@@ -110,26 +114,23 @@ class DebugSession:
               timeout: float = 30.0) -> int:
         """Start ``flow`` in development mode, attach, set breakpoints; returns the execution id.
         The flow runs (to its first breakpoint) once this returns."""
-        unsubscribe = self.engine.subscribe(self._on_engine_event)
+        return self._start(lambda: self.engine.submit(flow, inputs, mode="development"), breakpoints, timeout)
+
+    def start_replay(self, execution_id: int, breakpoints: dict[str, list[dict]] | None = None,
+                     timeout: float = 30.0) -> int:
+        """Replay stored execution ``execution_id`` under the debugger (every flow API call answered
+        from its journal); returns the replay's id. At its recording's end it pauses: "journal_ended"."""
+        return self._start(lambda: self.engine.replay(execution_id, debug=True), breakpoints, timeout)
+
+    def _start(self, create: Callable[[], int], breakpoints: dict[str, list[dict]] | None, timeout: float) -> int:
+        self._unsubscribe = self.engine.subscribe(self._on_engine_event)  # until _finish
         try:
-            self.execution_id = self.engine.submit(flow, inputs, mode="development")
-            try:
-                self.address = self._wait_listening(self.execution_id, timeout)
-            finally:
-                unsubscribe()
+            self.execution_id = create()
+            self.address = self._wait_listening(self.execution_id, timeout)
             self.client = DapClient(*self.address)
             self.client.add_listener(self._on_dap_event)
-            self.client.request("initialize", {
-                "clientID": "flowdesk", "clientName": "Flowdesk", "adapterID": "debugpy", "pathFormat": "path",
-                "linesStartAt1": True, "columnsStartAt1": True, "supportsVariableType": True,
-            }, timeout)
-            attached = self.client.send("attach", {"justMyCode": True, "rules": _LIBRARY_RULES, "subProcess": False})
-            self.client.wait_event("initialized", timeout)
-            for path, specs in (breakpoints or {}).items():
-                self._breakpoints[path] = list(specs)
-                self.client.request("setBreakpoints", {"source": {"path": path}, "breakpoints": specs}, timeout)
-            self.client.request("setExceptionBreakpoints", {"filters": self._exception_filters()}, timeout)
-            self.client.request("configurationDone", None, timeout)
+            attached = _handshake(self.client, breakpoints or {}, self._exception_filters(), timeout)
+            self._breakpoints.update({path: list(specs) for path, specs in (breakpoints or {}).items()})
             try:
                 attached.result(timeout)
             except TimeoutError:
@@ -146,6 +147,13 @@ class DebugSession:
             raise
         return self.execution_id
 
+    def continue_replay(self, live: bool) -> None:
+        """After "journal_ended": ``live`` goes on with calls acting for real, else the replay stops."""
+        ended, self.journal_ended = self.journal_ended, None
+        if ended is None:
+            raise DapError("the replay has not reached the end of its recording")
+        self.engine.continue_replay(ended.id, live=live)
+
     def _exception_filters(self) -> list[str]:
         # The engine catches whatever a handler raises (to end the execution in error), so an
         # exception leaving the user's code is "userUnhandled" rather than "uncaught".
@@ -157,6 +165,11 @@ class DebugSession:
             with self._cond:
                 self._listening[event.id] = (event.host, event.port)
                 self._cond.notify_all()
+        elif isinstance(event, ev.ExecutionCreated) and event.root_id == self.execution_id:
+            self._tree.add(event.id)  # replayed children run inline: their journal ends count too
+        elif isinstance(event, ev.JournalEnded) and (event.id == self.execution_id or event.id in self._tree):
+            self.journal_ended = event
+            self._emit("journal_ended", event)
 
     def _wait_listening(self, execution_id: int, timeout: float) -> tuple[str, int]:
         with self._cond:
@@ -296,15 +309,7 @@ class DebugSession:
         if frames is not None:
             return list(frames)
         body = self._read("stackTrace", {"threadId": self.thread_id, "startFrame": 0, "levels": 200})
-        flows_dir = str(self.engine.workspace.flows_dir) + os.sep
-        frames = []
-        for raw in body.get("stackFrames", []):
-            path = (raw.get("source") or {}).get("path") or ""
-            resolved = str(Path(path).resolve()) if path else ""
-            if not resolved or resolved.startswith(_HIDDEN_ROOTS) or not Path(resolved).is_file():
-                continue  # the engine, the standard library, installed packages, "<string>"
-            flow = Path(resolved).stem if resolved.startswith(flows_dir) else None
-            frames.append(Frame(raw["id"], raw.get("name", "?"), resolved, raw.get("line", 0), flow))
+        frames = _user_frames(body.get("stackFrames", []), str(self.engine.workspace.flows_dir) + os.sep)
         if self.last_stop is not None or threading.current_thread().name.startswith("debug-session"):
             self._frames = frames
         return list(frames)
@@ -354,6 +359,8 @@ class DebugSession:
             self._ended.wait(5.0)  # a concurrent end (Stop racing the adapter's "terminated")
             return
         self.end_reason = message
+        if self._unsubscribe is not None:
+            self._unsubscribe()
         try:
             if self.execution_id is not None:
                 end_execution(self.engine, self.execution_id, message, grace)
@@ -368,6 +375,36 @@ class DebugSession:
             self._worker.shutdown(wait=False)
             self._ended.set()
             self._emit("terminated", {"reason": message})
+
+
+def _handshake(client: DapClient, breakpoints: dict[str, list[dict]], filters: list[str], timeout: float):
+    """DAP's start (initialize, attach, breakpoints, configurationDone); returns attach's future:
+    debugpy answers attach only once the configuration is done."""
+    client.request("initialize", {
+        "clientID": "flowdesk", "clientName": "Flowdesk", "adapterID": "debugpy", "pathFormat": "path",
+        "linesStartAt1": True, "columnsStartAt1": True, "supportsVariableType": True,
+    }, timeout)
+    attached = client.send("attach", {"justMyCode": True, "rules": _LIBRARY_RULES, "subProcess": False})
+    client.wait_event("initialized", timeout)
+    for path, specs in breakpoints.items():
+        client.request("setBreakpoints", {"source": {"path": path}, "breakpoints": specs}, timeout)
+    client.request("setExceptionBreakpoints", {"filters": filters}, timeout)
+    client.request("configurationDone", None, timeout)
+    return attached
+
+
+def _user_frames(raw_frames: list[dict], flows_dir: str) -> list[Frame]:
+    """The frames a user debugs (flows and their own modules): not the engine, the standard
+    library, installed packages or "<string>" code."""
+    frames = []
+    for raw in raw_frames:
+        path = (raw.get("source") or {}).get("path") or ""
+        resolved = str(Path(path).resolve()) if path else ""
+        if not resolved or resolved.startswith(_HIDDEN_ROOTS) or not Path(resolved).is_file():
+            continue
+        flow = Path(resolved).stem if resolved.startswith(flows_dir) else None
+        frames.append(Frame(raw["id"], raw.get("name", "?"), resolved, raw.get("line", 0), flow))
+    return frames
 
 
 def end_execution(engine, execution_id: int, message: str, grace: float) -> None:
