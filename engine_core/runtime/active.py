@@ -50,6 +50,13 @@ class Active:
     run_inputs: str | None = None
     # Secret values to mask in what this execution reports (its message, logs, outputs).
     secrets: tuple[str, ...] = ()
+    # Durable executions (runtime/journal.py): each flow API call is journaled, and an engine
+    # that finds it left running by a dead engine resumes it from its journal.
+    durable: bool = False
+    next_seq: int = 1  # the seq the execution's next flow API call must have
+    plan: Any = None  # journal_keys.JournalPlan sent with RUN (resume), then dropped
+    pending_entry: Any = None  # journal_keys.Entry: a resumed execution's call still waiting
+    repause: bool = False  # resumed while paused by a signal: pause again once caught up
 
     @property
     def worker_inputs(self) -> str:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import signal
 import time
+from types import ModuleType
 from typing import TYPE_CHECKING
 
 from flow_api import InvalidInputError
@@ -54,6 +55,15 @@ def cancel_tree(d: "Dispatcher", active: Active, message: str, *, within_tree: b
     if active.paused_by_signal:  # a stopped process cannot see the cancel
         d.signal(active.worker, ("signal", signal.SIGCONT))
     d.waits.add_timer(time.monotonic() + d.options.cancel_grace_s, lambda: _force_end(d, active))
+
+
+def cancel_orphans(d: "Dispatcher", parent: Active, status: str) -> None:
+    """``parent`` ended: its children still running (or never run) end with it unless it succeeded."""
+    for child_id in list(parent.children):
+        child = d.active.get(child_id)
+        if child is not None and (status != "success" or child.held):
+            reason = "was never run" if child.held and status == "success" else f"ended in {status}"
+            cancel_tree(d, child, f"parent execution {parent.label} {reason}")
 
 
 def _force_end(d: "Dispatcher", active: Active) -> None:
@@ -123,3 +133,29 @@ def apply(d: "Dispatcher", active: Active, action: str) -> str:
     else:
         raise InvalidInputError(f"unknown action {action!r}: use cancel, pause or resume")
     return active.status
+
+
+# -- the engine stopping (and starting) -------------------------------------------------------------
+
+def shut_down(d: "Dispatcher") -> None:
+    """A clean stop: durable executions are suspended (the next engine on the database resumes
+    them, their locks kept: runtime/resume.py); the rest are cancelled."""
+    resume = resume_module()
+    kept = tuple(resume.suspend_all(d) or ()) if resume is not None else ()
+    for active in [a for a in d.active.values() if a.parent_id is None or a.parent_id not in d.active]:
+        if active.id in d.active:
+            cancel_tree(d, active, "cancelled: the engine shut down", grace=False)
+    if kept:
+        d.writer.close_session(d.session_id, keep_locks_of=kept)
+    else:
+        d.writer.close_session(d.session_id)
+
+
+def resume_module() -> ModuleType | None:
+    """``runtime/resume.py`` (resume after a dead engine, suspend on a clean stop), once it exists."""
+    try:
+        from . import resume
+    except ImportError:
+        return None
+    return resume
+

@@ -28,6 +28,7 @@ from ..workspace import Workspace
 from . import control
 from .active import Active, RecentSummaries
 from .inbox import WorkerInbox
+from .journal import Journal
 from .ops import WorkerCalls
 from .options import EngineOptions
 from .readiness import Readiness
@@ -66,6 +67,9 @@ class Dispatcher:
         self._next_poll = 0.0
         self._ends = EndNotices()
         self.forms: Any = None  # the forms family (ops/forms.py) sets itself here for Engine.respond
+        self.locks: Any = None  # the locks family (ops/locks.py): resume adopts locks through it
+        self.journal = Journal(self.writer, workspace, enabled=options.journal)
+        self.on_end.append(self.journal.forget)
         self._inbox = WorkerInbox(self, WorkerCalls(self))
         self._thread: threading.Thread | None = None
         self._stopping = False
@@ -73,11 +77,15 @@ class Dispatcher:
 
     # -- lifecycle (called from the owning thread) ----------------------------------------
     def start(self) -> None:
-        self._store.reap_dead_sessions()
+        resume = control.resume_module()
+        if resume is None:
+            self._store.reap_dead_sessions()
         self.session_id = self.writer.open_session(os.getpid(), socket.gethostname(), self._wake_socket.path)
         self.writer.commit()
         for _ in range(self.options.warm_workers):
             self.pool.release(self.pool.spawn())  # idle and ready: the first runs take these
+        if resume is not None:  # the first round takes over what dead engines left running
+            self.post(resume.resume_orphans, self)
         self._thread = threading.Thread(target=self._run, name="flowdesk-dispatcher", daemon=True)
         self._thread.start()
 
@@ -112,6 +120,8 @@ class Dispatcher:
         self._events.append(event)
 
     def reply(self, worker: Worker, request_id: int, ok: bool, value: Any) -> None:
+        """Every answer to a flow's request goes out through here (and so into its journal)."""
+        self.journal.answer(worker, request_id, ok, value)
         self._outbox.append((worker, (protocol.REPLY, request_id, ok, value)))
 
     def reply_error(self, worker: Worker, request_id: int, error: EngineException) -> None:
@@ -129,10 +139,12 @@ class Dispatcher:
             ready = readiness.wait([*waitables, *self.pool.waitables()], self._timeout())
             try:
                 self._round(ready)
+                self.journal.flush()
                 self.writer.commit()
             except Exception:  # a database failure must not kill the engine thread silently
                 log.exception("dispatcher round failed; rolling back")
                 self.writer.rollback()
+                self.journal.discard()
                 self._outbox.clear()
                 self._events.clear()
                 self._publish_ends([])
@@ -225,21 +237,23 @@ class Dispatcher:
     # -- executions -----------------------------------------------------------------------
     def create(self, *, flow: str, name: str | None, kind: str, inputs: str, mode: str,
                parent: Active | None, path: str | None, source: str | None, inline: bool = False,
-               start: bool = True, run_inputs: str | None = None, secrets: tuple[str, ...] = ()) -> Active:
+               start: bool = True, run_inputs: str | None = None, secrets: tuple[str, ...] = (),
+               replay_of: int | None = None) -> Active:
         """A new execution. ``inputs`` is what is stored and shown; ``run_inputs`` (a
         connection's real inputs, secrets included) only goes to the worker, in memory."""
         now = time.time()
         name = name or flow
+        durable = self.journal.durable(kind=kind, source=source, parent=parent, replay_of=replay_of)
         execution_id = self.writer.create_execution(
             flow=flow, name=name, kind=kind, mode=mode, inputs=inputs,
             parent_id=parent.id if parent else None, root_id=parent.root_id if parent else None,
-            session_id=self.session_id, at=now,
+            session_id=self.session_id, at=now, durable=durable, replay_of=replay_of,
         )
         active = Active(
             id=execution_id, parent_id=parent.id if parent else None,
             root_id=parent.root_id if parent else execution_id, flow=flow, name=name, kind=kind,
             mode=mode, inputs=inputs, path=path, source=source, depth=(parent.depth + 1) if parent else 0,
-            inline=inline, run_inputs=run_inputs, secrets=tuple(secrets),
+            inline=inline, run_inputs=run_inputs, secrets=tuple(secrets), durable=durable,
         )
         self.active[execution_id] = active
         if parent is not None:
@@ -296,11 +310,7 @@ class Dispatcher:
             react(active)
         for waiter in active.waiters:
             self.waits.check(waiter)
-        for child_id in list(active.children):
-            child = self.active.get(child_id)
-            if child is not None and (status != "success" or child.held):
-                reason = "was never run" if child.held and status == "success" else f"ended in {status}"
-                control.cancel_tree(self, child, f"parent execution {active.label} {reason}")
+        control.cancel_orphans(self, active, status)
 
     def summary(self, execution_id: int) -> dict:
         """id, status, message and label of any execution: running, recently ended, or stored."""
@@ -310,10 +320,8 @@ class Dispatcher:
         return self._recent.summary(execution_id, self.writer)
 
     def _shutdown(self) -> None:
-        for active in [a for a in self.active.values() if a.parent_id is None or a.parent_id not in self.active]:
-            if active.id in self.active:
-                control.cancel_tree(self, active, "cancelled: the engine shut down", grace=False)
-        self.writer.close_session(self.session_id)
+        control.shut_down(self)
+        self.journal.flush()
         self.writer.commit()
         self.pool.stop_all()
         self._stopping = True

@@ -26,3 +26,7 @@ class EngineOptions:
     """A worker is replaced after this many executions, so leaks in flows cannot pile up."""
     cancel_grace_s: float = 2.0
     """After a cancel, how long a flow may run its ``finally:`` blocks before it is killed."""
+    journal: bool = True
+    """Journal durable executions' flow API calls (resume after a dead engine needs it).
+    ``False`` exists only as the benchmark's baseline (tests/bench): without a journal no
+    execution is durable, and an engine that stops leaves them in error as before."""

@@ -73,5 +73,6 @@ class Scheduler:
             self.running_roots += 1
         self._d.set_status(active, "running")
         debug = active.mode == "development"
+        plan, active.plan = active.plan, None  # a resumed execution's journal: sent once, then dropped
         self._d.signal(worker, (protocol.RUN, execution_id, active.kind, active.flow, active.path,
-                                active.source, active.worker_inputs, debug))
+                                active.source, active.worker_inputs, debug, plan))

@@ -16,6 +16,7 @@ from flow_api import EngineException
 
 from ... import events as ev
 from ... import protocol, redact
+from .. import control
 from ..active import Active
 from ..pool import Worker
 
@@ -40,11 +41,19 @@ Handler = Callable[..., Any]
 
 class WorkerCalls:
     def __init__(self, dispatcher: "Dispatcher"):
-        from . import children, forms, locks, records
+        from . import children, forms, locks, records, timers
 
         self._d = dispatcher
+        self._journal = dispatcher.journal
         self._handlers: dict[str, Handler] = {}
-        for family in (children, records, locks, forms):
+        families = [children, records, locks, forms, timers]
+        try:
+            from . import replay  # resume+replay's family (runtime/ops/replay.py), once it exists
+        except ImportError:
+            pass
+        else:
+            families.append(replay)
+        for family in families:
             family.register(self, dispatcher)
 
     def add(self, op: str, handler: Handler) -> None:
@@ -58,9 +67,9 @@ class WorkerCalls:
             _, execution_id, op, payload = message
             self.note(execution_id, op, payload)
             return
-        _, request_id, execution_id, op, payload = message
+        request_id, execution_id, op, payload = message[1:5]
         try:
-            result = self.call(worker, request_id, execution_id, op, payload)
+            result = self.call(worker, request_id, execution_id, op, payload, message)
         except EngineException as exc:
             self._d.reply_error(worker, request_id, exc)
         except Exception as exc:  # a bug here must reach the flow as an error, not hang it
@@ -70,13 +79,19 @@ class WorkerCalls:
             if result is not DEFER:
                 self._d.reply(worker, request_id, True, result)
 
-    def call(self, worker: Worker, request_id: int, execution_id: int, op: str, payload: dict) -> Any:
+    def call(self, worker: Worker, request_id: int, execution_id: int, op: str, payload: dict,
+             message: tuple = ()) -> Any:
         handler = self._handlers.get(op)
         if handler is None:
             raise EngineException(f"unknown flow API request {op!r}")
         caller = self._d.active.get(execution_id)
         if caller is None:
             raise EngineException(f"execution #{execution_id} is no longer running")
+        if caller.durable:  # journaled: protocol.Call's seq, line, reattach follow the payload
+            seq, line, reattach = (tuple(message[5:8]) + (None, None, False))[:3]
+            reattached = self._journal.begin(worker, request_id, caller, op, payload, seq, line, bool(reattach))
+            if reattached is not None:
+                handler = reattached
         return handler(Call(worker, request_id, caller), **payload)
 
     # -- fire-and-forget notes ------------------------------------------------------------
@@ -89,7 +104,8 @@ class WorkerCalls:
         if active.secrets:
             payload = _masked_note(op, payload, active.secrets)
         if op == "log":
-            d.writer.append_log(execution_id, now, payload["level"], payload["text"], payload["fields"])
+            d.writer.append_log(execution_id, now, payload["level"], payload["text"], payload["fields"],
+                                active.next_seq - 1 if active.durable else None)
             fields = json.loads(payload["fields"]) if payload["fields"] else None
             d.emit(ev.LogAppended(execution_id, payload["level"], payload["text"], fields, now))
         elif op == "message":
@@ -98,6 +114,11 @@ class WorkerCalls:
         elif op == "debug_listening":
             active.debug_address = (payload["host"], payload["port"])
             d.emit(ev.DebugListening(execution_id, payload["host"], payload["port"]))
+        elif op == "journal_caught_up":  # a resumed execution's calls act for real again
+            d.emit(ev.JournalCaughtUp(execution_id, payload.get("seq"), now))
+            if active.repause:  # it was paused by a signal when its engine stopped
+                active.repause = False
+                control.pause_tree(d, active)
         elif op == "set_output":
             active.outputs.update(json.loads(payload["outputs"]))
             d.writer.set_outputs(execution_id, json.dumps(active.outputs, separators=(",", ":")))

@@ -47,7 +47,11 @@ def register(calls: "WorkerCalls", d: "Dispatcher") -> None:
             return run_inline(child)
         if not wait:
             return child.summary()
-        d.waits.add(Waiter(worker=call.worker, request_id=call.request_id, ids=[child.id], single=True))
+        return wait_for_child(call, child.id)
+
+    def wait_for_child(call: Call, child_id: int):
+        d.journal.ref(call, child=child_id)
+        d.waits.add(Waiter(worker=call.worker, request_id=call.request_id, ids=[child_id], single=True))
         return DEFER
 
     def run_inline(child: Active) -> dict:
@@ -96,8 +100,7 @@ def register(calls: "WorkerCalls", d: "Dispatcher") -> None:
                 control.resume_tree(d, child)  # Cloudomation: run_async() on a paused child resumes it
             if not wait:
                 return d.summary(id)
-            d.waits.add(Waiter(worker=call.worker, request_id=call.request_id, ids=[id], single=True))
-            return DEFER
+            return wait_for_child(call, id)
         if child.mode == "development":
             child.held = False
             child.inline = True
@@ -105,8 +108,7 @@ def register(calls: "WorkerCalls", d: "Dispatcher") -> None:
         d.enqueue(child)
         if not wait:
             return child.summary()
-        d.waits.add(Waiter(worker=call.worker, request_id=call.request_id, ids=[id], single=True))
-        return DEFER
+        return wait_for_child(call, id)
 
     def wait(call: Call, *, ids, timeout, mode="all"):
         if mode not in _WAIT_MODES:
@@ -116,10 +118,21 @@ def register(calls: "WorkerCalls", d: "Dispatcher") -> None:
                 d.summary(i)
             except LookupError:
                 raise ResourceNotFoundError(f"there is no execution #{i}") from None
-        deadline = None if timeout is None else time.monotonic() + float(timeout)
-        d.waits.add(Waiter(worker=call.worker, request_id=call.request_id, ids=list(ids), single=False,
+        return wait_until(call, list(ids), None if timeout is None else time.time() + float(timeout), mode)
+
+    def wait_until(call: Call, ids: list, until: float | None, mode: str):
+        # The deadline is wall-clock in the journal: a resumed wait gets only the time left.
+        d.journal.ref(call, ids=ids, deadline=until)
+        deadline = None if until is None else time.monotonic() + (until - time.time())
+        d.waits.add(Waiter(worker=call.worker, request_id=call.request_id, ids=ids, single=False,
                            deadline=deadline, mode=mode))
         return DEFER
+
+    def rewait(call: Call, ref: dict, *, ids, timeout=None, mode="all"):
+        return wait_until(call, list(ref.get("ids") or ids), ref.get("deadline"), mode)
+
+    def rewait_child(call: Call, ref: dict, **payload):
+        return wait_for_child(call, int(ref["child"]))
 
     def control_op(call: Call, *, id, action):
         target = d.active.get(id)
@@ -131,6 +144,7 @@ def register(calls: "WorkerCalls", d: "Dispatcher") -> None:
             # this.pause(): park the request until someone resumes the execution.
             target.self_pause = Parked(call.worker, call.request_id)
             target.self_pause.park()
+            d.journal.ref(call, pause=1)
             d.set_status(target, "paused", "paused: waiting to be resumed (IDE, or 'flowdesk resume ID')")
             return DEFER
         if target is call.caller and action == "cancel":
@@ -176,6 +190,9 @@ def register(calls: "WorkerCalls", d: "Dispatcher") -> None:
     for op, handler in (("start_flow", start_flow), ("start_connector", start_connector), ("run_child", run_child),
                         ("wait", wait), ("control", control_op), ("get", get), ("save_execution", save_execution)):
         calls.add(op, handler)
+    for op in ("start_flow", "start_connector", "run_child"):
+        d.journal.reattacher(op, rewait_child)
+    d.journal.reattacher("wait", rewait)
 
 
 def _json(value: dict) -> str:

@@ -68,6 +68,7 @@ class Forms:
         waiter = _FormWaiter(call.worker, call.request_id, call.caller, id)
         self._waiters.setdefault(id, []).append(waiter)
         waiter.park()
+        d.journal.ref(call, message=id)
         if call.caller.status == "running":
             d.set_status(call.caller, "paused", f"waiting for an answer to {record['subject']!r} (message #{id})")
         if timeout is not None:

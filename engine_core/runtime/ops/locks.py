@@ -46,6 +46,7 @@ class LockTable:
         waiter = _LockWaiter(call.worker, call.request_id, call.caller)
         self._waiting.setdefault(name, collections.deque()).append(waiter)
         waiter.park()
+        self._d.journal.ref(call, lock=name)
         if timeout is not None:
             deadline = time.monotonic() + float(timeout)
             self._d.waits.add_timer(deadline, lambda: self._time_out(name, waiter, timeout))
@@ -56,6 +57,12 @@ class LockTable:
             raise PermissionDenied(f"execution {call.caller.label} does not hold the lock {name!r}; "
                                    "acquire() it before release()")
         self._free(name)
+
+    def adopt(self, held: list[tuple[str, int]]) -> None:
+        """Locks a dead engine's executions held, taken over with them (resume): ``(name,
+        execution id)`` pairs whose rows now carry this engine's session."""
+        for name, execution_id in held:
+            self.holders[name] = execution_id
 
     def on_end(self, execution: Active) -> None:
         for name in [n for n, holder in self.holders.items() if holder == execution.id]:
@@ -110,6 +117,7 @@ class LockTable:
 
 def register(calls: "WorkerCalls", d: "Dispatcher") -> None:
     table = LockTable(d)
+    d.locks = table  # resume adopts the locks of the executions it takes over (LockTable.adopt)
     calls.add("lock_acquire", table.acquire)
     calls.add("lock_release", table.release)
     d.on_end.append(table.on_end)
