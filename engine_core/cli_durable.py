@@ -20,8 +20,6 @@ import re
 import sys
 import threading
 
-from .errors import UsageError
-
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 REPLAY_HELP = "replay a stored execution under the debugger, every flow API call answered from its journal"
 PRUNE_HELP = "delete old executions with their journals and logs (--older-than 30d)"
@@ -152,13 +150,10 @@ def cmd_prune(args) -> int:
     from .cli import _store
 
     store = _store(args)
-    if args.vacuum and store.dialect != "sqlite":
-        raise UsageError(f"--vacuum is for SQLite; {store.dialect} gives space back by itself (autovacuum)")
     report = store.prune(args.older_than, journals_only=args.journals_only, dry_run=args.dry_run)
     print(prune_summary(report, dry_run=args.dry_run, journals_only=args.journals_only))
     if args.vacuum and not args.dry_run:
-        with store.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            conn.exec_driver_sql("VACUUM")
+        store.vacuum()  # SQLite; PostgreSQL's autovacuum reuses the space by itself
     return EXIT_OK
 
 
