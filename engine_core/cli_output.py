@@ -120,12 +120,25 @@ def _secret_label(value):
     return value
 
 
-def _short(value, width: int = 60) -> str:
+def _short(value, width: int = 60, *, as_json: bool = True) -> str:
     import json
 
-    text = value if isinstance(value, str) and value.startswith("<secret") else \
+    text = value if not as_json or isinstance(value, str) and value.startswith("<secret") else \
         json.dumps(_secret_label(value), ensure_ascii=False, default=str)
     return text if len(text) <= width else text[:width - 1] + "…"
+
+
+def _recorded(result):
+    """A result as recorded: the store decodes the column; a value still in
+    ``journal_keys.encode_result``'s text form is decoded here."""
+    if isinstance(result, str) and not result.startswith("<secret"):
+        try:
+            from .journal_keys import decode_result
+
+            return decode_result(result)
+        except Exception:  # noqa: BLE001 - plain text: shown as it is
+            return result
+    return result
 
 
 def journal_call(entry: dict) -> str:
@@ -158,9 +171,9 @@ def journal_answer(entry: dict) -> str:
     result = entry.get("result")
     if entry.get("ok") is False:
         if isinstance(result, (list, tuple)) and len(result) == 2:
-            return _short(f"raised {result[0]}: {result[1]}")
-        return _short(f"raised {result}")
-    return _short(result)
+            return _short(f"raised {result[0]}: {result[1]}", as_json=False)
+        return _short(f"raised {result}", as_json=False)
+    return _short(_recorded(result))
 
 
 def journal_took(entry: dict) -> str:
@@ -177,7 +190,7 @@ def journal_table(record: dict, entries: list[dict]) -> str:
                if not record.get("durable") else "it has made no flow API call yet")
         return f"{title}\n  no journal entries: {why}"
     header = ("SEQ", "LINE", "CALL", "ANSWER", "CALLED", "TOOK")
-    body = [(str(e["seq"]), str(e["line"]) if e.get("line") else "-", _short(journal_call(e), 70),
+    body = [(str(e["seq"]), str(e["line"]) if e.get("line") else "-", _short(journal_call(e), 70, as_json=False),
              journal_answer(e), time.strftime("%H:%M:%S", time.localtime(e["called_at"])) if e.get("called_at") else "-",
              journal_took(e)) for e in entries]
     widths = [max(len(row[i]) for row in [header, *body]) for i in range(len(header))]
