@@ -228,30 +228,39 @@ class Store:
         cutoff = (time.time() if now is None else now) - older_than_s
         totals = dict(executions=0, roots=0, replays=0, journal_entries=0, logs=0, messages=0, scripts=0, bytes=0)
         after = 0
+        pruned_refs: dict[str, int] = {}  # dry run: script sha -> executions of pruned trees naming it
         while True:
             with self.engine.begin() as conn:
                 roots = _prunable_roots(conn, cutoff, journals_only, after, max(1, batch))
                 if not roots:
                     break
                 after = roots[-1][0]
-                counts = _prune_batch(conn, [r for r, _ in roots], journals_only, dry_run)
+                ids = [r for r, _ in roots]
+                if dry_run and not journals_only:
+                    for sha, n in conn.execute(sa.select(executions.c.script_sha, sa.func.count()).where(
+                            executions.c.root_id.in_(ids), executions.c.script_sha.is_not(None))
+                            .group_by(executions.c.script_sha)).all():
+                        pruned_refs[sha] = pruned_refs.get(sha, 0) + n
+                counts = _prune_batch(conn, ids, journals_only, dry_run)
             totals["roots"] += len(roots)
             totals["replays"] += sum(1 for _, replay_of in roots if replay_of is not None)
             for key, value in counts.items():
                 totals[key] += value
         if not journals_only:
             with self.engine.begin() as conn:
-                unused = (sa.select(scripts.c.sha).where(scripts.c.created_at < cutoff, scripts.c.sha.not_in(
-                    sa.select(executions.c.script_sha).where(executions.c.script_sha.is_not(None)))))
-                if dry_run:
-                    found = conn.execute(sa.select(sa.func.count(), sa.func.coalesce(sa.func.sum(
-                        sa.func.length(scripts.c.text)), 0)).where(scripts.c.sha.in_(unused))).one()
-                    totals["scripts"], size = found[0], found[1]
-                else:
-                    size = conn.execute(sa.select(sa.func.coalesce(sa.func.sum(sa.func.length(scripts.c.text)), 0))
-                                        .where(scripts.c.sha.in_(unused))).scalar()
-                    totals["scripts"] = conn.execute(scripts.delete().where(scripts.c.sha.in_(unused))).rowcount
-                totals["bytes"] += int(size or 0)
+                refs = dict(conn.execute(sa.select(executions.c.script_sha, sa.func.count()).where(
+                    executions.c.script_sha.is_not(None)).group_by(executions.c.script_sha)).all())
+                old = dict(conn.execute(sa.select(scripts.c.sha, sa.func.length(scripts.c.text))
+                                        .where(scripts.c.created_at < cutoff)).all())
+                # Unused after the prune: no execution left names it (a dry run counts what would be left).
+                unused = sorted(sha for sha in old if refs.get(sha, 0) == (pruned_refs.get(sha, 0) if dry_run else 0))
+                totals["scripts"] = len(unused)
+                totals["bytes"] += sum(int(old[sha] or 0) for sha in unused)
+                if not dry_run:
+                    named = sa.select(executions.c.script_sha).where(executions.c.script_sha.is_not(None))
+                    for i in range(0, len(unused), 500):  # unless an engine started one of them meanwhile
+                        conn.execute(scripts.delete().where(scripts.c.sha.in_(unused[i:i + 500]),
+                                                            scripts.c.sha.not_in(named)))
         return PruneReport(**totals, dry_run=dry_run, journals_only=journals_only)
 
     def vacuum(self) -> None:

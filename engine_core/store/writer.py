@@ -46,7 +46,7 @@ _JOURNAL_OPTIONAL = {"args": None, "line": None, "state": "pending", "ok": None,
                      "answered_at": None}
 _INSERT_JOURNAL = journal.insert().values({c: _p(c) for c in JOURNAL_COLUMNS})
 _ANSWER_JOURNAL = journal.update().where(journal.c.execution_id == _p("_eid"), journal.c.seq == _p("_seq")).values(
-    state="done", ok=_p("_ok"), result=_p("_result"), answered_at=_p("_at"))
+    state=sa.text("'done'"), ok=_p("_ok"), result=_p("_result"), answered_at=_p("_at"))
 _ENTRY_COLUMNS = JOURNAL_COLUMNS[1:]  # journal_keys.Entry's fields, in its order
 _ACTIVE = ("queued", "running", "paused")
 SUSPENDED_LOCK_SESSION = -1
