@@ -10,11 +10,12 @@ from typing import Any, Callable, Iterable
 from flow_api import EngineException, _wire
 
 from .. import events as ev
+from .. import journal_keys
 from ..errors import UsageError
 from ..status import TERMINAL
 from ..store import Store
 from ..workspace import Workspace
-from . import control
+from . import control, resume
 from .dispatcher import Dispatcher
 from .options import EngineOptions
 
@@ -45,10 +46,17 @@ class Engine:
         if not self._started:
             self._dispatcher.start()
             self._started = True
+            # The dispatcher's first round takes over what dead engines left (resume, or ends
+            # it): once start() returns, the database says so.
+            self._dispatcher.post(_nothing).result()
         return self
 
     def close(self) -> None:
-        """Cancel what still runs, stop the workers and release the database."""
+        """Stop the engine: durable executions are suspended (their rows stay running, paused
+        or waiting, their locks kept; the next engine on this database resumes them), the rest
+        is cancelled; then the workers stop and the database is released. To end executions
+        instead of suspending them, :meth:`cancel` them first (``flowdesk run`` does on Ctrl+C
+        and ``--timeout``)."""
         if self._started:
             self._dispatcher.stop()
             self._started = False
@@ -165,6 +173,71 @@ class Engine:
         self.start()
         return self._dispatcher.post(self._dispatcher.forms.respond, message_id, response).result()
 
+    # -- replaying -----------------------------------------------------------------------
+    def replay(self, execution_id: int, *, debug: bool = True, live_after: bool = False,
+               recorded_code: bool = False) -> int:
+        """Run a stored flow execution's handler again as a new execution (``replay_of`` it),
+        every flow API call answered from its journal: nothing outside is touched and the
+        original's rows, outputs and settings are never written. ``debug``: in development
+        mode, serving DAP (see :meth:`debug_address`); otherwise it runs at once (a check).
+        Where the recording ends before the handler does, the replay pauses
+        (:class:`~engine_core.events.JournalEnded`) until :meth:`continue_replay`, or goes on
+        live at once with ``live_after``. ``recorded_code``: run the code the original ran
+        (stored with it) instead of the flow file as it is now. Returns the replay's id.
+        Raises LookupError for an unknown id, UsageError when it cannot be replayed."""
+        self.start()
+        return self._dispatcher.post(self._create_replay, execution_id, debug, live_after, recorded_code).result()
+
+    def _create_replay(self, execution_id: int, debug: bool, live_after: bool, recorded_code: bool) -> int:
+        d = self._dispatcher
+        row = d.writer.execution_fields(execution_id)
+        if row is None:
+            raise LookupError(f"there is no execution #{execution_id}")
+        label = f"execution #{execution_id} ({row['flow']})"
+        if row["kind"] != "flow":
+            raise UsageError(f"{label} is a connection: replay the flow execution that made it")
+        if execution_id in d.active or row["status"] not in TERMINAL:
+            raise UsageError(f"{label} is still {row['status']}: replay it once it has ended")
+        if not row.get("durable"):
+            why = "it is itself a replay" if row.get("replay_of") is not None else \
+                "resume (and so its journal) was off for it"
+            raise UsageError(f"{label} has no journal to replay: {why}")
+        try:
+            path, source = self.workspace.read_flow(row["flow"])
+        except Exception as exc:  # UnknownFlowError: the flow was deleted or renamed since
+            if not recorded_code:
+                raise UsageError(f"{label} cannot be replayed: {exc}") from None
+            path = self.workspace.root / "flows" / f"{row['flow']}.py"
+        if recorded_code:
+            source = self._recorded_script(row, label)
+        plan = resume.plan_for(d.writer, self.workspace, execution_id, journal_keys.REPLAY)
+        replay = d.create(flow=row["flow"], name=f"{row['name']} (replay of #{execution_id})", kind="flow",
+                          inputs=row["inputs"], mode="development" if debug else "productive", parent=None,
+                          path=str(path), source=source, replay_of=execution_id)
+        replay.plan = plan  # sent with RUN when it is dispatched (later this round)
+        if live_after:
+            d.replays.live_after.add(replay.id)
+        return replay.id
+
+    def _recorded_script(self, row: dict, label: str) -> str:
+        import sqlalchemy as sa
+
+        from ..store.schema import scripts
+
+        sha = row.get("script_sha")
+        text = None
+        if sha:
+            with self.store.engine.connect() as conn:
+                text = conn.execute(sa.select(scripts.c.text).where(scripts.c.sha == sha)).scalar()
+        if text is None:
+            raise UsageError(f"{label}: the code it ran was not stored; replay it with the flow as it is now")
+        return text
+
+    def continue_replay(self, execution_id: int, live: bool) -> str:
+        """Answer a replay paused at the end of its recording: ``live`` (its calls act for real
+        from there, under the replay's id) or stop (it ends cancelled). Returns its status."""
+        return self._dispatcher.post(self._dispatcher.replays.continue_, execution_id, bool(live)).result()
+
     # -- observing ------------------------------------------------------------------------
     def subscribe(self, callback: Callable[[ev.Event], None]) -> Callable[[], None]:
         """Call ``callback(event)`` after each committed change; returns an unsubscribe function.
@@ -178,6 +251,10 @@ class Engine:
 
     def tree(self, execution_id: int) -> dict | None:
         return self.store.tree(execution_id)
+
+
+def _nothing() -> None:
+    return None
 
 
 def resolve_db_url(workspace: Workspace, db_url: str | None) -> str:
