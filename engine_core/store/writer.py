@@ -4,6 +4,7 @@ round of work, committed before anything is shown (group commit)."""
 from __future__ import annotations
 
 import json
+import operator
 import time
 
 import sqlalchemy as sa
@@ -87,7 +88,7 @@ class _Compiled:
     and the dispatcher runs three or four per flow API call while every waiting execution
     waits for it. Values go through the column types' bind processors as SQLAlchemy would."""
 
-    __slots__ = ("sql", "_names", "_positional", "_processors")
+    __slots__ = ("sql", "_names", "_positional", "_processors", "positional_getter")
 
     def __init__(self, statement, dialect):
         compiled = statement.compile(dialect=dialect)
@@ -96,6 +97,12 @@ class _Compiled:
         self._names = tuple(compiled.positiontup) if compiled.positional else tuple(compiled.binds)
         self._processors = tuple((name, proc) for name, bind in compiled.binds.items()
                                  if (proc := bind.type.bind_processor(dialect)) is not None)
+        # SQLite's driver takes Python floats and bools as they are, so statements whose only
+        # conversions are those get their rows as tuples from one C-level itemgetter.
+        self.positional_getter = None
+        if self._positional and len(self._names) > 1 and all(
+                isinstance(compiled.binds[name].type, (sa.Float, sa.Boolean)) for name, _ in self._processors):
+            self.positional_getter = operator.itemgetter(*self._names)
 
     def parameters(self, values: dict):
         if self._processors:
@@ -166,8 +173,12 @@ class Writer:
         if dbapi is not self._cursor_of:
             self._cursor, self._cursor_of = dbapi.cursor(), dbapi
         self._dirty = True
-        parameters = compiled.parameters
-        self._cursor.executemany(compiled.sql, [parameters(row) for row in rows])
+        if compiled.positional_getter is not None:  # no conversions needed: straight to tuples
+            get = compiled.positional_getter
+            self._cursor.executemany(compiled.sql, [get(row) for row in rows])
+        else:
+            parameters = compiled.parameters
+            self._cursor.executemany(compiled.sql, [parameters(row) for row in rows])
 
     # -- executions ----------------------------------------------------------------------
     def create_execution(self, *, flow: str, name: str, kind: str, mode: str, inputs: str,
