@@ -36,7 +36,7 @@ class ReplayBanner(QFrame):
         self.hide()
 
     def show_message(self, message: str) -> None:
-        self.label.setText(f"⏸ {message}")
+        self.label.setText(f"Replay paused: {message}")
         self.show()
 
     def _live(self) -> None:
