@@ -55,13 +55,15 @@ def _alembic(engine: sa.Engine, action: str, revision: str) -> None:
 
 def test_fixture_is_small_and_at_revision_0002():
     assert FIXTURE.stat().st_size < 200 * 1024
-    with sqlite3.connect(f"file:{FIXTURE}?mode=ro", uri=True) as conn:
+    with sqlite3.connect(f"file:{FIXTURE}?immutable=1", uri=True) as conn:
         assert conn.execute("SELECT version_num FROM alembic_version").fetchall() == [("0002",)]
+        # Not WAL: opening it would leave -wal/-shm files beside it in the source tree.
+        assert conn.execute("PRAGMA journal_mode").fetchone() == ("delete",)
         assert conn.execute("SELECT name, execution_id, session_id FROM locks").fetchall() == [("deploy lock", 8, 1)]
 
 
 def test_upgrade_to_0003_keeps_every_row_and_adds_the_durable_columns(old_db):
-    with sqlite3.connect(f"file:{FIXTURE}?mode=ro", uri=True) as conn:
+    with sqlite3.connect(f"file:{FIXTURE}?immutable=1", uri=True) as conn:
         before = {t: conn.execute(f"SELECT * FROM {t} ORDER BY 1").fetchall()
                   for t in ("executions", "logs", "messages", "status_changes", "settings", "locks", "engine_sessions")}
     store = Store(f"sqlite:///{old_db}")
