@@ -309,7 +309,10 @@ def _crash_and_resume(workspace, tmp_path, database, *, sleep: float, kill_into_
             mid_id, leaf_id = ids()["Mid"], ids()["Leaf"]
             sleeping = wait_for(lambda: _now_sleeping(db, mid_id), "Mid's sleep to be journaled pending",
                                 detail=state, give_up=lambda: ended(db, mid_id) or host.dead())
+            # The form is open (message_create) and Leaf waits for its answer (message_wait: paused).
             form = wait_for(lambda: _open_form(db, leaf_id), "Leaf's form to be open", detail=state)
+            wait_for(lambda: db.rows("SELECT id FROM executions WHERE id = :e AND status = 'paused'", e=leaf_id),
+                     "Leaf to wait for the form's answer (paused)", detail=state)
             if kill_into_sleep is not None:
                 time.sleep(max(0.0, sleeping["called_at"] + kill_into_sleep - time.time()))
             killed_at = time.time()
