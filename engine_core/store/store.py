@@ -27,7 +27,7 @@ _SECRET_KEY = "$flowdesk_secret"  # vcs.secrets.REFERENCE_KEY (not imported: vcs
 class PruneReport(NamedTuple):
     """What ``Store.prune`` deleted (or, with ``dry_run``, would delete)."""
 
-    executions: int  # execution rows (every execution of every pruned tree, replays included)
+    executions: int  # execution rows deleted (replays included); journals_only: those whose journal went
     roots: int  # trees (root executions), replays included
     replays: int  # of ``roots``: replay trees
     journal_entries: int
@@ -351,6 +351,9 @@ def _prune_batch(conn, roots: list[int], journals_only: bool, dry_run: bool) -> 
                     "messages"),
                    (status_changes, (), None)]
     counts = dict(executions=0, journal_entries=0, logs=0, messages=0, bytes=0)
+    if journals_only:  # the executions whose journals go (they stay themselves)
+        counts["executions"] = conn.execute(sa.select(sa.func.count(sa.distinct(journal.c.execution_id)))
+                                            .where(journal.c.execution_id.in_(ids))).scalar()
     for table, texts, key in tables:
         size = sum((sa.func.coalesce(length(c), 0) for c in texts), sa.literal(0))
         found = conn.execute(sa.select(sa.func.count(), sa.func.coalesce(sa.func.sum(size), 0))
