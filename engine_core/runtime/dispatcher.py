@@ -9,7 +9,6 @@ of execution trees live in ``control.py``; waits and timers in ``waits.py``."""
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import socket
@@ -25,7 +24,7 @@ from .. import events as ev
 from .. import protocol, redact
 from ..store import Store, Writer
 from ..workspace import Workspace
-from . import control
+from . import control, executions
 from .active import Active, RecentSummaries
 from .inbox import WorkerInbox
 from .journal import Journal
@@ -235,37 +234,7 @@ class Dispatcher:
             self.finish(active, "cancelled", active.cancelling, kill=True)
 
     # -- executions -----------------------------------------------------------------------
-    def create(self, *, flow: str, name: str | None, kind: str, inputs: str, mode: str,
-               parent: Active | None, path: str | None, source: str | None, inline: bool = False,
-               start: bool = True, run_inputs: str | None = None, secrets: tuple[str, ...] = (),
-               replay_of: int | None = None) -> Active:
-        """A new execution. ``inputs`` is what is stored and shown; ``run_inputs`` (a
-        connection's real inputs, secrets included) only goes to the worker, in memory."""
-        now = time.time()
-        name = name or flow
-        durable = self.journal.durable(kind=kind, source=source, parent=parent, replay_of=replay_of)
-        execution_id = self.writer.create_execution(
-            flow=flow, name=name, kind=kind, mode=mode, inputs=inputs,
-            parent_id=parent.id if parent else None, root_id=parent.root_id if parent else None,
-            session_id=self.session_id, at=now, durable=durable, replay_of=replay_of,
-        )
-        active = Active(
-            id=execution_id, parent_id=parent.id if parent else None,
-            root_id=parent.root_id if parent else execution_id, flow=flow, name=name, kind=kind,
-            mode=mode, inputs=inputs, path=path, source=source, depth=(parent.depth + 1) if parent else 0,
-            inline=inline, run_inputs=run_inputs, secrets=tuple(secrets), durable=durable,
-        )
-        self.active[execution_id] = active
-        if parent is not None:
-            parent.children.add(execution_id)
-        if start and not inline:  # inline: its parent's worker runs it, marked running by the caller
-            self.enqueue(active)
-        active.held = not start
-        self._events.append(ev.ExecutionCreated(
-            id=execution_id, parent_id=active.parent_id, root_id=active.root_id, flow=flow, name=name,
-            kind=kind, status="queued", inputs=json.loads(inputs), at=now,
-        ))
-        return active
+    create = executions.create  # a new execution: its row, its Active, queued to run
 
     def enqueue(self, active: Active) -> None:
         self.scheduler.enqueue(active)

@@ -15,6 +15,7 @@ exists already (``Active.pending_entry``); the op's family may say how to wait f
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -40,6 +41,7 @@ _SETTING_READS = frozenset(("setting_get",))
 _SETTING_WRITES = frozenset(("setting_save", "setting_list_append"))
 # An inline child's spec without its code and real inputs (a connection's hold its secrets).
 _INLINE_UNJOURNALED = frozenset(("source", "inputs"))
+FILE_READ_LIMIT = 16 * 1024 * 1024  # bytes of a file_read answer kept in the journal
 _OPT_OUT = re.compile(r"^FLOWDESK_RESUME\s*(?::[^=\n]*)?=\s*False\b", re.MULTILINE)
 
 
@@ -67,6 +69,7 @@ class Journal:
         self._new: list[_Open] = []  # asked this round: INSERT at flush
         self._answered: list[dict] = []  # answers of rows written in earlier rounds: UPDATE at flush
         self._open: dict[tuple[int | None, int], _Open] = {}  # (worker pid, request id) -> call
+        self._open_of: dict[int, tuple[int | None, int]] = {}  # execution id -> its unanswered call's key
         self._reattach: dict[str, Callable[..., Any]] = {}
         self._opted_out: dict[str, bool] = {}
 
@@ -108,8 +111,10 @@ class Journal:
         if reattach:
             return self._reattached(worker, request_id, caller, op, seq)
         expected = caller.next_seq
-        if not seq:
-            seq = expected  # a caller that does not count (seq 0 or none): the engine does
+        if seq is None:
+            seq = expected  # a caller that does not count: the engine does
+        elif seq == 0:
+            return None  # not one of the flow's own calls (a journal re-read: protocol.Call)
         elif seq != expected:
             raise InternalError(f"flow API call {seq} of {caller.label} arrived while call {expected} was "
                                 "expected: are several threads calling the flow API at once?")
@@ -124,7 +129,8 @@ class Journal:
                "result": None, "ref": None, "called_at": time.time(), "answered_at": None}
         entry = _Open(row, caller, True)
         self._new.append(entry)
-        self._open[(worker.pid, request_id)] = entry
+        key = self._open_of[caller.id] = (worker.pid, request_id)
+        self._open[key] = entry
         return None
 
     def _reattached(self, worker: Worker, request_id: int, caller: Active, op: str, seq: int | None):
@@ -134,7 +140,8 @@ class Journal:
                                 f"call is {getattr(pending, 'seq', None)} ({getattr(pending, 'op', None)})")
         caller.next_seq = max(caller.next_seq, pending.seq + 1)
         row = {"execution_id": caller.id, "seq": pending.seq, "op": op, "target": pending.target, "ref": pending.ref}
-        self._open[(worker.pid, request_id)] = _Open(row, caller, False)
+        key = self._open_of[caller.id] = (worker.pid, request_id)
+        self._open[key] = _Open(row, caller, False)
         fn = self._reattach.get(op)
         if fn is None or not pending.ref:
             return None
@@ -155,6 +162,7 @@ class Journal:
         if entry is None:
             return
         row, active = entry.row, entry.active
+        self._open_of.pop(active.id, None)
         result = self._result(row, active, ok, value)
         now = time.time()
         if entry.new:
@@ -168,6 +176,9 @@ class Journal:
             if row["op"] == "setting_get" and isinstance(value, str):
                 active.secrets = active.secrets + _secret_strings(value)
             return journal_keys.encode_result(self.secret_index.reference(row["target"]))
+        if ok and row["op"] == "file_read" and isinstance(value, bytes) and len(value) > FILE_READ_LIMIT:
+            # Too big to keep: a resume reads the file again (and checks it is the same).
+            return journal_keys.encode_result({"$too_big": hashlib.sha256(value).hexdigest(), "size": len(value)})
         if ok and isinstance(value, dict) and "inline" in value:  # a child its worker runs (debugging):
             value = {"inline": {k: v for k, v in value["inline"].items() if k not in _INLINE_UNJOURNALED}}
         try:
@@ -193,16 +204,16 @@ class Journal:
         for entry in self._new:
             if entry.active.next_seq > entry.row["seq"]:
                 entry.active.next_seq = entry.row["seq"]
-        new = {id(entry) for entry in self._new}
-        if new:
-            self._open = {key: e for key, e in self._open.items() if id(e) not in new}
+            self.forget(entry.active)
         self._new = []
         self._answered = []
 
     def forget(self, execution: Active) -> None:
-        """``execution`` ended: calls it left unanswered stay ``pending`` in its journal."""
-        if self._open:
-            self._open = {key: e for key, e in self._open.items() if e.active is not execution}
+        """``execution`` ended (or its call rolled back): a call it left unanswered stays
+        ``pending`` in its journal. (An execution's calls come one at a time.)"""
+        key = self._open_of.pop(execution.id, None)
+        if key is not None:
+            self._open.pop(key, None)
 
 
 class SecretIndex:

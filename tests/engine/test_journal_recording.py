@@ -78,10 +78,14 @@ def test_each_call_is_journaled_in_order_with_its_result(engine, workspace):
     assert json.loads(rows[4]["ref"]) == {"child": child["id"]}
     assert json.loads(json.loads(rows[5]["result"])["output_value"]) == {"doubled": 42}
     assert all(r["called_at"] <= r["answered_at"] for r in rows)
-    # The log line says after which call it was written (a resume skips lines it has).
     with engine.store.engine.connect() as conn:
+        # The log line says after which call it was written (a resume skips lines it has).
         assert conn.execute(sa.text("SELECT after_seq FROM logs WHERE execution_id = :e"),
                             {"e": record["id"]}).scalar() == 6
+        # The code it ran is stored once, by its sha.
+        sha = conn.execute(sa.text("SELECT script_sha FROM executions WHERE id = :e"), {"e": record["id"]}).scalar()
+        text = conn.execute(sa.text("SELECT text FROM scripts WHERE sha = :s"), {"s": sha}).scalar()
+    assert text == (workspace.root / "flows" / "Calls.py").read_text(encoding="utf-8")
 
 
 FAILING_CALL = """
