@@ -4,9 +4,9 @@ answer), start a new engine on the same database: the tree finishes with the out
 uninterrupted run, the REST server saw exactly one request, no execution is left running and
 the resumed executions are marked. On SQLite and on a real PostgreSQL server.
 
-The engine that is killed runs in a process of its own (``python test_durable_kill9.py --host
-SPEC``, below: an Engine that submits the roots it is given, prints their ids and serves until
-it is killed); ``os.killpg(SIGKILL)`` takes its whole process group. The database is watched
+The engine that is killed runs in a process of its own (tests/engine/durable_host.py: an Engine
+that submits the roots it is given, prints their ids and serves until it is killed);
+``os.killpg(SIGKILL)`` takes its whole process group. The database is watched
 with plain SQL (the ``journal`` and ``messages`` tables), as another process would.
 tests/engine/test_journal_secrets.py and tests/bench/bench_durable.py use the same host."""
 
@@ -22,9 +22,11 @@ import time
 import uuid
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # support, pg_server (also as a script)
+import pytest
 
-HOST_SCRIPT = Path(__file__).resolve()
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # support, pg_server (also from the bench)
+
+HOST_SCRIPT = Path(__file__).resolve().parent / "durable_host.py"
 HOST_OPTIONS = {"warm_workers": 2, "memory_limit_mb": 1024}
 ACTIVE_STATUSES = ("queued", "running", "paused")
 
@@ -68,21 +70,12 @@ def handler(system, this, inputs):
 
 
 # -- the engine host (a separate process, killed with SIGKILL) -------------------------------------
-
-def _host_main(spec: dict) -> None:
-    from engine_core import Engine, EngineOptions
-
-    engine = Engine(spec["workspace"], db_url=spec.get("db_url"),
-                    options=EngineOptions(**spec.get("options", {})))
-    engine.start()
-    ids = engine.submit_many([(flow, inputs, None) for flow, inputs in spec["roots"]])
-    print(json.dumps({"ids": ids, "pid": os.getpid()}), flush=True)
-    while True:
-        time.sleep(60)
-
+# tests/engine/durable_host.py (helper C2's): an Engine that submits the roots it is given, prints
+# {"ids": [...], "pid": PID} and serves until killed. Wrapped here to keep its stderr in a file
+# (shown when a wait times out) and to tell a host that died by itself.
 
 class Host:
-    """``python test_durable_kill9.py --host SPEC`` in a new session (its own process group)."""
+    """``python durable_host.py SPEC`` in a new session (its own process group)."""
 
     def __init__(self, workspace, db_url: str | None, roots: list, options: dict | None = None,
                  env: dict | None = None, log_dir: Path | None = None):
@@ -91,7 +84,7 @@ class Host:
         log_dir = Path(log_dir or workspace)
         self.stderr_path = log_dir / f"host-{uuid.uuid4().hex[:6]}.stderr"
         self._stderr = open(self.stderr_path, "w")
-        self.proc = subprocess.Popen([sys.executable, str(HOST_SCRIPT), "--host", json.dumps(spec)],
+        self.proc = subprocess.Popen([sys.executable, str(HOST_SCRIPT), json.dumps(spec)],
                                      stdout=subprocess.PIPE, stderr=self._stderr, text=True,
                                      start_new_session=True, env=env)
         line = self.proc.stdout.readline()
@@ -192,8 +185,6 @@ def _ref(row: dict) -> dict:
 
 
 # -- fixtures: the same test on SQLite and on PostgreSQL --------------------------------------------
-
-import pytest  # noqa: E402  (after the host part, which runs without pytest's fixtures)
 
 
 @pytest.fixture(scope="session")
@@ -428,6 +419,3 @@ def test_kill9_one_second_into_a_three_second_sleep_ends_at_the_original_deadlin
         f"after the restart; it should end at its original deadline (3 s after it began, ±0.5 s)")
     assert answered - run["started_at"] < 2.5, "not 3 s again after the restart"
 
-
-if __name__ == "__main__" and sys.argv[1:2] == ["--host"]:
-    _host_main(json.loads(sys.argv[2]))
