@@ -273,10 +273,12 @@ def _baseline(tmp_path, database, sleep: float) -> dict:
     return record["outputs"]
 
 
-def _crash_and_resume(workspace, tmp_path, database, *, sleep: float, kill_into_sleep: float | None):
+def _crash_and_resume(workspace, tmp_path, database, *, sleep: float, kill_into_sleep: float | None,
+                      answer_while_down: bool = False):
     """Run the tree in a host, kill -9 it while Leaf's form is open and Mid's sleep pending
     (``kill_into_sleep`` seconds after the sleep began, or at once), start a new engine in this
-    process, answer the form. Returns what the checks need."""
+    process, answer the form (or, ``answer_while_down``, answer it with ``flowdesk respond``
+    while no engine runs). Returns what the checks need."""
     from engine_core import Engine, EngineOptions
 
     _write_tree(workspace)
@@ -317,13 +319,19 @@ def _crash_and_resume(workspace, tmp_path, database, *, sleep: float, kill_into_
         assert {n: r["status"] for n, r in before.items() if n != "REST"} == {
             "Root": "running", "Mid": "running", "Leaf": "paused"}, "the dead engine marked nothing"
 
+        if answer_while_down:
+            from support import run_cli
+
+            answered = run_cli("respond", str(form["id"]), json.dumps(ANSWER), "-w", str(workspace), "--db", url)
+            assert answered.returncode == 0, answered.stdout + answered.stderr
         events = []
         engine = Engine(workspace.root, db_url=url, options=EngineOptions(**HOST_OPTIONS))
         engine.subscribe(events.append)
         started_at = time.time()
         try:
             engine.start()
-            engine.respond(form["id"], ANSWER)
+            if not answer_while_down:
+                engine.respond(form["id"], ANSWER)
             record = engine.wait(root_id, timeout=60)
             after = db.executions()
             journal = db.journal()
@@ -419,3 +427,14 @@ def test_kill9_one_second_into_a_three_second_sleep_ends_at_the_original_deadlin
         f"after the restart; it should end at its original deadline (3 s after it began, ±0.5 s)")
     assert answered - run["started_at"] < 2.5, "not 3 s again after the restart"
 
+
+def test_kill9_form_answered_with_the_cli_while_no_engine_runs(workspace, tmp_path, database):
+    """The form stayed open through the crash; `flowdesk respond` answers it with no engine
+    running, and the next engine's resumed Leaf gets that answer at once."""
+    run = _crash_and_resume(workspace, tmp_path, database, sleep=3.0, kill_into_sleep=None, answer_while_down=True)
+    record, after = run["record"], run["after"]
+    assert record["status"] == "success", record
+    assert record["outputs"]["mid"]["leaf"]["answer"]["comment"] == "ship it"
+    assert len(run["hits"]) == 1, run["hits"]
+    assert not [r for r in after.values() if r["status"] in ACTIVE_STATUSES]
+    assert after["Leaf"]["resumed_at"] is not None
