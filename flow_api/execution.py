@@ -258,14 +258,19 @@ class Execution:
         raise signal(None if message is None else str(message))  # @IgnoreException
 
     def sleep(self, seconds: float) -> None:
-        """Pause without busy-waiting. Cancelling the execution interrupts it."""
+        """Pause without busy-waiting. Cancelling the execution interrupts it.
+
+        The engine keeps the time (a savepoint): the waiting flow holds no worker slot, and a
+        flow resumed after an engine restart sleeps only the time that is left."""
         if seconds > 0:
-            time.sleep(seconds)
+            _sleep_until(time.time() + seconds, seconds)
 
     def sleep_until(self, timestamp: Any) -> None:
         """Sleep until ``timestamp``: UNIX seconds, a ``datetime`` (naive means local time) or
         an ISO 8601 string. A time in the past returns at once."""
-        self.sleep(_epoch(timestamp) - time.time())
+        until = _epoch(timestamp)
+        if until > time.time():
+            _sleep_until(until)
 
     def __repr__(self) -> str:
         return f"Execution({self.id})"
@@ -327,3 +332,10 @@ def _child_from_reply(reply: dict, waited: bool, wait: Any = True) -> Execution:
 def _raise_if_failed(child: Execution, reply: dict) -> None:
     if reply["status"] in FAILED:
         raise DependencyFailedError(child, reply["status"], reply.get("message"), reply["label"])
+
+
+def _sleep_until(until: float, seconds: float | None = None) -> None:
+    """Sleep until the wall-clock time ``until`` (epoch seconds), kept by the engine (op "sleep":
+    parked there, no worker slot held; a cancel interrupts the wait). ``seconds``: the length
+    asked for, when the flow asked for one (journaled for show, never compared)."""
+    _channel.current().call("sleep", until=until, seconds=seconds)

@@ -66,7 +66,10 @@ def _retry(inner, start, max_tries: int = 3, delay_sec: float = 10):
             except (DependencyFailedError, DependencyTimeoutError):
                 if attempt == max_tries:
                     raise
-                time.sleep(delay_sec)
+                if delay_sec > 0:  # kept by the engine, like this.sleep (a savepoint)
+                    from .execution import _sleep_until
+
+                    _sleep_until(time.time() + delay_sec, delay_sec)
         raise AssertionError("unreachable")
 
     return call

@@ -16,6 +16,7 @@ from flow_api import _channel, _wire
 from .. import connectors, protocol
 from .cancel import cancellable
 from .channel import EngineGone, PipeChannel
+from .journal import JournalChannel
 from .loader import FlowLoadError, call_handler, flow_location, load_handler, unload
 
 
@@ -29,7 +30,11 @@ class Outcome:
 
 def run_execution(conn: Connection, execution_id: int, kind: str, target: str, path: str | None,
                   source: str | None, inputs_json: str, plan=None) -> Outcome:
-    channel = PipeChannel(conn, execution_id, run_inline=lambda spec: _run_inline(conn, spec))
+    """``plan``: a journal_keys.JournalPlan (resume, replay): its calls are answered from it."""
+    channel = PipeChannel(conn, execution_id, run_inline=lambda spec, child_plan: _run_inline(conn, spec, child_plan),
+                          flow_path=path if kind == "flow" else None)
+    if plan is not None:
+        channel = JournalChannel(channel, plan, flow_name=target)
     previous = _channel.swap(channel)  # nested for inline children (debugging): restored after
     this = flow_api.Execution(execution_id)
     try:
@@ -39,13 +44,14 @@ def run_execution(conn: Connection, execution_id: int, kind: str, target: str, p
         _channel.install(previous)
 
 
-def _run_inline(conn: Connection, spec: dict) -> dict:
+def _run_inline(conn: Connection, spec: dict, plan=None) -> dict:
     """Run a child execution in this process, on this thread, and report it like a worker would.
 
     Used while debugging, so the child's frames sit under the parent's in one debug session:
-    a breakpoint in the child is hit and Step In on ``this.flow(...)`` lands in its handler."""
+    a breakpoint in the child is hit and Step In on ``this.flow(...)`` lands in its handler.
+    ``plan``: the child's own journal (a replayed child replays its own calls)."""
     outcome = run_execution(conn, spec["id"], spec["kind"], spec["target"], spec["path"], spec["source"],
-                            spec["inputs"])
+                            spec["inputs"], plan)
     conn.send((protocol.DONE, spec["id"], outcome.status, outcome.message, outcome.traceback, False))
     return {"id": spec["id"], "status": outcome.status, "message": outcome.message, "label": spec["label"]}
 
