@@ -76,9 +76,10 @@ def test_kill9_ended_child_not_run_again_sleep_continues(workspace, tmp_path):
             store.close()
     assert marker.read_text() == "child ran\n"
     events = []
-    with Engine(workspace.root, options=OPTIONS) as engine:
-        engine.subscribe(events.append)
-        started = time.time()
+    engine = Engine(workspace.root, options=OPTIONS)
+    engine.subscribe(events.append)  # before start: the resume is its first round
+    started = time.time()
+    with engine:
         record = engine.wait(root_id, timeout=30)
         rows = _rows(engine.store)
     assert record["status"] == "success", record

@@ -12,7 +12,10 @@ from engine_core.workspace import Workspace
 
 def test_engine_killed_mid_run_then_restarted(workspace, tmp_path):
     pid_file = tmp_path / "looper.pid"
+    # Resume turned off for this flow: the next engine ends it as before durable executions
+    # (test_durable_resume.py covers what it does when resume is on).
     workspace.write_flow("Worker Bee", """
+        FLOWDESK_RESUME = False
         def handler(system, this, inputs):
             this.set_output(step=1)
             this.log('before the kill')
