@@ -255,3 +255,48 @@ def test_connection_interrupted(workspace, method):
         assert rest["status"] == "success", rest
         assert record["status"] == "success", record
         assert record["outputs"] == {"status": 200}
+
+
+def _kill_when(workspace, flow: str, ready, what: str) -> int:
+    with Host(workspace.root, None, [[flow, {}]]) as host:
+        (root_id,) = host.ids
+        store = _store(workspace)
+        try:
+            wait_for(lambda: ready(store, root_id), what)
+            host.kill9()
+        finally:
+            store.close()
+    return root_id
+
+
+def test_a_held_lock_is_adopted_by_the_resumed_execution(workspace):
+    workspace.write_flow("Locker", """
+        def handler(system, this, inputs):
+            lock = system.setting('shared')
+            lock.acquire(timeout=5)
+            this.sleep(1.0)
+            lock.release()
+            this.set_output(released=True)
+    """)
+    root_id = _kill_when(workspace, "Locker", lambda s, i: _pending(s, i, "sleep"), "the sleep under the lock")
+    with Engine(workspace.root, options=OPTIONS) as engine:
+        record = engine.wait(root_id, timeout=30)
+    assert record["status"] == "success", record  # release() refuses a lock the execution does not hold
+    assert record["outputs"] == {"released": True}
+
+
+def test_a_self_paused_execution_waits_to_be_resumed_again(workspace):
+    workspace.write_flow("Pauser", """
+        def handler(system, this, inputs):
+            this.pause()
+            this.set_output(went_on=True)
+    """)
+    root_id = _kill_when(workspace, "Pauser", lambda s, i: _pending(s, i, "control"), "this.pause()")
+    with Engine(workspace.root, options=OPTIONS) as engine:
+        wait_for(lambda: engine.store.execution(root_id)["status"] == "paused", "the resumed pause")
+        time.sleep(0.3)
+        assert engine.store.execution(root_id)["status"] == "paused"
+        engine.resume(root_id)
+        record = engine.wait(root_id, timeout=30)
+    assert record["status"] == "success", record
+    assert record["outputs"] == {"went_on": True}
