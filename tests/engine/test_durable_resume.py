@@ -300,3 +300,31 @@ def test_a_self_paused_execution_waits_to_be_resumed_again(workspace):
         record = engine.wait(root_id, timeout=30)
     assert record["status"] == "success", record
     assert record["outputs"] == {"went_on": True}
+
+
+def test_a_child_with_resume_off_in_a_resumed_tree_ends_and_its_parent_sees_it(workspace):
+    workspace.write_flow("Outer", """
+        import flow_api
+        def handler(system, this, inputs):
+            try:
+                this.flow('Inner')
+            except flow_api.DependencyFailedError as exc:
+                this.set_output(inner_failed=str(exc))
+    """)
+    workspace.write_flow("Inner", """
+        FLOWDESK_RESUME = False
+        def handler(system, this, inputs):
+            this.sleep(5)
+    """)
+
+    def inner_running(store, root_id):
+        inner = _rows(store).get("Inner")
+        return inner is not None and inner["status"] == "running" and _pending(store, root_id, "start_flow")
+
+    root_id = _kill_when(workspace, "Outer", inner_running, "Inner to run")
+    with Engine(workspace.root, options=OPTIONS) as engine:
+        record = engine.wait(root_id, timeout=30)
+        inner = _rows(engine.store)["Inner"]
+    assert (inner["status"], inner["message"]) == ("error", "engine stopped while running (resume is off for this flow)")
+    assert record["status"] == "success", record
+    assert "engine stopped while running (resume is off for this flow)" in record["outputs"]["inner_failed"]
