@@ -330,6 +330,20 @@ class Writer:
                 entries[row[0]].append(Entry(*row[1:]))
         return entries
 
+    def notes_after(self, last_seqs: dict[int, int]) -> dict[int, int]:
+        """Per execution, how many log lines it stored after its journaled call
+        ``last_seqs[id]`` (``after_seq`` equal to it; 0 also matches lines from before any
+        call): a resumed execution skips as many."""
+        counts = {i: 0 for i in last_seqs}
+        for chunk in _chunks(last_seqs):
+            rows = self._conn.execute(sa.select(logs.c.execution_id, logs.c.after_seq, sa.func.count())
+                                      .where(logs.c.execution_id.in_(chunk))
+                                      .group_by(logs.c.execution_id, logs.c.after_seq)).all()
+            for execution_id, after_seq, n in rows:
+                if (after_seq or 0) == (last_seqs[execution_id] or 0):
+                    counts[execution_id] += n
+        return counts
+
     def journal_delete(self, execution_id: int, from_seq: int = 1) -> int:
         """Delete ``execution_id``'s entries from ``from_seq`` on; how many went."""
         return self._exec(journal.delete().where(journal.c.execution_id == execution_id,

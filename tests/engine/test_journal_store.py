@@ -167,6 +167,11 @@ def test_execution_columns_logs_after_seq_resumed_and_tree(store, writer):
     with store.engine.connect() as conn:
         assert conn.execute(sa.select(logs.c.text, logs.c.after_seq).where(logs.c.execution_id == root)
                             .order_by(logs.c.id)).all() == [("before any call", None), ("after call 3", 3)]
+    writer.append_log(child, 3.0, "info", "before any call", None)
+    writer.append_log(root, 4.0, "info", "after call 3 too", None, after_seq=3)
+    writer.append_log(root, 5.0, "info", "after call 2?", None, after_seq=2)
+    assert writer.notes_after({root: 3, child: 0, replay: 5}) == {root: 2, child: 1, replay: 0}
+    writer.commit()
     tree = store.tree(root)
     assert (tree["durable"], tree["replay_of"], tree["resumed_at"], tree["lost_s"]) == (True, None, 90.0, 13.0)
     assert (tree["children"][0]["durable"], tree["children"][0]["lost_s"]) == (False, None)
