@@ -69,6 +69,7 @@ class Dispatcher:
         self.locks: Any = None  # the locks family (ops/locks.py): resume adopts locks through it
         self.journal = Journal(self.writer, workspace, enabled=options.journal)
         self.on_end.append(self.journal.forget)
+        self.on_end.append(lambda ended: executions.store_script(self, ended))
         self._inbox = WorkerInbox(self, WorkerCalls(self))
         self._thread: threading.Thread | None = None
         self._stopping = False

@@ -9,6 +9,7 @@ import time
 from typing import TYPE_CHECKING
 
 from .. import events as ev
+from .. import redact
 from .active import Active
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -32,7 +33,7 @@ def create(d: "Dispatcher", *, flow: str, name: str | None, kind: str, inputs: s
         flow=flow, name=name, kind=kind, mode=mode, inputs=inputs,
         parent_id=parent.id if parent else None, root_id=parent.root_id if parent else None,
         session_id=d.session_id, at=now, durable=durable, replay_of=replay_of,
-        script_sha=_script(d, source) if kind == "flow" else None,
+        script_sha=script_sha(source) if kind == "flow" else None,
     )
     active = Active(
         id=execution_id, parent_id=parent.id if parent else None,
@@ -53,9 +54,9 @@ def create(d: "Dispatcher", *, flow: str, name: str | None, kind: str, inputs: s
     return active
 
 
-def _script(d: "Dispatcher", source: str | None) -> str | None:
-    """The sha of the code a flow execution runs, stored once (``scripts``): a resume says when
-    the flow was edited since, and a replay can run the recorded code."""
+def script_sha(source: str | None) -> str | None:
+    """The sha of the code a flow execution runs (``executions.script_sha``): a resume says when
+    the flow was edited since it ran."""
     if source is None:
         return None
     sha = _SHAS.get(source)
@@ -63,5 +64,16 @@ def _script(d: "Dispatcher", source: str | None) -> str | None:
         if len(_SHAS) > 1024:
             _SHAS.clear()
         sha = _SHAS[source] = hashlib.sha256(source.encode("utf-8", "surrogatepass")).hexdigest()
-    d.writer.script_put(sha, source)
     return sha
+
+
+def store_script(d: "Dispatcher", active: Active) -> None:
+    """A flow execution ended: the code it ran goes to ``scripts`` (once per sha; a replay can
+    run it). Stored at the end, so that the secret values met meanwhile (connector passwords
+    written in the code, secret settings) are masked in it."""
+    if active.kind != "flow" or not active.source:
+        return
+    text = active.source
+    if active.secrets:
+        text = redact.mask_values(text, active.secrets)
+    d.writer.script_put(script_sha(active.source), text)

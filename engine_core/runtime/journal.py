@@ -25,8 +25,6 @@ from typing import TYPE_CHECKING, Any, Callable
 from flow_api import EngineException
 
 from .. import journal_keys, redact
-from ..vcs import secrets as vcs_secrets
-from ..vcs.settings_files import SETTINGS_DIR, file_name
 from .active import Active
 from .pool import Worker
 
@@ -216,14 +214,20 @@ class Journal:
             self._open.pop(key, None)
 
 
+# vcs.settings_files.SETTINGS_DIR and vcs.secrets.REFERENCE_KEY: the vcs package loads GitPython,
+# which an engine needs only when a workspace has secret settings.
+_SETTINGS_DIR = "settings"
+_REFERENCE_KEY = "$flowdesk_secret"
+
+
 class SecretIndex:
     """Which settings are secret: their ``settings/<name>.json`` holds a keyring reference.
     Read again when the settings folder changes (its mtime), so a lookup is one stat."""
 
     def __init__(self, workspace: "Workspace"):
-        self._dir = workspace.root / SETTINGS_DIR
+        self._dir = workspace.root / _SETTINGS_DIR
         self._mtime: float | None = None
-        self._keys: dict[str, str] = {}
+        self._keys: dict[str, str] = {}  # file name -> keyring key
 
     def _fresh(self) -> dict[str, str]:
         try:
@@ -238,17 +242,27 @@ class SecretIndex:
                     text = path.read_text(encoding="utf-8")
                 except OSError:
                     continue
-                key = vcs_secrets.reference_key(text)
-                if key is not None:
-                    keys[path.name] = key
+                if _REFERENCE_KEY in text:
+                    from ..vcs import secrets as vcs_secrets
+
+                    key = vcs_secrets.reference_key(text)
+                    if key is not None:
+                        keys[path.name] = key
             self._mtime, self._keys = mtime, keys
         return self._keys
 
     def __contains__(self, name: object) -> bool:
-        return isinstance(name, str) and file_name(name) in self._fresh()
+        if not isinstance(name, str) or not self._fresh():
+            return False
+        from ..vcs.settings_files import file_name
+
+        return file_name(name) in self._keys
 
     def reference(self, name: str) -> dict:
         """What the journal stores instead of the secret's value."""
+        from ..vcs import secrets as vcs_secrets
+        from ..vcs.settings_files import file_name
+
         return json.loads(vcs_secrets.reference_text(self._fresh()[file_name(name)]))
 
 

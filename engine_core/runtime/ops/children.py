@@ -85,9 +85,12 @@ def register(calls: "WorkerCalls", d: "Dispatcher") -> None:
         # The real inputs go to the worker in memory; the database, the events and every view
         # get them with secrets masked.
         shown = connectors.masked(spec.type, params)
+        secrets = tuple(connectors.secret_values(spec.type, params))
+        if secrets:  # the caller knows them too: masked in its journal, logs and stored code
+            call.caller.secrets = tuple(dict.fromkeys(call.caller.secrets + secrets))
         return start_child(call, parent_for(call, parent), flow=spec.type, name=name, kind="connection",
                            inputs=_json(shown), run=run, wait=wait, path=None, source=None,
-                           run_inputs=_json(params), secrets=tuple(connectors.secret_values(spec.type, params)))
+                           run_inputs=_json(params), secrets=secrets)
 
     def run_child(call: Call, *, id, wait):
         child = d.active.get(id)
