@@ -12,7 +12,8 @@ or connectors. Two requests do reach the engine:
 - ``journal_end {seq, line, reason}``: the handler made a call the recording has no answer
   for (the code changed, or the recording ended there). The replay is paused with a message
   and :class:`~engine_core.events.JournalEnded` until ``Engine.continue_replay``: live (the call
-  and every later one act for real, under the replay's id) or stop (the replay is cancelled).
+  and every later one act for real, under the replay's id) or stop (the engine cancels the
+  replay with "replay stopped at the end of the recording").
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from ... import events as ev
 from ... import journal_keys, protocol
 from ...errors import UnknownFlowError, UsageError
 from ...status import TERMINAL
+from .. import control
 from ..active import Active
 from ..waits import Parked
 from . import DEFER, Call
@@ -35,6 +37,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from . import WorkerCalls
 
 RECORDED_NOT_RUN = "recorded (not run in a replay)"
+STOPPED_MESSAGE = "replay stopped at the end of the recording"
 
 
 def end_message(seq: int, line: int | None, reason: str) -> str:
@@ -109,11 +112,16 @@ class Replays:
         parked, active = found
         if parked.done or d.active.get(active.id) is not active:
             raise UsageError(f"execution #{execution_id} has ended meanwhile")
-        parked.answer(d, {"live": bool(live)})
-        if live:
-            self.live_after.add(active.id)
-            if active.status == "paused":
-                d.set_status(active, "running", "replay continues live: its calls act for real from here")
+        if not live:
+            # Ended by the engine, not left to the worker: a debugged replay may be stopped in
+            # the debugger (its worker is killed at once; another one gets the cancel signal).
+            parked.done = True
+            control.cancel_tree(d, active, STOPPED_MESSAGE)
+            return "cancelled"
+        parked.answer(d, {"live": True})
+        self.live_after.add(active.id)
+        if active.status == "paused":
+            d.set_status(active, "running", "replay continues live: its calls act for real from here")
         return active.status
 
     def on_end(self, execution: Active) -> None:
@@ -130,4 +138,4 @@ def register(calls: "WorkerCalls", d: "Dispatcher") -> Replays:
     return table
 
 
-__all__ = ["RECORDED_NOT_RUN", "Replays", "end_message", "register"]
+__all__ = ["RECORDED_NOT_RUN", "STOPPED_MESSAGE", "Replays", "end_message", "register"]
