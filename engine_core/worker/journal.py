@@ -10,9 +10,10 @@ to the engine with ``reattach=True``, and the engine waits again for what it wai
 When the journal is exhausted, a resume continues live; a replay asks the engine what to do
 (``journal_end``: continue live, or stop).
 
-Notes (log lines, messages, outputs) are dropped while the journal answers: they were stored the
-first time. After the last entry, the first ``note_skip`` log lines are dropped as well (the
-lines the flow logged after its last call, before the engine stopped).
+A resume drops notes (log lines, messages, outputs) while the journal answers: they were stored
+the first time. After the last entry, the first ``note_skip`` log lines are dropped as well (the
+lines the flow logged after its last call, before the engine stopped). A replay sends every note:
+they go to the replay's own row.
 """
 
 from __future__ import annotations
@@ -37,7 +38,9 @@ class JournalChannel:
         self._i = 0
         self._flow_name = flow_name
         self.execution_id = inner.execution_id
-        self.answering = bool(plan.entries)  # notes are dropped while True
+        # A resume drops notes while the journal answers (they were stored the first time); a
+        # replay keeps them: its logs and outputs are the replay's own row's.
+        self.answering = bool(plan.entries) and plan.mode == journal_keys.RESUME
         self._note_skip = plan.note_skip if plan.mode == journal_keys.RESUME else 0
         self._caught = False
         self._live = False  # a replay told to continue live: plain channel from here on
