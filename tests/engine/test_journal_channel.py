@@ -228,6 +228,20 @@ def test_replay_keeps_its_notes_they_are_the_replays_own():
     assert [n[0] for n in inner.notes] == ["log", protocol.JOURNAL_CAUGHT_UP, "set_output"]
 
 
+def test_file_read_too_big_to_journal_is_read_again_and_checked():
+    import hashlib
+
+    data = b"x" * 100
+    too_big = {"$too_big": hashlib.sha256(data).hexdigest(), "size": len(data)}
+    inner = FakeInner(answers={"file_read": data})
+    ch = JournalChannel(inner, plan([entry(1, "file_read", {"name": "big.bin"}, result=too_big)] * 2))
+    assert ch.call("file_read", name="big.bin") == data
+    assert inner.requests == [("file_read", {"name": "big.bin"}, 0, None, False)]  # seq 0: not journaled again
+    inner._answers["file_read"] = b"changed"
+    with pytest.raises(flow_api.ExecutionError, match="changed since call 1 read it"):
+        ch.call("file_read", name="big.bin")
+
+
 # -- journal_keys ---------------------------------------------------------------------------------
 
 def test_identify_normalises():
