@@ -128,8 +128,11 @@ class Db:
             return [dict(r._mapping) for r in conn.execute(sa.text(sql), params)]
 
     def executions(self) -> dict[str, dict]:
-        """flow/connection name -> row (each appears once in these trees)."""
-        return {r["flow"]: r for r in self.rows("SELECT * FROM executions ORDER BY id")}
+        """flow/connection name -> row (each appears once in these trees: checked)."""
+        rows = self.rows("SELECT * FROM executions ORDER BY id")
+        by_name = {r["flow"]: r for r in rows}
+        assert len(by_name) == len(rows), f"an execution was made twice: {[(r['id'], r['flow']) for r in rows]}"
+        return by_name
 
     def journal(self, execution_id: int | None = None) -> list[dict]:
         if execution_id is None:
