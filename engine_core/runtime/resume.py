@@ -25,6 +25,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from multiprocessing.connection import wait as connection_wait
 from typing import TYPE_CHECKING, Any, Iterable
 
 import sqlalchemy as sa
@@ -391,15 +392,17 @@ def _notes_after(writer: Any, store: Any, last_seqs: dict[int, int]) -> dict[int
 def suspend_all(d: "Dispatcher") -> list[int]:
     """A clean shutdown: leave every durable tree for the next engine (rows stay as they are,
     with :data:`SUSPENDED_MESSAGE`; their workers are stopped without running the flows'
-    cleanup, as a crash would). Returns the suspended ids: their locks are kept
+    cleanup, as a crash would; connections running get ``cancel_grace_s`` to end first). Returns the suspended ids: their locks are kept
     (``Writer.close_session(keep_locks_of=...)``). The caller cancels the rest."""
     if not resume_enabled(d):
         return []
+    tops = [a for a in d.active.values() if (a.parent_id is None or a.parent_id not in d.active)
+            and a.durable and a.mode == "productive" and not a.inline]
+    _let_connections_end(d, tops)
     now = time.time()
     suspended: list[int] = []
-    tops = [a for a in d.active.values() if a.parent_id is None or a.parent_id not in d.active]
     for top in tops:
-        if not top.durable or top.mode != "productive" or top.inline:
+        if d.active.get(top.id) is not top:
             continue
         tree = _subtree(d, top)
         for active in tree:
@@ -413,6 +416,35 @@ def suspend_all(d: "Dispatcher") -> list[int]:
             d.unqueue(active)
             suspended.append(active.id)
     return suspended
+
+
+def _let_connections_end(d: "Dispatcher", tops: list[Active]) -> None:
+    """Give the connections running in these trees up to ``cancel_grace_s`` to end: one that
+    ends is answered into its parent's journal (a POST that finished is not "interrupted" for
+    the next engine); one still running then is left to the next engine's rules."""
+    deadline = time.monotonic() + max(0.0, d.options.cancel_grace_s)
+    while True:
+        workers = {}
+        for top in tops:
+            if d.active.get(top.id) is not top:
+                continue
+            for active in _subtree(d, top):
+                worker = active.worker
+                if active.kind == "connection" and worker is not None and not worker.dead \
+                        and not active.paused_by_signal:
+                    workers[worker.conn] = workers[worker.process.sentinel] = worker
+        left = deadline - time.monotonic()
+        if not workers or left <= 0:
+            return
+        for ready in connection_wait(list(workers), timeout=left):
+            worker = workers[ready]
+            if worker.dead:
+                continue
+            inbox = getattr(d, "inbox", None) or d._inbox  # asked of C1: a public Dispatcher.inbox
+            if ready is worker.conn:
+                inbox.drain(worker)
+            else:
+                inbox.died(worker)
 
 
 def _subtree(d: "Dispatcher", top: Active) -> list[Active]:

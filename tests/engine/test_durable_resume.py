@@ -328,3 +328,52 @@ def test_a_child_with_resume_off_in_a_resumed_tree_ends_and_its_parent_sees_it(w
     assert (inner["status"], inner["message"]) == ("error", "engine stopped while running (resume is off for this flow)")
     assert record["status"] == "success", record
     assert "engine stopped while running (resume is off for this flow)" in record["outputs"]["inner_failed"]
+
+
+class _Slow(http.server.BaseHTTPRequestHandler):
+    hits: list = []
+
+    def do_POST(self):
+        length = int(self.headers.get("Content-Length") or 0)
+        if length:
+            self.rfile.read(length)
+        type(self).hits.append(time.time())
+        time.sleep(0.8)
+        data = b'{"ok": true}'
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *args):
+        pass
+
+
+def test_close_lets_a_running_connection_end_before_suspending(workspace):
+    from support import serving_http
+
+    handler = type("Slow", (_Slow,), {"hits": []})
+    workspace.write_flow("Poster", """
+        def handler(system, this, inputs):
+            result = this.connect('REST', url=inputs['url'], method='POST', json={'a': 1})
+            this.set_output(ok=result.get('output_value')['json']['ok'])
+    """)
+    with serving_http(handler) as server:
+        url = f"http://127.0.0.1:{server.server_address[1]}/x"
+        with Engine(workspace.root, options=OPTIONS) as engine:
+            root_id = engine.submit("Poster", {"url": url})
+            wait_for(lambda: handler.hits, "the POST to arrive")
+        store = _store(workspace)
+        try:
+            rows = _rows(store)
+            assert rows["REST"]["status"] == "success", rows["REST"]
+            assert (rows["Poster"]["status"], rows["Poster"]["message"]) == (
+                "running", "suspended: the engine stopped; the next engine resumes it")
+        finally:
+            store.close()
+        with Engine(workspace.root, options=OPTIONS) as engine:
+            record = engine.wait(root_id, timeout=30)
+    assert record["status"] == "success", record
+    assert record["outputs"] == {"ok": True}
+    assert len(handler.hits) == 1, "the POST that ended before the stop was not sent again"
