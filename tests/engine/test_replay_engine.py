@@ -73,6 +73,8 @@ def test_replay_reproduces_a_failure_from_the_journal(engine, workspace):
     assert replay["message"].replace(f"#{replay_id}", "#X") == original["message"].replace(f"#{original['id']}", "#X") \
         or replay["message"].split(":")[0] == original["message"].split(":")[0], (replay["message"], original["message"])
     assert "HTTP 500" in replay["message"]
+    assert replay["outputs"] == {"target": "/first"}, "the recorded setting value, on the replay's row"
+    assert [e["text"] for e in engine.store.logs(replay_id)] == ["calling /first"]
     assert handler.hits == ["/first"], "nothing was sent again"
     # The original is untouched, and so are the settings.
     assert _snapshot(engine, original["id"]) == before
@@ -82,8 +84,6 @@ def test_replay_reproduces_a_failure_from_the_journal(engine, workspace):
     assert engine.store.execution(replay_id)["durable"] in (False, 0)
 
 
-@pytest.mark.xfail(strict=False, reason="the worker's JournalChannel drops a replay's notes while the journal "
-                   "answers (asked of worker/journal.py: /tmp/s4/d13-requests-C2.md)")
 def test_a_replay_stores_its_own_outputs_and_logs(engine, workspace):
     workspace.write_flow("Noting", """
         def handler(system, this, inputs):
