@@ -220,15 +220,7 @@ class Engine:
         return replay.id
 
     def _recorded_script(self, row: dict, label: str) -> str:
-        import sqlalchemy as sa
-
-        from ..store.schema import scripts
-
-        sha = row.get("script_sha")
-        text = None
-        if sha:
-            with self.store.engine.connect() as conn:
-                text = conn.execute(sa.select(scripts.c.text).where(scripts.c.sha == sha)).scalar()
+        text = self.store.script(row["script_sha"]) if row.get("script_sha") else None
         if text is None:
             raise UsageError(f"{label}: the code it ran was not stored; replay it with the flow as it is now")
         return text

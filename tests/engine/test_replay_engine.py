@@ -215,3 +215,18 @@ def test_replay_refuses_what_it_cannot_replay(engine, workspace):
     with pytest.raises(UsageError, match="replay it once it has ended"):
         engine.replay(running, debug=False)
     engine.cancel(running)
+
+
+def test_replay_with_the_recorded_code(engine, workspace):
+    workspace.write_flow("Short", """
+        def handler(system, this, inputs):
+            system.setting('seen').save(value=1)
+            this.set_output(version=1)
+    """)
+    original = engine.run("Short", timeout=30)
+    assert original["status"] == "success"
+    workspace.write_flow("Short", EDITED)  # the file changed since: its calls differ
+    replay = engine.wait(engine.replay(original["id"], debug=False, recorded_code=True), timeout=30)
+    assert replay["status"] == "success", replay
+    assert replay["outputs"] == {"version": 1}
+    assert "extra" not in engine.store.settings()
