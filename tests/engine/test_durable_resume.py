@@ -26,8 +26,32 @@ from engine_core.workspace import Workspace  # noqa: E402
 OPTIONS = EngineOptions(warm_workers=1, memory_limit_mb=1024)
 
 
-def _store(workspace) -> Store:
-    return Store(resolve_db_url(Workspace.open(workspace.root), None))
+def _store(workspace, db_url: str | None = None) -> Store:
+    return Store(db_url or resolve_db_url(Workspace.open(workspace.root), None))
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    from pg_server import running_postgres
+
+    with running_postgres() as port:
+        yield f"postgresql://flowdesk@127.0.0.1:{port}"
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def db_url(request):
+    """None (the workspace's SQLite) or a new database on a real PostgreSQL server."""
+    if request.param == "sqlite":
+        return None
+    import uuid
+
+    import psycopg
+
+    server = request.getfixturevalue("postgres_server")
+    name = f"flowdesk_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(f"{server}/postgres", autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {name}")
+    return f"{server}/{name}"
 
 
 def _rows(store: Store) -> dict[str, dict]:
@@ -62,12 +86,12 @@ def _write_tree(workspace, marker: Path) -> None:
     """)
 
 
-def test_kill9_ended_child_not_run_again_sleep_continues(workspace, tmp_path):
+def test_kill9_ended_child_not_run_again_sleep_continues(workspace, tmp_path, db_url):
     marker = tmp_path / "runs.txt"
     _write_tree(workspace, marker)
-    with Host(workspace.root, None, [["Parent", {}]]) as host:
+    with Host(workspace.root, db_url, [["Parent", {}]]) as host:
         (root_id,) = host.ids
-        store = _store(workspace)
+        store = _store(workspace, db_url)
         try:
             sleeper = wait_for(lambda: _rows(store).get("Sleeper"), "Sleeper to start")
             wait_for(lambda: _pending(store, sleeper["id"], "sleep"), "the sleep to be journaled")
@@ -76,7 +100,7 @@ def test_kill9_ended_child_not_run_again_sleep_continues(workspace, tmp_path):
             store.close()
     assert marker.read_text() == "child ran\n"
     events = []
-    engine = Engine(workspace.root, options=OPTIONS)
+    engine = Engine(workspace.root, db_url=db_url, options=OPTIONS)
     engine.subscribe(events.append)  # before start: the resume is its first round
     started = time.time()
     with engine:
@@ -95,14 +119,14 @@ def test_kill9_ended_child_not_run_again_sleep_continues(workspace, tmp_path):
     assert time.time() - started < 2.5, "the sleep went on with the time it had left"
 
 
-def test_clean_close_suspends_and_the_next_engine_resumes(workspace, tmp_path):
+def test_clean_close_suspends_and_the_next_engine_resumes(workspace, tmp_path, db_url):
     marker = tmp_path / "runs.txt"
     _write_tree(workspace, marker)
-    with Engine(workspace.root, options=OPTIONS) as engine:
+    with Engine(workspace.root, db_url=db_url, options=OPTIONS) as engine:
         root_id = engine.submit("Parent")
         wait_for(lambda: _pending(engine.store, _rows(engine.store).get("Sleeper", {}).get("id", -1), "sleep"),
                  "the sleep to be journaled")
-    store = _store(workspace)
+    store = _store(workspace, db_url)
     try:
         rows = _rows(store)
         assert {f: (r["status"], r["message"]) for f, r in rows.items()} == {
@@ -112,7 +136,7 @@ def test_clean_close_suspends_and_the_next_engine_resumes(workspace, tmp_path):
         }
     finally:
         store.close()
-    with Engine(workspace.root, options=OPTIONS) as engine:
+    with Engine(workspace.root, db_url=db_url, options=OPTIONS) as engine:
         record = engine.wait(root_id, timeout=30)
     assert record["status"] == "success", record
     assert record["outputs"] == {"first": {"n": 1}, "second": {"slept": True}}
