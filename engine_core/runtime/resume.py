@@ -302,8 +302,9 @@ def plan_for(writer: Any, workspace: "Workspace | None", execution_id: int, mode
              store: Any = None) -> journal_keys.JournalPlan:
     """``execution_id``'s journal as the plan its worker answers calls from (``mode``:
     ``journal_keys.RESUME`` or ``REPLAY``), secret references resolved from the keyring.
-    Resume also skips the log lines already stored after the last call (``note_skip``;
-    read through ``store`` when the writer cannot count them)."""
+    Resume also skips the log lines already stored after the last call (``note_skip``; read
+    through ``store`` when the writer cannot count them). ``workspace``: the execution's, for
+    backends that resume another engine's executions (issue 12); the plan does not need it yet."""
     entries = writer.journal_entries([execution_id]).get(execution_id, [])
     skip = 0
     if mode == journal_keys.RESUME:

@@ -7,7 +7,6 @@ ended is not run again, a flow edited since gives the "call differs" error, resu
 from __future__ import annotations
 
 import http.server
-import json
 import sys
 import threading
 import time
@@ -67,7 +66,7 @@ def _pending(store: Store, execution_id: int, op: str):
 
 
 def _write_tree(workspace, marker: Path) -> None:
-    workspace.write_flow("Parent", f"""
+    workspace.write_flow("Parent", """
         def handler(system, this, inputs):
             first = this.flow('Child', n=1)
             second = this.flow('Sleeper')

@@ -6,7 +6,6 @@ tests/debug/test_replay_debug.py."""
 from __future__ import annotations
 
 import http.server
-import threading
 
 import pytest
 
