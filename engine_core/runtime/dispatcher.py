@@ -16,7 +16,7 @@ import socket
 import threading
 import time
 from concurrent.futures import Future
-from queue import Empty, SimpleQueue
+from queue import SimpleQueue
 from typing import Any, Callable
 
 from flow_api import EngineException
@@ -27,7 +27,7 @@ from ..store import Store, Writer
 from ..workspace import Workspace
 from . import control
 from .active import Active, RecentSummaries
-from .inbox import WorkerInbox
+from .inbox import WorkerInbox, send_all
 from .ops import WorkerCalls
 from .options import EngineOptions
 from .readiness import Readiness
@@ -179,10 +179,7 @@ class Dispatcher:
 
     def _after_commit(self) -> None:
         outbox, self._outbox = self._outbox, []
-        for worker, message in outbox:
-            if worker.dead:
-                continue
-            self.pool.deliver(worker, message)
+        send_all(self.pool, outbox)
         resolved, self._resolved = self._resolved, []
         for future, value in resolved:
             if isinstance(value, BaseException):
@@ -204,11 +201,8 @@ class Dispatcher:
         return min(_POLL_S, max(0.0, deadline - time.monotonic()))
 
     def _run_commands(self) -> None:
-        while True:
-            try:
-                fn, args, future = self._commands.get_nowait()
-            except Empty:
-                return
+        while not self._commands.empty():  # only this thread takes from the queue
+            fn, args, future = self._commands.get_nowait()
             try:
                 self._resolved.append((future, fn(*args)))
             except Exception as exc:  # handed to the caller, after the round commits
