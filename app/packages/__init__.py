@@ -61,12 +61,8 @@ def install(window: QMainWindow) -> PackagesPanel:
     panel.editRequested.connect(lambda row: editing.open(row=row))
     panel.editing = editing
 
-    def root_file_saved(name: str) -> None:
-        status_bar.showMessage(f"Saved {name}", 3000)
-        git = getattr(window, "git", None)  # Git refreshes on the other saves (app/git connects fileSaved)
-        if git is not None:
-            git.schedule_refresh()
-    window.tabs.rootFileSaved.connect(root_file_saved)  # the watcher brings the offer to install
+    # The watcher brings the offer to install; the Git panel refreshes itself (app/git).
+    window.tabs.rootFileSaved.connect(lambda name: status_bar.showMessage(f"Saved {name}", 3000))
     window.bridge.opened.connect(panel.workspace_opened)
     if window.workspace is not None:
         panel.workspace_opened()

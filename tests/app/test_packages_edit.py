@@ -65,6 +65,7 @@ def test_edit_creates_the_file_ctrl_s_saves_it_and_the_offer_installs(make_windo
     assert TEMPLATE.startswith("# Python packages the flows of this workspace import, in pip's format")
     assert editor.hasFocus() and not editor.is_dirty()
     assert not window.run_action.isEnabled(), "not a flow to run"
+    assert not window.debug.debug_action.isEnabled(), "not a flow to debug (F6)"
     # The new file names no package: nothing to offer, and the summary says so.
     qtbot.waitUntil(lambda: panel.summary.text() == "0 requirements, all installed", timeout=5000)
     assert panel.offer_text == ""
