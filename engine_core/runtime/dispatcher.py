@@ -49,7 +49,9 @@ class Dispatcher:
         self._store = store
         self._bus = bus
         self.writer = Writer(store.engine)
-        self.pool = WorkerPool(memory_limit_mb=options.memory_limit_mb, max_runs=options.worker_max_runs)
+        # Workers get the workspace's package set (requirements.txt) on their path.
+        self.pool = WorkerPool(memory_limit_mb=options.memory_limit_mb, max_runs=options.worker_max_runs,
+                               packages_root=workspace.root)
         self.active: dict[int, Active] = {}
         self.waits = Waits(self)
         self.on_end: list[Callable[[Active], None]] = []  # ops families react to an execution's end
