@@ -5,6 +5,10 @@ A flow tab is titled with the flow's name and saves to ``flows/<name>.py``; a fi
 UTF-8 text file of ``files/``, see ``app/files``) is titled ``files/<name>``, saves to its own
 path, is not linted, and is Python-highlighted only for a ``.py``. ``current_flow()`` and the
 ``saved`` signal concern flows only, so running, debugging and the visuals ignore file tabs.
+A *root file* (``open_file(..., root=True)``, ``documents.OpenRootFile``) is a file tab for a
+file at the workspace's root, ``requirements.txt``: titled with its bare name, saved to the root
+and announced by ``rootFileSaved``. It reuses the file tab rather than being a page of its own
+(``app/packages`` opens it): saving, dirty marker, prompt, Git reload and restore come with it.
 
 A *page* (``open_page``) is a tab that is no document: the welcome page, a side-by-side diff.
 It has no editor, is never dirty, and is not reopened at the next start. A page may be about a
@@ -29,7 +33,7 @@ from .editor import CodeEditor
 from .editor.code_editor import BREAKPOINT_MARGIN
 from .editor.completion import typed_prefix
 from .dialogs.unsaved import ask_save_changes
-from .documents import FILES_PREFIX, OpenFile, OpenFlow
+from .documents import FILES_PREFIX, ROOT_PREFIX, OpenFile, OpenFlow, OpenRootFile
 from .analysis_service import analysis
 from .linting import LintScheduler
 
@@ -39,6 +43,7 @@ class EditorTabs(QTabWidget):
     problemsChanged = Signal(str, list)  # flow name, [Problem]
     saved = Signal(str)  # flow name
     fileSaved = Signal(str)  # file name, relative to files/
+    rootFileSaved = Signal(str)  # file name, relative to the workspace's root
     editorOpened = Signal(str, object)  # flow name, CodeEditor: a new flow tab
 
     def __init__(self, known_flows: Callable[[], list[str]], parent=None):
@@ -59,6 +64,7 @@ class EditorTabs(QTabWidget):
         self.ask_save_changes: Callable[[list[str]], str] = lambda names: ask_save_changes(self, names)
         # Reads a workspace file and opens it (``app/files`` sets it): (name, make current).
         self.file_opener: Callable[[str, bool], None] | None = None
+        self.root_file_opener: Callable[[str, bool], None] | None = None  # the same for a root file
         # Connector record name -> type for lint and completion (``app/connectors`` sets it).
         self.connector_records: Callable[[], dict[str, str]] = dict
 
@@ -91,19 +97,19 @@ class EditorTabs(QTabWidget):
         editor.setFocus()
         return editor
 
-    def open_file(self, name: str, text: str, current: bool = True) -> CodeEditor:
-        """A tab for workspace file ``name`` holding ``text`` (read by the caller, off the GUI
-        thread); an open tab for it is shown as it is."""
-        editor = self.file_editor(name)
+    def open_file(self, name: str, text: str, current: bool = True, root: bool = False) -> CodeEditor:
+        """A tab for workspace file ``name`` (``root``: at the workspace's root, not in files/)
+        holding ``text`` (read by the caller, off the GUI thread); an open tab for it is shown as it is."""
+        editor = self.file_editor(name, root)
         if editor is None:
             editor = CodeEditor(python=name.lower().endswith(".py"))
             editor.setMarginWidthN(BREAKPOINT_MARGIN, 0)  # no breakpoints: not a flow
             editor.set_theme(self.theme)
             editor.set_text(text)
             editor.setProperty("file", name)
-            self._open[editor] = OpenFile(name, editor)
+            document = self._open[editor] = (OpenRootFile if root else OpenFile)(name, editor)
             editor.dirtyChanged.connect(lambda _dirty, e=editor: self._update_title(e))
-            self.setTabToolTip(self.addTab(editor, FILES_PREFIX + name), str(self.workspace.file_path(name)))
+            self.setTabToolTip(self.addTab(editor, document.title()), str(document.path(self.workspace)))
         if current:
             self.setCurrentWidget(editor)
             editor.setFocus()
@@ -140,9 +146,11 @@ class EditorTabs(QTabWidget):
             if key.startswith(FILES_PREFIX):
                 if self.file_opener is not None and self._has_file(key[len(FILES_PREFIX):]):
                     self.file_opener(key[len(FILES_PREFIX):], key == current)
+            elif key.startswith(ROOT_PREFIX) and self.root_file_opener is not None:  # it checks the file is there
+                self.root_file_opener(key[len(ROOT_PREFIX):], key == current)
             elif self.workspace.has_flow(key):
                 self.open_flow(key)
-        if current and not current.startswith(FILES_PREFIX) and self.workspace.has_flow(current):
+        if current and self.workspace.has_flow(current):  # a file's key is no flow name: it holds a '/'
             self.open_flow(current)
 
     def _has_file(self, name: str) -> bool:
@@ -202,10 +210,7 @@ class EditorTabs(QTabWidget):
         write_atomically(document.path(self.workspace), editor.text())
         editor.mark_clean()
         self._update_title(editor)
-        if isinstance(document, OpenFlow):
-            self.saved.emit(document.name)
-        else:
-            self.fileSaved.emit(document.name)
+        getattr(self, document.saved_signal).emit(document.name)  # saved, fileSaved or rootFileSaved
         return True
 
     def save_all(self) -> None:
@@ -294,24 +299,25 @@ class EditorTabs(QTabWidget):
         return [n for n in map(self.flow_of, self.editors()) if n is not None]
 
     def open_file_names(self) -> list[str]:
-        return [d.name for d in map(self._open.get, self.editors()) if isinstance(d, OpenFile)]
+        return [d.name for d in map(self._open.get, self.editors()) if type(d) is OpenFile]
 
     def tab_keys(self) -> list[str]:
-        """The open tabs as the session stores them: flow names and files/<name>."""
-        return [self.title_of(e) for e in self.editors()]
+        """The open tabs as the session stores them: flow names, files/<name> and ./<root file>."""
+        return [self._open[e].key() for e in self.editors()]
 
     def current_key(self) -> str | None:
         editor = self.current_editor()
-        return self.title_of(editor) if editor is not None else None
+        return self._open[editor].key() if editor is not None else None
 
     def editor_for(self, name: str) -> CodeEditor | None:
         """The editor of flow ``name``, if open."""
         index = self._index_of(name)
         return self.widget(index) if index >= 0 else None
 
-    def file_editor(self, name: str) -> CodeEditor | None:
-        """The editor of workspace file ``name`` (relative to files/), if open."""
-        return next((e for e, d in self._open.items() if isinstance(d, OpenFile) and d.name == name), None)
+    def file_editor(self, name: str, root: bool = False) -> CodeEditor | None:
+        """The editor of workspace file ``name`` (relative to files/, or to the root), if open."""
+        kind = OpenRootFile if root else OpenFile  # exactly: a root file is an OpenFile too
+        return next((e for e, d in self._open.items() if type(d) is kind and d.name == name), None)
 
     def has_unsaved(self) -> bool:
         return any(e.is_dirty() for e in self.editors())

@@ -49,6 +49,7 @@ class DebugUi(QObject):
         self.breakpoints_panel.changed.connect(self._breakpoints_changed)
         self.breakpoints_panel.openFlowAt.connect(window.open_flow)
         window.tabs.editorOpened.connect(self._editor_opened)
+        window.tabs.currentFlowChanged.connect(lambda _flow: self._update_actions())
         self._update_actions()
 
     def _build_actions(self) -> None:
@@ -80,6 +81,8 @@ class DebugUi(QObject):
                     self.run_to_cursor_action):
             act.setEnabled(stopped)
         self.stop_action.setEnabled(active)
+        # F6 pauses a running session; otherwise it debugs the flow in front (none on a file tab).
+        self.debug_action.setEnabled(active or self.window.tabs.current_flow() is not None)
 
     # -- workspace and editors ------------------------------------------------------------
     def workspace_opened(self, workspace: Workspace) -> None:

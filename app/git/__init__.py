@@ -33,6 +33,7 @@ def install(window: QMainWindow) -> GitController:
     window.bridge.opened.connect(controller.refresh)
     window.tabs.saved.connect(controller.schedule_refresh)
     window.tabs.fileSaved.connect(controller.schedule_refresh)
+    window.tabs.rootFileSaved.connect(controller.schedule_refresh)  # requirements.txt
     dock.visibilityChanged.connect(lambda shown: shown and controller.refresh())
     _add_menu_entries(window, controller, dock)
     window.git = controller

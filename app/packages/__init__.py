@@ -1,7 +1,9 @@
 """Third-party packages in the IDE: the Packages panel (the workspace's ``requirements.txt`` with
 installed versions and states, Install with pip's output as it comes), and the offer to install
 when the file changes (an edit here or elsewhere, a ``git pull``): a bar in the panel and an
-Install button in the status bar. Nothing is installed until the user says so.
+Install button in the status bar. Nothing is installed until the user says so. The panel's "Edit
+requirements.txt" button (or a double-click on a row) opens the file in an editor tab
+(``editing.py``).
 
 ``install(window)`` uses only the window's public attributes (add_panel, bridge, workspace,
 statusBar). The engine needs no call: its workers take up a new package set
@@ -12,6 +14,7 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QMainWindow, QPushButton
 
+from .editing import RequirementsEditing
 from .model import COLUMNS, PackagesModel
 from .panel import PackagesPanel
 
@@ -54,6 +57,12 @@ def install(window: QMainWindow) -> PackagesPanel:
     # The panel (in front) shows the message in red above pip's log; the status bar repeats it.
     # No message box: the install ran in the background while the user did something else.
     panel.installFailed.connect(lambda message: status_bar.showMessage(message, STATUS_MESSAGE_MS))
+    editing = RequirementsEditing(window)  # also reopens the tab with the session
+    panel.editRequested.connect(lambda row: editing.open(row=row))
+    panel.editing = editing
+
+    # The watcher brings the offer to install; the Git panel refreshes itself (app/git).
+    window.tabs.rootFileSaved.connect(lambda name: status_bar.showMessage(f"Saved {name}", 3000))
     window.bridge.opened.connect(panel.workspace_opened)
     if window.workspace is not None:
         panel.workspace_opened()

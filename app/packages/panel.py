@@ -30,8 +30,9 @@ from .watcher import RequirementsWatcher
 LOG_LINES = 5000  # pip's output of a large install stays readable; install.log keeps it all
 INSTALL_TIP = ("Install requirements.txt with pip into this workspace's own folder (.flowdesk/packages). "
                "Flowdesk's own packages keep their versions; flows use the new packages from their next run.")
-NO_FILE = ("No requirements.txt in this workspace. List the Python packages your flows import there, "
-           "one per line in pip's format (e.g. PyYAML>=6), then click Install.")
+NO_FILE = ("No requirements.txt in this workspace. Click Edit requirements.txt to list the Python packages "
+           "your flows import, one per line in pip's format (e.g. PyYAML>=6), save, then click Install.")
+EDIT_TIP = "Open requirements.txt in an editor tab (created with a short comment if missing); Ctrl+S saves it"
 
 
 @dataclass(frozen=True)
@@ -45,12 +46,15 @@ class PackagesState:
 
 def read_state(root: Path) -> PackagesState:
     """On a pool thread: the requirements' state. The hash (not the time) decides whether the
-    file changed, so saving it unchanged or touching it does not bring a dismissed offer back."""
+    file changed, so saving it unchanged or touching it does not bring a dismissed offer back.
+    A file naming nothing while nothing is installed (the new file's comment) asks for nothing."""
     try:
         signature = hashlib.sha256(packages.requirements_path(root).read_bytes()).hexdigest()
     except FileNotFoundError:
         signature = None
-    return PackagesState(signature, packages.status(root), packages.needs_install(root))
+    status = packages.status(root)
+    in_use = bool((packages.read_current(root) or {}).get("set"))
+    return PackagesState(signature, status, packages.needs_install(root) and (bool(status.rows) or in_use))
 
 
 def add_and_install(root: Path, requirements: list[str], on_line: Callable[[str], None]):
@@ -78,6 +82,7 @@ class PackagesPanel(QWidget):
     installStarted = Signal()
     installFailed = Signal(str)  # the clear message (package and pip's reason)
     installFinished = Signal(str)  # a line for the status bar
+    editRequested = Signal(object)  # open requirements.txt: at this row's line (a PackageRow), or None
 
     def __init__(self, root: Callable[[], Path | None], parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -135,9 +140,14 @@ class PackagesPanel(QWidget):
         self.install_button.clicked.connect(self.install_packages)
         self.refresh_button = QPushButton("Refresh")
         self.refresh_button.clicked.connect(self.refresh)
+        self.edit_button = QPushButton("Edit requirements.txt")
+        self.edit_button.setObjectName("packagesEdit")
+        self.edit_button.setToolTip(EDIT_TIP)
+        self.edit_button.clicked.connect(lambda: self.editRequested.emit(None))
         top = QHBoxLayout()
         top.addWidget(self.summary, 1)
         top.addWidget(self.progress)
+        top.addWidget(self.edit_button)
         top.addWidget(self.install_button)
         top.addWidget(self.refresh_button)
 
@@ -150,6 +160,7 @@ class PackagesPanel(QWidget):
         self.error.hide()
 
         self.view = make_table("packagesView", self.model)
+        self.view.doubleClicked.connect(lambda index: self.editRequested.emit(self.model.row_at(index.row())))
         self.log = QPlainTextEdit()
         self.log.setObjectName("packagesLog")
         self.log.setReadOnly(True)
@@ -179,6 +190,7 @@ class PackagesPanel(QWidget):
         if not self.busy:
             self.log.clear()
         self.watcher.watch(packages.requirements_path(root) if root is not None else None)
+        self._update()  # "Reading…", and Edit requirements.txt usable at once
         self.refresh()
 
     def refresh(self) -> None:
@@ -312,6 +324,7 @@ class PackagesPanel(QWidget):
     def _update(self) -> None:
         self.progress.setVisible(self.busy)
         self.refresh_button.setEnabled(not self.busy)
+        self.edit_button.setEnabled(self._root() is not None)
         has_file = self.state is not None and self.state.signature is not None
         self.install_button.setEnabled(not self.busy and has_file)
         self.install_button.setVisible(self.offer_bar.isHidden())  # one Install in sight, the offer's

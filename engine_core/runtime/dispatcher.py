@@ -15,7 +15,7 @@ import socket
 import threading
 import time
 from concurrent.futures import Future
-from queue import Empty, SimpleQueue
+from queue import SimpleQueue
 from typing import Any, Callable
 
 from flow_api import EngineException
@@ -26,7 +26,7 @@ from ..store import Store, Writer
 from ..workspace import Workspace
 from . import control, executions
 from .active import Active, RecentSummaries
-from .inbox import WorkerInbox
+from .inbox import WorkerInbox, send_all
 from .journal import Journal
 from .ops import WorkerCalls
 from .options import EngineOptions
@@ -49,7 +49,9 @@ class Dispatcher:
         self._store = store
         self._bus = bus
         self.writer = Writer(store.engine)
-        self.pool = WorkerPool(memory_limit_mb=options.memory_limit_mb, max_runs=options.worker_max_runs)
+        # Workers get the workspace's package set (requirements.txt) on their path.
+        self.pool = WorkerPool(memory_limit_mb=options.memory_limit_mb, max_runs=options.worker_max_runs,
+                               packages_root=workspace.root)
         self.active: dict[int, Active] = {}
         self.waits = Waits(self)
         self.on_end: list[Callable[[Active], None]] = []  # ops families react to an execution's end
@@ -191,10 +193,7 @@ class Dispatcher:
 
     def _after_commit(self) -> None:
         outbox, self._outbox = self._outbox, []
-        for worker, message in outbox:
-            if worker.dead:
-                continue
-            self.pool.deliver(worker, message)
+        send_all(self.pool, outbox)
         resolved, self._resolved = self._resolved, []
         for future, value in resolved:
             if isinstance(value, BaseException):
@@ -216,11 +215,8 @@ class Dispatcher:
         return min(_POLL_S, max(0.0, deadline - time.monotonic()))
 
     def _run_commands(self) -> None:
-        while True:
-            try:
-                fn, args, future = self._commands.get_nowait()
-            except Empty:
-                return
+        while not self._commands.empty():  # only this thread takes from the queue
+            fn, args, future = self._commands.get_nowait()
             try:
                 self._resolved.append((future, fn(*args)))
             except Exception as exc:  # handed to the caller, after the round commits

@@ -37,8 +37,6 @@ class Engine:
         self._owns_store = store is None
         self._bus = ev.EventBus()
         self._dispatcher = Dispatcher(self.workspace, self.store, self._bus, self.options)
-        # Workers get the workspace's package set (requirements.txt) on their path.
-        self._dispatcher.pool.packages_root = self.workspace.root
         self._started = False
 
     # -- lifecycle ------------------------------------------------------------------------

@@ -1,24 +1,18 @@
 """What workers send the dispatcher: flow API requests and notes (handed to ``ops/``), the
-end of an execution, and their own death (read what they managed to send first)."""
+end of an execution, and their own death (read what they managed to send first); and what
+the dispatcher sends them back once a round has committed (:func:`send_all`)."""
 
 from __future__ import annotations
 
-import os
-import pickle
 import select
-import struct
 from typing import TYPE_CHECKING
 
 from .. import protocol
 from .ops import WorkerCalls
-from .pool import Worker, describe_exit
+from .pool import Worker, WorkerPool, describe_exit
 
 if TYPE_CHECKING:  # pragma: no cover
     from .dispatcher import Dispatcher
-
-_SIZE = struct.Struct("!i")  # multiprocessing.Connection's frame: this length (or -1 and a "!Q" one), then a pickle
-_HUGE = struct.Struct("!Q")
-_READ = 1 << 16
 
 
 class WorkerInbox:
@@ -29,7 +23,7 @@ class WorkerInbox:
     def drain(self, worker: Worker) -> None:
         """The worker's pipe is readable: handle what it sent (or notice that it died)."""
         try:
-            messages = read_messages(worker.conn.fileno())
+            messages = protocol.read_messages(worker.conn.fileno())
         except (EOFError, OSError):
             self.died(worker)
             return
@@ -62,7 +56,7 @@ class WorkerInbox:
             readable = select.poll()
             readable.register(worker.conn.fileno(), select.POLLIN)
             while readable.poll(0):
-                for message in read_messages(worker.conn.fileno()):
+                for message in protocol.read_messages(worker.conn.fileno()):
                     self._on_message(worker, message)
         except (EOFError, OSError):
             pass
@@ -78,36 +72,17 @@ class WorkerInbox:
                 d.finish(active, "error", describe_exit(exitcode))
 
 
-def read_messages(fd: int) -> list:
-    """Every whole message a readable pipe holds, usually from one read.
 
-    ``Connection.poll()`` builds a selector on each call and ``recv()`` reads a frame's length
-    and its body apart: three syscalls and ~15 us for each message, on the dispatcher thread
-    that every waiting execution waits for. The frames stay ``multiprocessing.Connection``'s,
-    so the worker's end is a plain Connection. A message not wholly arrived yet is read to its
-    end (blocking, as ``Connection.recv`` would); EOFError when the pipe is closed."""
-    data = os.read(fd, _READ)
-    if not data:
-        raise EOFError
-    messages, at = [], 0
-    while at < len(data):
-        data = _at_least(fd, data, at + _SIZE.size)
-        (size,) = _SIZE.unpack_from(data, at)
-        at += _SIZE.size
-        if size == -1:
-            data = _at_least(fd, data, at + _HUGE.size)
-            (size,) = _HUGE.unpack_from(data, at)
-            at += _HUGE.size
-        data = _at_least(fd, data, at + size)
-        messages.append(pickle.loads(data[at:at + size]))
-        at += size
-    return messages
-
-
-def _at_least(fd: int, data: bytes, length: int) -> bytes:
-    while len(data) < length:
-        more = os.read(fd, max(length - len(data), _READ))
-        if not more:
-            raise OSError("a worker's pipe ended in the middle of a message")
-        data += more
-    return data
+def send_all(pool: WorkerPool, outbox: list[tuple[Worker, tuple]]) -> None:
+    """Replies, runs and signals for workers, in order; a dead worker is skipped (its sentinel
+    tells the next round). Protocol messages go with one write each (``protocol.send``)."""
+    for worker, message in outbox:
+        if worker.dead:
+            continue
+        if message[0] == "signal":
+            pool.deliver(worker, message)
+            continue
+        try:
+            protocol.send(worker.conn.fileno(), message)
+        except OSError:
+            pass

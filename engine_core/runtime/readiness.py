@@ -14,8 +14,16 @@ class Readiness:
     def __init__(self) -> None:
         self._selector = selectors.DefaultSelector()
         self._registered: dict[object, int] = {}
+        self._last: list[object] = []
 
     def wait(self, objects: Iterable[object], timeout: float | None) -> list[object]:
+        objects = list(objects)
+        if objects != self._last:  # most rounds: the same pipes as the last one
+            self._update(objects)
+        return [key.data for key, _ in self._selector.select(timeout)]
+
+    def _update(self, objects: list[object]) -> None:
+        self._last = objects
         wanted = {obj: None for obj in objects}  # dict: ordered and deduplicated
         for obj in [o for o in self._registered if o not in wanted]:
             try:
@@ -29,9 +37,8 @@ class Readiness:
                 fd = obj if isinstance(obj, int) else obj.fileno()
                 self._selector.register(fd, selectors.EVENT_READ, obj)
             except (KeyError, ValueError, OSError):
-                continue  # closed meanwhile: its sentinel (or the next round) reports it
+                continue  # closed meanwhile: its sentinel reports it
             self._registered[obj] = fd
-        return [key.data for key, _ in self._selector.select(timeout)]
 
     def close(self) -> None:
         self._selector.close()

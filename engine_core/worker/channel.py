@@ -91,7 +91,7 @@ class PipeChannel:
     def _send(self, message: tuple) -> None:
         try:
             with uninterrupted():
-                self._conn.send(message)
+                protocol.send(self._conn.fileno(), message)
         except (BrokenPipeError, OSError):
             raise EngineGone(3) from None
 

@@ -11,6 +11,9 @@
    rounds; the same with ``Engine.respond`` in-process for comparison.
 3. The child round trip of ``bench_engine.py`` (a parent calling a trivial child 200 times),
    compared with the figure before this issue (1.45 ms p50).
+4. The floor under figure 1 on this machine (``lock_floor.py``): the same increments against a
+   bare loop that only answers over the same pipes, without and with the SQLite writes and
+   commits the engine makes. On a noisy 2-core machine even the SQLite floor misses 3 ms.
 
 Run from the set-up venv:  python tests/bench/bench_flow_api.py [--rounds 5]
 The last line printed is one JSON object with the figures."""
@@ -31,6 +34,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_engine import bench_flowdesk, percentile  # noqa: E402
+from lock_floor import lock_floor  # noqa: E402
 
 from engine_core import Engine, EngineOptions, events  # noqa: E402
 
@@ -96,6 +100,9 @@ def bench_locks(root: Path) -> dict:
         "lock_uncontended_p50_ms": round(statistics.median(alone), 3),
         "lock_counter_expected": CONTENDERS * INCREMENTS,
         "lock_counter_actual": counter,
+        # The same increments with no engine: pipes only, and pipes plus the SQLite commits.
+        "lock_floor_bare_p50_ms": round(lock_floor(CONTENDERS, INCREMENTS, with_sqlite=False), 3),
+        "lock_floor_sqlite_p50_ms": round(lock_floor(CONTENDERS, INCREMENTS, with_sqlite=True), 3),
     }
 
 
@@ -154,6 +161,8 @@ def main() -> None:
               f"{'met' if locks['lock_roundtrip_p50_ms'] <= 3 else 'NOT met'}); from the grant on (get+save+release) "
               f"p50 {locks['lock_held_p50_ms']} ms; one execution alone p50 {locks['lock_uncontended_p50_ms']} ms; "
               f"counter {locks['lock_counter_actual']} of {locks['lock_counter_expected']} ({exact})", flush=True)
+        print(f"lock floor on this machine (no engine, same pipes and increments): p50 {locks['lock_floor_bare_p50_ms']} ms "
+              f"answering only, {locks['lock_floor_sqlite_p50_ms']} ms with the SQLite commits", flush=True)
         forms = bench_forms(root, args.rounds)
         print(f"forms: answered with 'flowdesk respond' -> flow running again: p50 {forms['form_answer_ms']} ms "
               f"(a new Python process for the command included); with Engine.respond in-process: "
