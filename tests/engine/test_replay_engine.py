@@ -44,8 +44,38 @@ def _snapshot(engine, execution_id):
     return row, engine.store.logs(execution_id), engine.store.journal(execution_id)
 
 
-def test_replay_reproduces_a_failure_from_the_journal(engine, workspace):
+@pytest.fixture(scope="module")
+def postgres_server():
+    from pg_server import running_postgres
+
+    with running_postgres() as port:
+        yield f"postgresql://flowdesk@127.0.0.1:{port}"
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def any_engine(request, workspace):
+    """An engine on the workspace's SQLite, or on a new database of a real PostgreSQL server."""
+    from engine_core import Engine, EngineOptions
+
+    db_url = None
+    if request.param == "postgres":
+        import uuid
+
+        import psycopg
+
+        server = request.getfixturevalue("postgres_server")
+        name = f"flowdesk_{uuid.uuid4().hex[:8]}"
+        with psycopg.connect(f"{server}/postgres", autocommit=True) as conn:
+            conn.execute(f"CREATE DATABASE {name}")
+        db_url = f"{server}/{name}"
+    with Engine(workspace.root, db_url=db_url, options=EngineOptions(warm_workers=2, memory_limit_mb=1024)) as running:
+        yield running
+
+
+def test_replay_reproduces_a_failure_from_the_journal(any_engine, workspace):
     from support import serving_http
+
+    engine = any_engine
 
     workspace.write_flow("Failing", FAILING)
     engine.store.save_setting("target", "/first")
