@@ -17,6 +17,7 @@ from typing import Any, Callable, NamedTuple
 from . import redact
 from .errors import FlowdeskError, UsageError
 from .status import Status
+from .cli_args import add_workspace_db
 from .workspace import Workspace
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -73,13 +74,9 @@ def build_parser(command: str | None = None, extra: dict[str, Command] | None = 
     for name, item in (extra or {}).items():
         item.add_parser(sub)
 
-    def common(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--workspace", "-w", default=".", metavar="DIR", help="workspace folder (default: .)")
-        p.add_argument("--db", metavar="URL", help="database URL (default: SQLite in DIR/.flowdesk/)")
-
     run = sub.add_parser("run", help="run a flow and wait for its execution tree to end")
     run.add_argument("flow", help="flow name: the stem of flows/<name>.py")
-    common(run)
+    add_workspace_db(run)
     run.add_argument("--input", "-i", action="append", default=[], metavar="KEY=JSON", help="an input (repeatable)")
     run.add_argument("--name", help="name of the execution (default: the flow's name)")
     run.add_argument("--json", action="store_true", help="print the whole execution tree as JSON at the end")
@@ -89,13 +86,13 @@ def build_parser(command: str | None = None, extra: dict[str, Command] | None = 
 
     debug = sub.add_parser("debug", help="run a flow under debugpy and wait for a debugger (e.g. VS Code) to attach")
     debug.add_argument("flow")
-    common(debug)
+    add_workspace_db(debug)
     debug.add_argument("--input", "-i", action="append", default=[], metavar="KEY=JSON")
     debug.add_argument("--no-install", action="store_true",
                        help="do not install the workspace's packages (requirements.txt); refuse if any is missing")
 
     listing = sub.add_parser("executions", help="list past executions, newest first")
-    common(listing)
+    add_workspace_db(listing)
     listing.add_argument("--limit", type=int, default=30)
     listing.add_argument("--roots", action="store_true", help="only executions without a parent")
     listing.add_argument("--status", choices=[str(s) for s in Status])
@@ -103,21 +100,21 @@ def build_parser(command: str | None = None, extra: dict[str, Command] | None = 
 
     show = sub.add_parser("show", help="show one execution with its logs")
     show.add_argument("id", type=int)
-    common(show)
+    add_workspace_db(show)
     show.add_argument("--json", action="store_true", help="print its tree as JSON")
     show.add_argument("--journal", action="store_true",
                       help="print its journal: every flow API call it made, with line, answer and time")
 
     cancel = sub.add_parser("cancel", help="cancel a running execution and its children")
     cancel.add_argument("id", type=int)
-    common(cancel)
+    add_workspace_db(cancel)
 
     flows = sub.add_parser("flows", help="list the flows of a workspace")
     flows.add_argument("--workspace", "-w", default=".", metavar="DIR")
 
     from . import cli_control
 
-    cli_control.add_parsers(sub, common)
+    cli_control.add_parsers(sub, add_workspace_db)
 
     for name, (module, text) in _PLUGGED.items():
         if name == command:  # a module with several commands adds the one asked for

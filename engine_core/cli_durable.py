@@ -20,6 +20,8 @@ import re
 import sys
 import threading
 
+from .cli_args import add_workspace_db
+
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 REPLAY_HELP = "replay a stored execution under the debugger, every flow API call answered from its journal"
 PRUNE_HELP = "delete old executions with their journals and logs (--older-than 30d)"
@@ -28,15 +30,10 @@ _UNITS = {"d": 86400, "h": 3600, "m": 60}
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([dhm])\s*$")
 
 
-def _common(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--workspace", "-w", default=".", metavar="DIR", help="workspace folder (default: .)")
-    p.add_argument("--db", metavar="URL", help="database URL (default: SQLite in DIR/.flowdesk/)")
-
-
 def add_replay_parser(sub) -> argparse.ArgumentParser:
     p = sub.add_parser("replay", help=REPLAY_HELP)
     p.add_argument("id", type=int, help="the execution to replay (see 'flowdesk executions')")
-    _common(p)
+    add_workspace_db(p)
     p.add_argument("--no-debug", action="store_true", help="run the replay without waiting for a debugger")
     p.add_argument("--live", action="store_true",
                    help="when the recording ends before the flow does, go on live (calls act for real) without asking")
@@ -47,7 +44,7 @@ def add_replay_parser(sub) -> argparse.ArgumentParser:
 
 def add_prune_parser(sub) -> argparse.ArgumentParser:
     p = sub.add_parser("prune", help=PRUNE_HELP)
-    _common(p)
+    add_workspace_db(p)
     p.add_argument("--older-than", required=True, metavar="AGE", type=parse_duration,
                    help="prune executions that ended more than AGE ago: 30d, 12h or 90m")
     p.add_argument("--journals-only", action="store_true",

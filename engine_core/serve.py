@@ -14,6 +14,7 @@ import signal
 import socket
 import sys
 
+from .cli_args import add_workspace_db
 from .errors import FlowdeskError
 from .workspace import Workspace
 
@@ -23,8 +24,7 @@ HELP = "serve the workspace's webhooks over HTTP and run its schedules"
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
     parser = subparsers.add_parser("serve", help=HELP)
-    parser.add_argument("--workspace", "-w", default=".", metavar="DIR", help="workspace folder (default: .)")
-    parser.add_argument("--db", metavar="URL", help="database URL (default: SQLite in DIR/.flowdesk/)")
+    add_workspace_db(parser)
     parser.add_argument("--host", default="127.0.0.1",
                         help="address to listen on (default: 127.0.0.1, this machine only; 0.0.0.0 for all)")
     parser.add_argument("--port", type=int, default=8765, help="port (default: 8765; 0 picks a free one)")

@@ -5,8 +5,10 @@ pool thread; the model only takes the result on the GUI thread."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
+
+from ..models.rows_table import RowsTableModel
 
 COLUMNS = ("Name", "Wanted", "Installed", "State")
 STATE_COLUMN = COLUMNS.index("State")
@@ -33,35 +35,10 @@ _COLOURS = {"conflict": QColor("#d32f2f"), "error": QColor("#d32f2f"),
             "missing": QColor("#b26a00"), "outdated": QColor("#b26a00")}
 
 
-class PackagesModel(QAbstractTableModel):
+class PackagesModel(RowsTableModel):
     """Rows of ``engine_core.packages.PackageRow`` (name, wanted, installed, state, detail)."""
 
-    def __init__(self, parent=None) -> None:
-        super().__init__(parent)
-        self._rows: list = []
-
-    def set_rows(self, rows) -> None:
-        self.beginResetModel()
-        self._rows = list(rows)
-        self.endResetModel()
-
-    def row_at(self, row: int):
-        return self._rows[row] if 0 <= row < len(self._rows) else None
-
-    def names(self) -> list[str]:
-        return [r.name for r in self._rows]
-
-    # -- Qt ---------------------------------------------------------------------------------
-    def rowCount(self, parent=QModelIndex()) -> int:
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent=QModelIndex()) -> int:
-        return 0 if parent.isValid() else len(COLUMNS)
-
-    def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):
-        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
-            return COLUMNS[section]
-        return None
+    COLUMNS = COLUMNS
 
     def data(self, index, role=Qt.ItemDataRole.DisplayRole):
         row = self.row_at(index.row()) if index.isValid() else None

@@ -10,12 +10,14 @@ import os
 from dataclasses import dataclass
 from datetime import datetime
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QApplication, QStyle
 
 from engine_core.schedules import records
 from engine_core.workspace import Workspace
+
+from ..models.rows_table import RowsTableModel
 
 COLUMNS = ("Name", "Flow", "Cron", "Time zone", "Enabled", "Next runs")
 ENABLED_COLUMN = COLUMNS.index("Enabled")
@@ -82,21 +84,14 @@ def read_rows(workspace: Workspace) -> list[ScheduleRow]:
     return rows
 
 
-class SchedulesModel(QAbstractTableModel):
+class SchedulesModel(RowsTableModel):
     """Rows of ScheduleRow. Ticking Enabled asks for the change with ``enabledToggled``; the row
     shows the new state once the file is written (``replace_row``)."""
 
+    COLUMNS = COLUMNS
     enabledToggled = Signal(str, bool)
 
-    def __init__(self, parent=None) -> None:
-        super().__init__(parent)
-        self._rows: list[ScheduleRow] = []
-
-    # -- contents ---------------------------------------------------------------------------
-    def set_rows(self, rows: list[ScheduleRow]) -> None:
-        self.beginResetModel()
-        self._rows = list(rows)
-        self.endResetModel()
+    _rows: list[ScheduleRow]
 
     def replace_row(self, row: ScheduleRow) -> None:
         for i, old in enumerate(self._rows):
@@ -104,24 +99,6 @@ class SchedulesModel(QAbstractTableModel):
                 self._rows[i] = row
                 self.dataChanged.emit(self.index(i, 0), self.index(i, len(COLUMNS) - 1))
                 return
-
-    def row_at(self, row: int) -> ScheduleRow | None:
-        return self._rows[row] if 0 <= row < len(self._rows) else None
-
-    def names(self) -> list[str]:
-        return [r.name for r in self._rows]
-
-    # -- Qt ---------------------------------------------------------------------------------
-    def rowCount(self, parent=QModelIndex()) -> int:
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent=QModelIndex()) -> int:
-        return 0 if parent.isValid() else len(COLUMNS)
-
-    def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):
-        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
-            return COLUMNS[section]
-        return None
 
     def flags(self, index):
         flags = super().flags(index)

@@ -98,12 +98,12 @@ class WebhooksController(QObject):
     def refresh(self) -> None:
         workspace = self.window.workspace
         if workspace is None:
-            self.panel.model.set_webhooks([])
+            self.panel.model.set_rows([])
             return
 
         def listed(hooks):
             selected = self.panel.selected_name()
-            self.panel.model.set_webhooks(hooks)
+            self.panel.model.set_rows(hooks)
             if selected:
                 self.panel.select(selected)
             folders = [str(workspace.root), str(workspace.root / "webhooks")]
@@ -152,7 +152,7 @@ class WebhooksController(QObject):
 
     def toggle_enabled(self, name: str | None = None) -> None:
         name = self._target(name)
-        hook = self.panel.model.webhook(self.panel.model.row_of(name)) if name else None
+        hook = self.panel.model.row_at(self.panel.model.row_of(name)) if name else None
         if hook is not None:
             self.set_enabled(hook.name, not hook.enabled)
 

@@ -4,46 +4,22 @@ changes when the record was saved and read back."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
+from PySide6.QtCore import Qt, Signal
+
+from ..models.rows_table import RowsTableModel
 
 COLUMNS = ("Name", "Flow", "Enabled", "Key required")
 NAME, FLOW, ENABLED, KEY = range(4)
 
 
-class WebhooksModel(QAbstractTableModel):
+class WebhooksModel(RowsTableModel):
+    """Rows of ``engine_core.webhooks.records.Webhook``."""
+
+    COLUMNS = COLUMNS
     enableRequested = Signal(str, bool)  # webhook name, enabled wanted
 
-    def __init__(self, parent=None):
-        super().__init__(parent)
-        self._hooks: list = []
-
-    def set_webhooks(self, hooks: list) -> None:
-        self.beginResetModel()
-        self._hooks = list(hooks)
-        self.endResetModel()
-
-    def names(self) -> list[str]:
-        return [hook.name for hook in self._hooks]
-
-    def webhook(self, row: int):
-        return self._hooks[row] if 0 <= row < len(self._hooks) else None
-
-    def row_of(self, name: str) -> int:
-        return next((i for i, hook in enumerate(self._hooks) if hook.name == name), -1)
-
-    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:
-        return 0 if parent.isValid() else len(self._hooks)
-
-    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:
-        return 0 if parent.isValid() else len(COLUMNS)
-
-    def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return COLUMNS[section]
-        return None
-
     def data(self, index, role=Qt.ItemDataRole.DisplayRole):
-        hook = self.webhook(index.row()) if index.isValid() else None
+        hook = self.row_at(index.row()) if index.isValid() else None
         if hook is None:
             return None
         column = index.column()
@@ -63,7 +39,7 @@ class WebhooksModel(QAbstractTableModel):
         return flags
 
     def setData(self, index, value, role=Qt.ItemDataRole.EditRole) -> bool:
-        hook = self.webhook(index.row()) if index.isValid() else None
+        hook = self.row_at(index.row()) if index.isValid() else None
         if hook is None or index.column() != ENABLED or role != Qt.ItemDataRole.CheckStateRole:
             return False
         wanted = Qt.CheckState(value) == Qt.CheckState.Checked if not isinstance(value, bool) else value

@@ -52,7 +52,7 @@ class WebhooksPanel(QWidget):
 
     def selected_name(self) -> str | None:
         rows = self.view.selectionModel().selectedRows()
-        hook = self.model.webhook(rows[0].row()) if rows else None
+        hook = self.model.row_at(rows[0].row()) if rows else None
         return hook.name if hook else None
 
     def select(self, name: str) -> None:

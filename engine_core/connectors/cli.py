@@ -11,6 +11,7 @@ import sys
 from flow_api import ConnectorError
 
 from ..errors import FlowdeskError
+from ..cli_args import add_action_command
 from ..workspace import Workspace
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -18,24 +19,18 @@ HELP = "manage stored connector records (connectors/<name>.json; secrets in the 
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
-    parser = subparsers.add_parser("connector", help=HELP)
-    actions = parser.add_subparsers(dest="connector_command", metavar="ACTION", required=True)
-
-    def common(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
-        p.add_argument("--workspace", "-w", default=".", metavar="DIR", help="workspace folder (default: .)")
-        return p
-
-    listing = common(actions.add_parser("list", help="the records: name and connector type"))
+    parser, action = add_action_command(subparsers, "connector", HELP)
+    listing = action("list", "the records: name and connector type")
     listing.add_argument("--json", action="store_true")
-    show = common(actions.add_parser("show", help="one record's type and inputs, secrets masked"))
+    show = action("show", "one record's type and inputs, secrets masked")
     show.add_argument("name")
     show.add_argument("--json", action="store_true")
-    save = common(actions.add_parser("save", help="create or replace a record"))
+    save = action("save", "create or replace a record")
     save.add_argument("name", help="the record's name, e.g. crm-api (flows say this.connect('crm-api', ...))")
     save.add_argument("type", help="the connector type, e.g. REST")
     save.add_argument("--input", "-i", action="append", default=[], metavar="KEY=JSON",
                       help="an input, e.g. --input url='\"https://crm\"' (repeatable)")
-    delete = common(actions.add_parser("delete", help="delete a record and its stored secrets"))
+    delete = action("delete", "delete a record and its stored secrets")
     delete.add_argument("name")
     return parser
 

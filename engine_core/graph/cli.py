@@ -7,6 +7,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from ..cli_args import add_workspace
 from ..errors import FlowdeskError
 from ..workspace import Workspace
 from .dependencies import build_graph
@@ -18,7 +19,7 @@ FORMATS = {"dot": to_dot, "json": to_json, "svg": to_svg}
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
     parser = subparsers.add_parser("graph", help="print the flows' dependency graph (dot, json or svg)")
-    parser.add_argument("--workspace", "-w", default=".", metavar="DIR", help="workspace folder (default: .)")
+    add_workspace(parser)
     parser.add_argument("--format", "-f", choices=sorted(FORMATS), default="dot")
     parser.add_argument("--output", "-o", metavar="FILE", help="write here instead of stdout")
     parser.add_argument("--observed", action="store_true",

@@ -10,6 +10,7 @@ import json
 import sys
 
 from ..errors import FlowdeskError, WorkspaceError
+from ..cli_args import add_action_command
 from ..workspace import Workspace
 from . import PackagesError, install, status
 
@@ -18,16 +19,9 @@ HELP = "install and list the workspace's third-party packages (requirements.txt)
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
-    parser = subparsers.add_parser("packages", help=HELP)
-    actions = parser.add_subparsers(dest="packages_command", metavar="ACTION", required=True)
-
-    def common(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
-        p.add_argument("--workspace", "-w", default=".", metavar="DIR", help="workspace folder (default: .)")
-        return p
-
-    common(actions.add_parser("install", help="install requirements.txt into the workspace's package folder "
-                                              "(progress on stderr)"))
-    listing = common(actions.add_parser("list", help="list the requirements with installed versions and state"))
+    parser, action = add_action_command(subparsers, "packages", HELP)
+    action("install", "install requirements.txt into the workspace's package folder (progress on stderr)")
+    listing = action("list", "list the requirements with installed versions and state")
     listing.add_argument("--json", action="store_true")
     return parser
 

@@ -14,6 +14,7 @@ import json
 import sys
 
 from ..errors import FlowdeskError
+from ..cli_args import add_action_command
 from ..workspace import Workspace
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -21,16 +22,10 @@ HELP = "list, create and switch on/off the schedules that start flows at cron ti
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
-    parser = subparsers.add_parser("schedule", help=HELP)
-    actions = parser.add_subparsers(dest="schedule_command", metavar="ACTION", required=True)
-
-    def common(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
-        p.add_argument("--workspace", "-w", default=".", metavar="DIR", help="workspace folder (default: .)")
-        return p
-
-    listing = common(actions.add_parser("list", help="the schedules with their next run"))
+    parser, action = add_action_command(subparsers, "schedule", HELP)
+    listing = action("list", "the schedules with their next run")
     listing.add_argument("--json", action="store_true", help="print them as JSON, with the next three runs")
-    create = common(actions.add_parser("create", help="create a schedule (enabled unless --disabled)"))
+    create = action("create", "create a schedule (enabled unless --disabled)")
     create.add_argument("name", help="the schedule's name: its file is schedules/NAME.json")
     create.add_argument("flow", help="the flow to start")
     create.add_argument("--cron", required=True, metavar="EXPR",
@@ -38,10 +33,10 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     create.add_argument("--tz", metavar="ZONE", help="IANA time zone, e.g. Europe/Vienna (default: this machine's)")
     create.add_argument("--input", "-i", action="append", default=[], metavar="KEY=JSON", help="an input (repeatable)")
     create.add_argument("--disabled", action="store_true", help="create it switched off")
-    for action, text in (("enable", "start its runs again"), ("disable", "stop starting its runs"),
+    for verb, text in (("enable", "start its runs again"), ("disable", "stop starting its runs"),
                          ("delete", "delete its file")):
-        common(actions.add_parser(action, help=text)).add_argument("name")
-    following = common(actions.add_parser("next", help="the next run times of a schedule"))
+        action(verb, text).add_argument("name")
+    following = action("next", "the next run times of a schedule")
     following.add_argument("name")
     following.add_argument("-n", type=int, default=3, metavar="N", help="how many (default: 3)")
     return parser

@@ -11,6 +11,7 @@ import json
 import sys
 
 from .. import redact
+from ..cli_args import add_action_command, add_workspace_db
 from ..errors import FlowdeskError, WorkspaceError
 from ..workspace import Workspace
 from .gitcmd import GitError
@@ -19,29 +20,19 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
-    parser = subparsers.add_parser("git", help="sync the workspace with its Git repository")
-    actions = parser.add_subparsers(dest="git_command", metavar="ACTION", required=True)
-
-    def common(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--workspace", "-w", default=".", metavar="DIR", help="workspace folder (default: .)")
-        p.add_argument("--db", metavar="URL", help="database URL (default: SQLite in DIR/.flowdesk/)")
-
-    status = actions.add_parser("status", help="branch, ahead/behind, changed files")
-    common(status)
-    status.add_argument("--json", action="store_true")
-    common(actions.add_parser("pull", help="fetch and merge; settings files are imported afterwards"))
-    common(actions.add_parser("push", help="push the current branch"))
-    commit = actions.add_parser("commit", help="export settings, stage all flow and setting changes, commit")
+    parser, action = add_action_command(subparsers, "git", "sync the workspace with its Git repository", db=True)
+    action("status", "branch, ahead/behind, changed files").add_argument("--json", action="store_true")
+    action("pull", "fetch and merge; settings files are imported afterwards")
+    action("push", "push the current branch")
+    commit = action("commit", "export settings, stage all flow and setting changes, commit", workspace=False)
     commit.add_argument("-m", "--message", required=True, metavar="MSG")
-    common(commit)
-    common(actions.add_parser("abort", help="abort a conflicted pull: everything as it was before"))
-    resolve = actions.add_parser("resolve", help="settle a conflicting file with our or their version")
+    add_workspace_db(commit)  # after -m: the help lists it first
+    action("abort", "abort a conflicted pull: everything as it was before")
+    resolve = action("resolve", "settle a conflicting file with our or their version")
     resolve.add_argument("path", help="the file, relative to the workspace (e.g. 'flows/Main Process.py')")
     resolve.add_argument("choice", choices=["ours", "theirs"])
-    common(resolve)
-    secret = actions.add_parser("secret", help="keep a setting in the system keyring; only a reference is committed")
-    secret.add_argument("name", help="the setting's name")
-    common(secret)
+    action("secret", "keep a setting in the system keyring; only a reference is committed").add_argument(
+        "name", help="the setting's name")
     return parser
 
 

@@ -9,6 +9,7 @@ import json
 import sys
 
 from ..errors import FlowdeskError, UnknownFlowError, WorkspaceError
+from ..cli_args import add_action_command
 from ..workspace import Workspace
 from .records import Webhooks
 
@@ -17,28 +18,22 @@ HELP = "manage the webhooks that start flows over HTTP (served by 'flowdesk serv
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
-    parser = subparsers.add_parser("webhook", help=HELP)
-    actions = parser.add_subparsers(dest="webhook_command", metavar="ACTION", required=True)
-
-    def common(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
-        p.add_argument("--workspace", "-w", default=".", metavar="DIR", help="workspace folder (default: .)")
-        return p
-
-    create = common(actions.add_parser("create", help="create a webhook (disabled) and print its key"))
+    parser, action = add_action_command(subparsers, "webhook", HELP)
+    create = action("create", "create a webhook (disabled) and print its key")
     create.add_argument("name", help="the webhook's name, part of its URL")
     create.add_argument("flow", help="the flow each call starts")
     create.add_argument("--no-key", action="store_true", help="anyone who can reach the server may call it")
-    common(actions.add_parser("enable", help="let calls start the flow")).add_argument("name")
-    common(actions.add_parser("disable", help="answer 404 to calls")).add_argument("name")
-    key = common(actions.add_parser("key", help="print the key (this machine's copy)"))
+    action("enable", "let calls start the flow").add_argument("name")
+    action("disable", "answer 404 to calls").add_argument("name")
+    key = action("key", "print the key (this machine's copy)")
     key.add_argument("name")
     key.add_argument("--regenerate", action="store_true", help="make a new key; the old one stops working")
-    url = common(actions.add_parser("url", help="print the URL to call, key included"))
+    url = action("url", "print the URL to call, key included")
     url.add_argument("name")
     url.add_argument("--base", default="http://127.0.0.1:8765", help="where 'flowdesk serve' listens")
-    listing = common(actions.add_parser("list", help="list the webhooks"))
+    listing = action("list", "list the webhooks")
     listing.add_argument("--json", action="store_true")
-    common(actions.add_parser("delete", help="delete the record and its key")).add_argument("name")
+    action("delete", "delete the record and its key").add_argument("name")
     return parser
 
 
