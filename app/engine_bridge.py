@@ -1,5 +1,10 @@
 """The IDE's link to ``engine_core.Engine``: opens it off the GUI thread and turns its events
-(delivered on the engine's thread) into batched Qt signals on the GUI thread."""
+(delivered on the engine's thread) into batched Qt signals on the GUI thread.
+
+``Engine.start`` never runs on the GUI thread: it takes over what dead engines left (resuming
+durable executions: a second and more with many), and the IDE stays responsive meanwhile.
+Between ``opening`` and ``opened`` (or ``openFailed``) ``engine`` is None: commands say "the
+engine is still starting"."""
 
 from __future__ import annotations
 
@@ -16,6 +21,7 @@ from .tasks import call_on_gui_thread, run_in_background
 
 
 class EngineBridge(QObject):
+    opening = Signal()  # open() was called: the engine starts in the background
     opened = Signal()
     openFailed = Signal(str)
     eventsArrived = Signal(list)  # a batch of engine events, in commit order
@@ -37,6 +43,7 @@ class EngineBridge(QObject):
         self.close()
         self.workspace = workspace
         generation = self._generation
+        self.opening.emit()
         run_in_background(self._start_engine, workspace, db_url, generation,
                           on_done=lambda engine: self._started(engine, generation), on_error=self.openFailed.emit)
 

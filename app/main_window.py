@@ -64,12 +64,11 @@ class MainWindow(QMainWindow):
         self.tabs.problemsChanged.connect(self._problems_changed)
         self.tabs.saved.connect(lambda _: self._refresh_flows())
         self.tabs.currentFlowChanged.connect(self._current_flow_changed)
-        self.setCentralWidget(self.tabs)
         self.run_inputs = RunInputs(self)
         # Stands in for the inputs dialog when set (tests, scripts): (flow, remembered JSON) -> dict | None.
         self.ask_run_inputs: Asker | None = None
 
-        build_panels(self)  # explorer, executions, log, problems, messages and their docks; status bar
+        build_panels(self)  # the editor area; explorer, executions, log, problems, messages, their docks; status bar
         self.executions.openFlowAt.connect(lambda flow, line: self.open_flow(flow, line))
         self.problems_view.activated.connect(self._problem_activated)
         self.problems_view.clicked.connect(self._problem_activated)

@@ -1,6 +1,7 @@
-"""The main window's fixed parts: the Explorer on the left, the Problems / Executions / Log /
-Messages panels tabbed at the bottom, the status bar, and the helpers that add a dock or a
-menu action. Building only; MainWindow wires the signals."""
+"""The main window's fixed parts: the editor area in the middle (banners above the editors),
+the Explorer on the left, the Problems / Executions / Log / Messages panels tabbed at the
+bottom, the status bar, and the helpers that add a dock or a menu action. Building only;
+MainWindow wires the signals."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QDockWidget, QHeaderView, QLabel, QMainWindow, QTableView, QWidget
+from PySide6.QtWidgets import QDockWidget, QHeaderView, QLabel, QMainWindow, QTableView, QVBoxLayout, QWidget
 
 from .panels.executions_panel import ExecutionsPanel
 from .panels.explorer import ExplorerPanel
@@ -20,9 +21,30 @@ if TYPE_CHECKING:
 _BOTTOM = Qt.DockWidgetArea.BottomDockWidgetArea
 
 
+class EditorArea(QWidget):
+    """The window's central widget: the editor tabs, and above them the banners features add
+    (``add_banner``: a bar that shows itself when it has something to say, e.g. a replay
+    paused at its recording's end), where the eye is while debugging."""
+
+    def __init__(self, editors: QWidget, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setObjectName("editorArea")
+        self._layout = QVBoxLayout(self)
+        self._layout.setContentsMargins(0, 0, 0, 0)
+        self._layout.setSpacing(0)
+        self._layout.addWidget(editors, 1)
+
+    def add_banner(self, banner: QWidget) -> None:
+        """Above the editors, below the banners added before it."""
+        self._layout.insertWidget(self._layout.count() - 1, banner)
+
+
 def build_panels(window: "MainWindow") -> None:
-    """Sets explorer, executions, log_panel, problems_view, messages_view, their *_dock
-    attributes, workspace_label and problems_label on ``window``."""
+    """Sets editor_area (the central widget, around window.tabs), explorer, executions,
+    log_panel, problems_view, messages_view, their *_dock attributes, workspace_label and
+    problems_label on ``window``."""
+    window.editor_area = EditorArea(window.tabs)
+    window.setCentralWidget(window.editor_area)
     window.explorer = ExplorerPanel()
     window.executions = ExecutionsPanel(window.bridge, window.tree_model)
     window.log_panel = LogPanel(window._execution_label)
@@ -41,6 +63,8 @@ def build_panels(window: "MainWindow") -> None:
     window.problems_label = QLabel("")
     window.statusBar().addWidget(window.workspace_label, 1)
     window.statusBar().addPermanentWidget(window.problems_label)
+    # Until "Engine ready" (or the error): resuming what a dead engine left can take a while.
+    window.bridge.opening.connect(lambda: window.statusBar().showMessage("Starting the engine…"))
 
 
 def add_dock(window: QMainWindow, title: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:

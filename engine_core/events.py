@@ -15,6 +15,9 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class ExecutionCreated:
+    """A new execution. ``replay_of``: the execution it replays (``Engine.replay``; for a
+    replay's inline children, the original child), None for anything else."""
+
     id: int
     parent_id: int | None
     root_id: int
@@ -24,6 +27,7 @@ class ExecutionCreated:
     status: str
     inputs: Any
     at: float
+    replay_of: int | None = None
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ class DebugController(QObject):
     ended = Signal()
     output = Signal(str)
     failed = Signal(str)
+    journalEnded = Signal(object)  # events.JournalEnded: a replay reached its recording's end (paused)
 
     def __init__(self, bridge: EngineBridge, parent=None):
         super().__init__(parent)
@@ -46,12 +47,21 @@ class DebugController(QObject):
     # already ended (its adapter's "terminated", a stop read just before it was stopped) must
     # never end or move the session the user works with now.
     def start(self, flow: str, inputs: dict, breakpoints: dict[str, list[dict]], *, break_on_raised: bool = False) -> None:
-        if self.session is not None or self._bridge.engine is None:
-            return
-        session = DebugSession(self._bridge.engine, break_on_raised=break_on_raised)
+        if self.session is None and self._bridge.engine is not None:
+            session = DebugSession(self._bridge.engine, break_on_raised=break_on_raised)
+            self._begin(session, session.start, flow, inputs, breakpoints)
+
+    def start_replay(self, execution_id: int, breakpoints: dict[str, list[dict]]) -> None:
+        """Debug a replay of stored execution ``execution_id`` (every flow API call answered from
+        its journal); ``started`` gives the replay's id, ``journalEnded`` its recording's end."""
+        if self.session is None and self._bridge.engine is not None:
+            session = DebugSession(self._bridge.engine)
+            self._begin(session, session.start_replay, execution_id, breakpoints)
+
+    def _begin(self, session: DebugSession, start: Callable[..., int], *args: Any) -> None:
         session.add_listener(lambda kind, payload: self._on_session_event(session, kind, payload))
         self.session = session
-        run_in_background(session.start, flow, inputs, breakpoints,
+        run_in_background(start, *args,
                           on_done=lambda execution_id: self._started(session, execution_id),
                           on_error=lambda message: self._start_failed(session, message), owner=self)
 
@@ -81,6 +91,8 @@ class DebugController(QObject):
             call_on_gui_thread(self.output.emit, payload, owner=self)
         elif kind == "terminated":
             call_on_gui_thread(self._ended, session, owner=self)
+        elif kind == "journal_ended":
+            call_on_gui_thread(self._journal_ended, (session, payload), owner=self)
 
     def _stopped(self, session_stop_frames) -> None:
         session, stop, frames = session_stop_frames
@@ -88,6 +100,11 @@ class DebugController(QObject):
             return  # stale: that session ended, or moved on, since
         self.stop_info, self.frames = stop, frames
         self.stopped.emit(self.stop_info, self.frames)
+
+    def _journal_ended(self, session_event) -> None:
+        session, event = session_event
+        if session is self.session and not session.terminated:
+            self.journalEnded.emit(event)
 
     def _resumed_by(self, session: DebugSession) -> None:
         if session is self.session:

@@ -142,6 +142,8 @@ class DebugUi(QObject):
         flow = self.window.tabs.current_flow()
         if flow is None:
             return self.window.show_error("open the flow to debug first (double-click it in the Explorer)")
+        if not self.window.bridge.is_open:  # not after the inputs dialog: the start would be refused
+            return self.window.show_error("the engine is still starting; try again in a moment")
         inputs = self.window.prepare_run(flow, "Debug")  # titles the inputs dialog "Debug <flow>"
         if inputs is None:
             return

@@ -2,13 +2,14 @@
 execution made, with line, answer and time), "Debug this execution again" in the execution
 tree's context menu and on the details pane (a replay under the debugger, every flow API call
 answered from the journal), and a banner when a replay reaches the end of its recording
-([Continue live] [Stop]). ``install(window)`` uses the window's public attributes (executions,
-debug, bridge, tree_model, open_flow, statusBar, show_error)."""
+([Continue live] [Stop]). ``install(window)`` uses the window's public attributes and extension
+points: the Executions panel's ``details_tabs`` and ``add_menu_extension``, the editor area's
+``add_banner``, and debug, bridge, tree_model, open_flow, statusBar, show_error."""
 
 from __future__ import annotations
 
 from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import QMainWindow, QPushButton, QTabWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QMainWindow, QMenu, QPushButton
 
 from .banner import ReplayBanner
 from .replay import ReplayLauncher
@@ -36,12 +37,8 @@ class JournalFeature:
         self.launcher = ReplayLauncher(window)
         self.banner = ReplayBanner()
 
-        # The details pane becomes two tabs: the details as before, and the journal.
-        self.tabs = QTabWidget()
-        self.tabs.setObjectName("executionDetailsTabs")
-        splitter = panel.details.parentWidget()
-        splitter.replaceWidget(splitter.indexOf(panel.details), self.tabs)
-        self.tabs.addTab(panel.details, "Details")
+        # A Journal tab beside the details, the replay's button in the tabs' corner.
+        self.tabs = panel.details_tabs
         self.tabs.addTab(self.view, "Journal")
         self.debug_button = QPushButton(DEBUG_AGAIN)
         self.debug_button.setObjectName("debugAgain")
@@ -50,20 +47,11 @@ class JournalFeature:
         self.debug_button.clicked.connect(lambda: self.debug_again(panel.selected_id))
         self.tabs.setCornerWidget(self.debug_button)
 
-        # The banner goes above the editors, where the debugger shows the line.
-        central = window.takeCentralWidget()
-        holder = QWidget()
-        layout = QVBoxLayout(holder)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.setSpacing(0)
-        layout.addWidget(self.banner)
-        layout.addWidget(central)
-        window.setCentralWidget(holder)
+        window.editor_area.add_banner(self.banner)  # above the editors, where the debugger shows the line
 
         self._later = QTimer(self.tabs, singleShot=True, interval=150)  # a burst of events: one read
         self._later.timeout.connect(self.refresh)
-        self._menu = panel.context_actions  # the panel's own entries, then ours
-        panel.context_actions = self.context_actions
+        panel.add_menu_extension(self.add_menu_entries)
         panel.tree.selectionModel().currentChanged.connect(lambda *_: self.refresh())
         self.tabs.currentChanged.connect(lambda *_: self.refresh())
         window.bridge.eventsArrived.connect(self._on_events)
@@ -77,13 +65,11 @@ class JournalFeature:
         self._update_button()
 
     # -- entries ----------------------------------------------------------------------------
-    def context_actions(self, execution_id: int):
-        menu = self._menu(execution_id)
-        menu.addSeparator()
+    def add_menu_entries(self, menu: QMenu, execution_id: int) -> None:
+        """The tree's context menu: "Debug this execution again"."""
         action = menu.addAction(DEBUG_AGAIN, lambda: self.debug_again(execution_id))
         action.setObjectName("debugAgainAction")
         action.setEnabled(self.launcher.can_replay(execution_id))
-        return menu
 
     def debug_again(self, execution_id: int | None) -> None:
         if execution_id is None:

@@ -39,7 +39,10 @@ class JournalView(QWidget):
         header = self.table.header()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         header.setStretchLastSection(False)
-        header.setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
+        # The call keeps a readable width (its tooltip has it whole); the answer takes the rest.
+        header.setSectionResizeMode(2, QHeaderView.ResizeMode.Interactive)
+        header.setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
+        self.table.setColumnWidth(2, 240)
         self.table.itemActivated.connect(self._activated)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
@@ -59,6 +62,7 @@ class JournalView(QWidget):
                                     journal_answer(entry), called, journal_took(entry)])
             item.setData(1, Qt.ItemDataRole.UserRole, entry.get("line"))
             item.setToolTip(2, journal_call(entry))
+            item.setToolTip(3, journal_answer(entry))
             if entry.get("ok") is False:
                 item.setForeground(3, Qt.GlobalColor.red)
             items.append(item)

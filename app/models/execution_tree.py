@@ -8,7 +8,6 @@ at once never freeze the GUI; rows are inserted in blocks per parent, not one by
 from __future__ import annotations
 
 import collections
-import re
 import time
 from typing import Any
 
@@ -21,7 +20,6 @@ from .headers import ColumnHeaders
 
 _TERMINAL = ("success", "error", "cancelled")
 _CHUNK = 500
-_REPLAY_NAME = re.compile(r"\(replay of #(\d+)\)$")
 
 
 class Node:
@@ -88,8 +86,8 @@ class ExecutionTreeModel(ColumnHeaders, QAbstractItemModel):
         self._roots.clear()
         self._running.clear()
         for row in sorted(rows, key=lambda r: r["id"]):
-            replay_of = _replay_of(row.get("replay_of"), row["parent_id"], row["name"])
-            parent = self._nodes.get(row["parent_id"] if replay_of is None else replay_of)
+            replay_of = row.get("replay_of")
+            parent = self._nodes.get(_shown_under(row["parent_id"], replay_of))
             node = Node(row["id"], parent, row["flow"], row["name"], row["kind"], row["status"])
             node.message, node.started, node.ended = row["message"], row["started_at"], row["ended_at"]
             node.is_root, node.replay_of, node.lost_s = row["parent_id"] is None, replay_of, row.get("lost_s")
@@ -118,8 +116,8 @@ class ExecutionTreeModel(ColumnHeaders, QAbstractItemModel):
         fresh: set[Node] = set()
         for event in events:
             if isinstance(event, ev.ExecutionCreated):
-                replay_of = _replay_of(getattr(event, "replay_of", None), event.parent_id, event.name)
-                shown_under = event.parent_id if replay_of is None else replay_of
+                replay_of = event.replay_of
+                shown_under = _shown_under(event.parent_id, replay_of)
                 parent = self._nodes.get(shown_under) if shown_under is not None else None
                 node = Node(event.id, parent, event.flow, event.name, event.kind, event.status)
                 node.is_root, node.replay_of = event.parent_id is None, replay_of
@@ -292,13 +290,10 @@ def resumed_text(lost_s: float) -> str:
     return f"resumed after restart, {lost} lost"
 
 
-def _replay_of(stored: int | None, parent_id: int | None, name: str) -> int | None:
-    """The execution a root replays: the stored column, else the name the engine gives a replay
-    ("Deploy (replay of #12)") as long as events do not carry the column."""
-    if stored is not None or parent_id is not None:
-        return stored
-    match = _REPLAY_NAME.search(name or "")
-    return int(match[1]) if match else None
+def _shown_under(parent_id: int | None, replay_of: int | None) -> int | None:
+    """The row an execution is shown under: its parent's; a root replay's, its original's (a
+    replay's own children stay under the replay, though they replay children of the original)."""
+    return replay_of if parent_id is None else parent_id
 
 
 def _duration(node: Node) -> str:

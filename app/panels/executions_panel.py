@@ -1,11 +1,17 @@
 """The Executions panel: the live tree on the left, the selected execution's details on the
-right, Cancel for a running one, and Pause / Resume / Cancel in the tree's context menu."""
+right, Cancel for a running one, and Pause / Resume / Cancel in the tree's context menu.
+
+Features extend it without rewiring it: a tab beside the details (``details_tabs.addTab``),
+entries in the tree's context menu (``add_menu_extension``)."""
 
 from __future__ import annotations
 
+import logging
+from typing import Callable
+
 from PySide6.QtCore import QItemSelectionModel, QPoint, Qt, QTimer, QUrl, Signal
-from PySide6.QtWidgets import (QHBoxLayout, QHeaderView, QMenu, QPushButton, QSplitter, QTextBrowser, QTreeView,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QHBoxLayout, QHeaderView, QMenu, QPushButton, QSplitter, QTabWidget, QTextBrowser,
+                               QTreeView, QVBoxLayout, QWidget)
 
 from engine_core import events as ev
 
@@ -14,7 +20,11 @@ from ..models.execution_tree import ExecutionTreeModel
 from ..tasks import run_in_background
 from .execution_details import fetch_details, parse_flow_link, render
 
+log = logging.getLogger(__name__)
+
 _ACTIVE = ("queued", "running", "paused")
+
+MenuExtension = Callable[[QMenu, int], None]  # adds entries to the tree's context menu of an execution
 
 
 class ExecutionsPanel(QWidget):
@@ -25,6 +35,7 @@ class ExecutionsPanel(QWidget):
         self._bridge = bridge
         self.model = model
         self.selected_id: int | None = None
+        self._menu_extensions: list[MenuExtension] = []
 
         self.tree = QTreeView()
         self.tree.setObjectName("executionTree")
@@ -42,6 +53,10 @@ class ExecutionsPanel(QWidget):
         self.details.setOpenLinks(False)
         self.details.anchorClicked.connect(self._link_clicked)
         self.details.setPlaceholderText("Select an execution to see its inputs, outputs, logs and messages.")
+        self.details_tabs = QTabWidget()  # Details first; features add theirs (the Journal)
+        self.details_tabs.setObjectName("executionDetailsTabs")
+        self.details_tabs.setTabBarAutoHide(True)  # no bar over the details alone
+        self.details_tabs.addTab(self.details, "Details")
 
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.setObjectName("cancelExecution")
@@ -59,7 +74,7 @@ class ExecutionsPanel(QWidget):
         left_layout.addWidget(self.tree)
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(left)
-        splitter.addWidget(self.details)
+        splitter.addWidget(self.details_tabs)
         splitter.setSizes([500, 400])
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -109,7 +124,18 @@ class ExecutionsPanel(QWidget):
         menu.addSeparator()
         cancel = menu.addAction("Cancel", lambda: self._bridge.cancel(execution_id))
         cancel.setEnabled(status in _ACTIVE)
+        for extend in self._menu_extensions:
+            menu.addSeparator()
+            try:
+                extend(menu, execution_id)
+            except Exception:  # noqa: BLE001 - one broken feature must not take the menu with it
+                log.exception("context menu extension %r failed", extend)
         return menu
+
+    def add_menu_extension(self, extend: MenuExtension) -> None:
+        """``extend(menu, execution_id)`` adds entries to the tree's context menu, after the
+        panel's own (each extension after a separator, in the order they were added)."""
+        self._menu_extensions.append(extend)
 
     def _context_menu(self, point: QPoint) -> None:
         index = self.tree.indexAt(point)

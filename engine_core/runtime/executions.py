@@ -49,7 +49,7 @@ def create(d: "Dispatcher", *, flow: str, name: str | None, kind: str, inputs: s
     active.held = not start
     d.emit(ev.ExecutionCreated(
         id=execution_id, parent_id=active.parent_id, root_id=active.root_id, flow=flow, name=name,
-        kind=kind, status="queued", inputs=json.loads(inputs), at=now,
+        kind=kind, status="queued", inputs=json.loads(inputs), at=now, replay_of=replay_of,
     ))
     return active
 

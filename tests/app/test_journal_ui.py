@@ -1,6 +1,7 @@
 """Journals and replays in the IDE: the Journal tab lists an execution's calls, "Debug this
 execution again" from the tree's context menu starts a replay that stops at a breakpoint, the
-banner at the end of a recording, the tree's marks for resumed executions and replays."""
+banner at the end of a recording, the tree's marks for resumed executions and replays (placed
+by ``ExecutionCreated.replay_of``), and the extension points the feature is installed through."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import time
 import pytest
 from PySide6.QtCore import QModelIndex
 
+from app.journal import install as install_journal
 from engine_core import Engine
 from engine_core import events as ev
 
@@ -82,10 +84,15 @@ def test_tree_marks_resumed_executions_and_shows_a_replay_under_its_original(qtb
         ev.ExecutionCreated(12, None, 12, "Deploy", "Deploy", "flow", "running", {}, now),
         ev.ExecutionCreated(13, None, 13, "Other", "Other", "flow", "running", {}, now),
         ev.ExecutionResumed(12, 12.4, now),
-        ev.ExecutionCreated(40, None, 40, "Deploy", "Deploy (replay of #12)", "flow", "running", {}, now),
+        ev.ExecutionCreated(40, None, 40, "Deploy", "Deploy (replay of #12)", "flow", "running", {}, now, replay_of=12),
+        # A root merely named like a replay is a root; a replay's inline child stays under the replay.
+        ev.ExecutionCreated(41, None, 41, "Other", "Other (replay of #13)", "flow", "running", {}, now),
+        ev.ExecutionCreated(42, 40, 40, "Child", "Child", "flow", "running", {}, now, replay_of=14),
     ])
-    qtbot.waitUntil(lambda: model.pending() == 0 and model.node(40) is not None, timeout=2000)
-    assert model.rowCount() == 2  # the replay is not another root row
+    qtbot.waitUntil(lambda: model.pending() == 0 and model.node(42) is not None, timeout=2000)
+    assert model.rowCount() == 3  # the replay is not another root row
+    assert model.index_for(41).parent() == QModelIndex() and model.node(41).replay_of is None
+    assert model.node(42).parent is model.node(40) and "replay of #14" in model.data(model.index_for(42), 3)
     original = model.index_for(12)
     assert original.data() == "Deploy  #12  ↻ resumed after restart, 12 s lost"
     assert "resumed after restart, 12 s lost" in model.data(original, 3)  # tooltip
@@ -97,16 +104,24 @@ def test_tree_marks_resumed_executions_and_shows_a_replay_under_its_original(qtb
          "message": "x", "started_at": now, "ended_at": now, "lost_s": 3.0},
         {"id": 40, "parent_id": None, "flow": "Deploy", "name": "again", "kind": "flow", "status": "error",
          "message": "x", "started_at": now, "ended_at": now, "replay_of": 12},
+        {"id": 42, "parent_id": 40, "flow": "Child", "name": "Child", "kind": "flow", "status": "error",
+         "message": "x", "started_at": now, "ended_at": now, "replay_of": 14},
     ])
     assert model.rowCount() == 1 and model.index_for(40).parent() == model.index_for(12)
+    assert model.index_for(42).parent() == model.index_for(40)
     assert model.index_for(12).data().endswith("resumed after restart, 3 s lost")
 
 
 def test_journal_tab_and_banner_widgets(qtbot, make_window, workspace):
     window = make_window(workspace)
     feature = window.journal
+    # Through the panel's and the editor area's extension points, nothing swapped or wrapped.
+    assert feature.tabs is window.executions.details_tabs
     assert feature.tabs.tabText(0) == "Details" and feature.tabs.tabText(1) == "Journal"
     assert feature.tabs.widget(0) is window.executions.details
+    assert window.centralWidget() is window.editor_area
+    assert feature.banner.parentWidget() is window.editor_area and window.tabs.parentWidget() is window.editor_area
+    assert "context_actions" not in vars(window.executions)
     feature.view.show_journal(7, {"id": 7, "durable": True}, [
         {"seq": 1, "op": "setting_get", "target": "target", "args": {"name": "target"}, "line": 4, "state": "done",
          "ok": True, "result": "prod", "ref": None, "called_at": time.time(), "answered_at": time.time()},
@@ -126,3 +141,33 @@ def test_journal_tab_and_banner_widgets(qtbot, make_window, workspace):
     assert answers == [True, False]
     menu = window.executions.context_actions(12345)
     assert [a.text() for a in menu.actions() if a.text()][-1] == "Debug this execution again"
+    assert install_journal(window) is feature and feature.tabs.count() == 2  # installed once
+
+
+def test_the_panel_and_editor_area_extension_points(qtbot):
+    from PySide6.QtWidgets import QLabel
+
+    from app.engine_bridge import EngineBridge
+    from app.models.execution_tree import ExecutionTreeModel
+    from app.panels.executions_panel import ExecutionsPanel
+    from app.window_layout import EditorArea
+
+    panel = ExecutionsPanel(EngineBridge(), ExecutionTreeModel())
+    qtbot.addWidget(panel)
+    seen = []
+    panel.add_menu_extension(lambda menu, i: seen.append(i) or menu.addAction(f"first {i}"))
+    panel.add_menu_extension(lambda menu, i: 1 / 0)  # a broken feature: logged, the menu still opens
+    panel.add_menu_extension(lambda menu, i: menu.addAction("last"))
+    texts = [a.text() for a in panel.context_actions(7).actions() if a.text()]
+    assert texts == ["Pause", "Resume", "Cancel", "first 7", "last"] and seen == [7]
+    assert panel.details_tabs.count() == 1 and panel.details_tabs.tabText(0) == "Details"
+    assert panel.details_tabs.tabBar().isHidden() or not panel.details_tabs.isVisible()
+
+    editors = QLabel("editors")
+    area = EditorArea(editors)
+    qtbot.addWidget(area)
+    first, second = QLabel("first"), QLabel("second")
+    area.add_banner(first)
+    area.add_banner(second)
+    layout = area.layout()
+    assert [layout.itemAt(i).widget() for i in range(layout.count())] == [first, second, editors]
