@@ -58,9 +58,15 @@ class JournalPlan(NamedTuple):
 
 # -- identity ---------------------------------------------------------------------------------
 
-# Payload fields that travel as JSON text (flow_api._wire): compared decoded, so that key order
-# and spacing never matter.
+# Payload fields that travel as JSON text (flow_api._wire): kept in the args as the JSON they
+# are, spliced in as sent (not decoded and encoded again: the engine identifies every call of a
+# durable execution, and that costs a parse and an encode per call). Their key order is the
+# flow's dict's and _wire's spacing is always the same, so a resumed flow sends the same text;
+# and a call's identity is its names only (see above), so ``args_hash`` is informational and a
+# text that differs in key order alone changes nothing but the hash shown.
 _JSON_FIELDS = ("inputs", "value", "fields", "form")
+_SPLICE = "\x00json\x00"  # stands for a JSON field's text while the rest is encoded
+_SPLICED = '"\\u0000json\\u0000"'  # ... as json encodes it (the text replaces it after)
 
 # Per op, payload keys that are not part of a call's identity: a timeout or a sleep's length may
 # be computed from the clock, and must not make a resumed call "differ".
@@ -108,17 +114,24 @@ def target_of(op: str, payload: dict, this_id: int | None = None) -> str:
     return ""
 
 
-def _canonical(op: str, payload: dict, this_id: int | None) -> dict:
+def _canonical(op: str, payload: dict, this_id: int | None) -> tuple[dict, list[str]]:
+    """The args to encode (sorted), and the JSON texts that replace their :data:`_SPLICE`
+    values, in key order."""
     ignored = _IGNORED.get(op, ())
     args: dict = {}
+    spliced: dict[str, str] = {}
     for key, value in payload.items():
         if key in ignored:
             continue
         if key in _JSON_FIELDS and isinstance(value, str):
-            try:
-                value = json.loads(value)
-            except ValueError:
-                pass
+            if op == "start_connector" and key == "inputs":  # decoded: its secrets are masked below
+                try:
+                    value = json.loads(value)
+                except ValueError:
+                    pass
+            elif value:
+                spliced[key] = value
+                value = _SPLICE
         elif (key == "parent" or key == "id") and this_id is not None and value == this_id:
             value = THIS
         args[key] = value
@@ -126,7 +139,7 @@ def _canonical(op: str, payload: dict, this_id: int | None) -> dict:
         from . import connectors  # only here: the worker imports this module on every run
 
         args["inputs"] = connectors.masked(str(args.get("connector_type")), args["inputs"])
-    return args
+    return args, [spliced[key] for key in sorted(spliced)]
 
 
 def _json_default(value: Any) -> Any:
@@ -136,6 +149,11 @@ def _json_default(value: Any) -> Any:
     if isinstance(value, (set, frozenset)):
         return sorted(value, key=repr)
     return repr(value)
+
+
+# One encoder each, made once (json.dumps with options makes a JSONEncoder per call).
+_encode_args = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+                                default=_json_default).encode
 
 
 def _mask(text: str, secrets: tuple) -> str:
@@ -152,10 +170,17 @@ def _mask(text: str, secrets: tuple) -> str:
 def identify(op: str, payload: dict, this_id: int | None, secrets: tuple = ()) -> tuple[str, str, str]:
     """``(target, args_hash, args_json)`` of one flow API call, computed the same way by the
     engine (recording) and the worker (answering from a journal). ``args_json`` is canonical
-    (sorted keys, JSON fields decoded, the caller's own id as ``"@this"``, connector secrets and
-    known secret values masked) and uncut; cut it at ARGS_LIMIT to store it."""
-    args = _canonical(op, payload, this_id)
-    text = json.dumps(args, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=_json_default)
+    (sorted keys, JSON fields as the JSON text they were sent as, the caller's own id as
+    ``"@this"``, connector secrets and known secret values masked) and uncut; cut it at
+    ARGS_LIMIT to store it."""
+    args, spliced = _canonical(op, payload, this_id)
+    text = _encode_args(args)
+    if spliced:
+        head, *parts = text.split(_SPLICED)
+        if len(parts) == len(spliced):
+            text = head + "".join(json_text + part for json_text, part in zip(spliced, parts))
+        else:  # a value of the call's own spelled the stand-in: encode those fields as strings
+            text = _encode_args({k: payload[k] if v == _SPLICE else v for k, v in args.items()})
     if secrets:
         text = _mask(text, secrets)
     digest = hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
@@ -172,10 +197,13 @@ def _encode_default(value: Any) -> Any:
     raise TypeError(f"a flow API answer of type {type(value).__name__} cannot be journaled")
 
 
+_encode_result = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, default=_encode_default).encode
+
+
 def encode_result(value: Any) -> str:
     """A call's answer (or an error's ``[class name, message]``) as journal text: JSON, bytes as
     ``{"$b64": ...}``, tuples as lists."""
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=_encode_default)
+    return _encode_result(value)
 
 
 def _decode_hook(obj: dict) -> Any:

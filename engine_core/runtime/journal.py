@@ -150,7 +150,7 @@ class Journal:
         """A handler deferred ``call``: record what it waits on (a resume waits for it again)."""
         entry = self._open.get((call.worker.pid, call.request_id))
         if entry is not None and entry.new:
-            entry.row["ref"] = json.dumps(ref, separators=(",", ":"))
+            entry.row["ref"] = _ref_text(ref)
 
     def answer(self, worker: Worker, request_id: int, ok: bool, value: Any) -> None:
         """Every reply to a flow goes through here (``Dispatcher.reply``)."""
@@ -212,6 +212,18 @@ class Journal:
         key = self._open_of.pop(execution.id, None)
         if key is not None:
             self._open.pop(key, None)
+
+
+_encode_ref = json.JSONEncoder(separators=(",", ":")).encode
+
+
+def _ref_text(ref: dict) -> str:
+    """``ref`` as JSON; the usual one, a single id (``child=12``), without the encoder."""
+    if len(ref) == 1:
+        (key, value), = ref.items()
+        if type(value) is int:  # keys are the handlers' keyword names: nothing to escape
+            return f'{{"{key}":{value}}}'
+    return _encode_ref(ref)
 
 
 # vcs.settings_files.SETTINGS_DIR and vcs.secrets.REFERENCE_KEY: the vcs package loads GitPython,

@@ -137,6 +137,7 @@ def _resume(d: "Dispatcher", store: Any, rows: list[dict], by_id: dict[int, dict
     last_seqs = {a.id: (journals.get(a.id) or [None])[-1] for a in actives if a.kind == "flow"}
     skips = _notes_after(writer, store, {i: (e.seq if e is not None else 0) for i, e in last_seqs.items()})
     resumed: list[int] = []
+    marks: list[tuple[int, float, float, str]] = []  # (id, at, lost_s, message): one executemany
     failing = {a.id for a, _ in failed}
     for active in actives:
         if active.id in failing:
@@ -153,12 +154,13 @@ def _resume(d: "Dispatcher", store: Any, rows: list[dict], by_id: dict[int, dict
             active.repause = row["status"] == "paused" and active.pending_entry is None and active.started
             active.held = _held(row, journals.get(row["parent_id"], ()), journals.get(active.id, ()))
         lost = max(0.0, now - _last_step(row, entries))
-        writer.mark_resumed(active.id, now, lost)
         message = resumed_message(lost)
-        writer.save_execution(active.id, name=None, message=message)
+        marks.append((active.id, now, lost, message))
         d.emit(ev.ExecutionResumed(active.id, lost, now))
         d.emit(ev.StatusChanged(active.id, row["status"], message, now))
         resumed.append(active.id)
+    if marks:
+        writer.mark_resumed_many(marks)
     # Those that cannot go on end now (deepest first): their parents, re-attaching to them,
     # get their end like any child's.
     for active, problem in sorted(failed, key=lambda f: -f[0].depth):

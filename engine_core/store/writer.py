@@ -45,9 +45,23 @@ JOURNAL_COLUMNS = ("execution_id", "seq", "op", "target", "args_hash", "args", "
                    "ref", "called_at", "answered_at")
 _JOURNAL_OPTIONAL = {"args": None, "line": None, "state": "pending", "ok": None, "result": None, "ref": None,
                      "answered_at": None}
+_JOURNAL_WIDTH = len(JOURNAL_COLUMNS)
 _INSERT_JOURNAL = journal.insert().values({c: _p(c) for c in JOURNAL_COLUMNS})
 _ANSWER_JOURNAL = journal.update().where(journal.c.execution_id == _p("_eid"), journal.c.seq == _p("_seq")).values(
     state=sa.text("'done'"), ok=_p("_ok"), result=_p("_result"), answered_at=_p("_at"))
+# journal_answer's row keys, by the statement's parameter names.
+_ANSWER_KEYS = {"_eid": "execution_id", "_seq": "seq", "_ok": "ok", "_result": "result", "_at": "answered_at"}
+_ZERO = sa.literal_column("0.0", sa.Float)  # not a bind parameter: the raw statements bind only theirs
+_MARK_RESUMED = executions.update().where(_ID).values(
+    resumed_at=_p("_at"), lost_s=sa.func.coalesce(executions.c.lost_s, _ZERO) + _p("_lost", type_=sa.Float))
+_MARK_RESUMED_MESSAGE = executions.update().where(_ID).values(
+    resumed_at=_p("_at"), lost_s=sa.func.coalesce(executions.c.lost_s, _ZERO) + _p("_lost", type_=sa.Float),
+    message=_p("_message"))
+_SAVE_EXECUTION = {
+    (True, False): executions.update().where(_ID).values(name=_p("_name")),
+    (False, True): executions.update().where(_ID).values(message=_p("_message")),
+    (True, True): executions.update().where(_ID).values(name=_p("_name"), message=_p("_message")),
+}
 _ENTRY_COLUMNS = JOURNAL_COLUMNS[1:]  # journal_keys.Entry's fields, in its order
 _ACTIVE = ("queued", "running", "paused")
 SUSPENDED_LOCK_SESSION = -1
@@ -88,7 +102,7 @@ class _Compiled:
     and the dispatcher runs three or four per flow API call while every waiting execution
     waits for it. Values go through the column types' bind processors as SQLAlchemy would."""
 
-    __slots__ = ("sql", "_names", "_positional", "_processors", "positional_getter")
+    __slots__ = ("sql", "_names", "_positional", "_processors", "positional_getter", "_getters")
 
     def __init__(self, statement, dialect):
         compiled = statement.compile(dialect=dialect)
@@ -103,6 +117,14 @@ class _Compiled:
         if self._positional and len(self._names) > 1 and all(
                 isinstance(compiled.binds[name].type, (sa.Float, sa.Boolean)) for name, _ in self._processors):
             self.positional_getter = operator.itemgetter(*self._names)
+        self._getters: dict[int, operator.itemgetter] = {}
+
+    def getter(self, keys: dict[str, str]) -> operator.itemgetter:
+        """:attr:`positional_getter` for rows keyed by ``keys[name]`` instead of ``name``."""
+        getter = self._getters.get(id(keys))
+        if getter is None:
+            getter = self._getters[id(keys)] = operator.itemgetter(*[keys[name] for name in self._names])
+        return getter
 
     def parameters(self, values: dict):
         if self._processors:
@@ -167,22 +189,25 @@ class Writer:
         self._cursor.execute(compiled.sql, compiled.parameters(params))
         return self._cursor
 
-    def _raw_many(self, statement, rows: list[dict]) -> None:
-        """:meth:`_raw` for many rows: one ``executemany``."""
+    def _raw_many(self, statement, rows: list[dict], keys: dict[str, str] | None = None) -> None:
+        """:meth:`_raw` for many rows: one ``executemany``, in the driver's transaction like
+        :meth:`_raw` (no SQLAlchemy transaction: :meth:`commit` then commits the DB-API
+        connection itself). ``keys``: the rows' key of each of the statement's parameter names
+        (rows keyed otherwise than the statement's parameters need no copy then)."""
         compiled = self._compiled.get(statement)
         if compiled is None:
             compiled = self._compiled[statement] = _Compiled(statement, self._conn.dialect)
-        if not self._conn.in_transaction():
-            self._conn.begin()
         dbapi = self._conn.connection.dbapi_connection
         if dbapi is not self._cursor_of:
             self._cursor, self._cursor_of = dbapi.cursor(), dbapi
         self._dirty = True
         if compiled.positional_getter is not None:  # no conversions needed: straight to tuples
-            get = compiled.positional_getter
+            get = compiled.positional_getter if keys is None else compiled.getter(keys)
             self._cursor.executemany(compiled.sql, [get(row) for row in rows])
         else:
             parameters = compiled.parameters
+            if keys is not None:
+                rows = [{name: row[key] for name, key in keys.items()} for row in rows]
             self._cursor.executemany(compiled.sql, [parameters(row) for row in rows])
 
     # -- executions ----------------------------------------------------------------------
@@ -251,9 +276,9 @@ class Writer:
         return list(ids)
 
     def save_execution(self, execution_id: int, *, name: str | None, message: str | None) -> None:
-        values = {k: v for k, v in (("name", name), ("message", message)) if v is not None}
-        if values:
-            self._exec(executions.update().where(executions.c.id == execution_id).values(**values))
+        statement = _SAVE_EXECUTION.get((name is not None, message is not None))
+        if statement is not None:
+            self._raw(statement, {"_id": execution_id, "_name": name, "_message": message})
 
     def cancel_requests(self, session_id: int) -> list[int]:
         rows = self._conn.execute(sa.select(executions.c.id).where(
@@ -312,14 +337,15 @@ class Writer:
         pending call), in one ``executemany``. A call answered in the round that asked it comes
         as one ``'done'`` row."""
         if rows:
-            self._raw_many(_INSERT_JOURNAL, [{**_JOURNAL_OPTIONAL, **row} for row in rows])
+            # Rows with every column (the engine's Journal makes them so) go as they are.
+            self._raw_many(_INSERT_JOURNAL, [row if len(row) == _JOURNAL_WIDTH else {**_JOURNAL_OPTIONAL, **row}
+                                             for row in rows])
 
     def journal_answer(self, rows: list[dict]) -> None:
         """Answer pending calls, one ``executemany``: each row has ``execution_id``, ``seq``,
         ``ok`` (a value: True, an error: False), ``result`` (text) and ``answered_at``."""
         if rows:
-            self._raw_many(_ANSWER_JOURNAL, [{"_eid": r["execution_id"], "_seq": r["seq"], "_ok": r["ok"],
-                                              "_result": r["result"], "_at": r["answered_at"]} for r in rows])
+            self._raw_many(_ANSWER_JOURNAL, rows, _ANSWER_KEYS)
 
     def journal_entries(self, execution_ids) -> dict[int, list]:
         """The journals of ``execution_ids`` as ``journal_keys.Entry`` tuples ordered by seq
@@ -415,8 +441,18 @@ class Writer:
 
     def mark_resumed(self, execution_id: int, at: float, lost_s: float) -> None:
         """A resumed execution: when, and the time lost added to that of earlier resumes."""
-        self._exec(executions.update().where(executions.c.id == execution_id).values(
-            resumed_at=at, lost_s=sa.func.coalesce(executions.c.lost_s, 0.0) + lost_s))
+        self._raw(_MARK_RESUMED, {"_id": execution_id, "_at": at, "_lost": lost_s})
+
+    def mark_resumed_many(self, rows: list[tuple[int, float, float, str | None]]) -> None:
+        """:meth:`mark_resumed` of many executions, with their new message (None: unchanged)
+        too, in one ``executemany`` per statement: rows are ``(id, at, lost_s, message)``."""
+        plain = [{"_id": i, "_at": at, "_lost": lost} for i, at, lost, message in rows if message is None]
+        told = [{"_id": i, "_at": at, "_lost": lost, "_message": message}
+                for i, at, lost, message in rows if message is not None]
+        if plain:
+            self._raw_many(_MARK_RESUMED, plain)
+        if told:
+            self._raw_many(_MARK_RESUMED_MESSAGE, told)
 
     def script_put(self, sha: str, text: str) -> None:
         """Store a script (the code an execution runs) unless it is there already; cached by

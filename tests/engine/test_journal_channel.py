@@ -3,6 +3,8 @@ or replayed execution's calls get from its journal, and what still reaches the e
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 import flow_api
@@ -246,8 +248,16 @@ def test_file_read_too_big_to_journal_is_read_again_and_checked():
 
 def test_identify_normalises():
     a = jk.identify("start_flow", {"parent": EID, "flow": "B", "inputs": '{"a":1,"b":2}'}, EID)
-    b = jk.identify("start_flow", {"inputs": '{"b": 2, "a": 1}', "flow": "B", "parent": EID}, EID)
+    b = jk.identify("start_flow", {"inputs": '{"a":1,"b":2}', "flow": "B", "parent": EID}, EID)
     assert a == b and a[0] == "B" and '"parent":"@this"' in a[2]
+    # JSON fields are kept as the JSON text sent (not decoded and encoded again): the args stay
+    # JSON, and a text that differs alone changes the hash shown, never the identity (the names)
+    assert json.loads(a[2])["inputs"] == {"a": 1, "b": 2}
+    c = jk.identify("start_flow", {"parent": EID, "flow": "B", "inputs": '{"b":2,"a":1}'}, EID)
+    assert c[0] == a[0] and json.loads(c[2]) == json.loads(a[2])
+    # a value spelling the stand-in for a JSON field's text does not mix them up
+    odd = jk.identify("start_flow", {"parent": EID, "flow": "B", "name": jk._SPLICE, "inputs": '{"a":1}'}, EID)
+    assert json.loads(odd[2])["name"] == jk._SPLICE
     # a replay (another id) hashes its own calls the same
     assert jk.identify("start_flow", {"parent": 99, "flow": "B", "inputs": '{"a":1,"b":2}'}, 99) == a
     # timeouts and a sleep's length are not part of the identity
