@@ -138,7 +138,25 @@ def _recorded(result):
             return decode_result(result)
         except Exception:  # noqa: BLE001 - plain text: shown as it is
             return result
+    if isinstance(result, dict) and result.keys() & _JSON_TEXT_FIELDS:
+        # `get('output_value')` answers with the outputs as the JSON text the worker decodes;
+        # shown as the values the flow saw, not as an escaped string.
+        return {k: _json_or_text(v) if k in _JSON_TEXT_FIELDS else v for k, v in result.items()}
     return result
+
+
+_JSON_TEXT_FIELDS = frozenset({"output_value", "input_value", "outputs", "inputs"})
+
+
+def _json_or_text(value):
+    import json
+
+    if isinstance(value, str) and value[:1] in "{[":
+        try:
+            return json.loads(value)
+        except ValueError:
+            pass
+    return value
 
 
 def journal_call(entry: dict) -> str:

@@ -176,3 +176,10 @@ def test_replay_of_a_missing_execution(workspace):
     result = run_cli("replay", "9999", "--no-debug", "-w", str(workspace.root))
     assert result.returncode in (1, 2)
     assert "9999" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_recorded_get_of_outputs_shows_the_values_not_escaped_json():
+    from engine_core.cli_output import journal_answer
+
+    entry = {"state": "done", "ok": True, "result": {"output_value": '{"result":42}', "status": "success"}}
+    assert journal_answer(entry) == '{"output_value": {"result": 42}, "status": "success"}'
