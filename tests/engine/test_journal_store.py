@@ -18,7 +18,8 @@ import sqlalchemy as sa
 from engine_core import Store
 from engine_core.journal_keys import Entry
 from engine_core.store.schema import engine_sessions, executions, journal, locks, logs, messages, scripts, status_changes
-from engine_core.store.writer import SUSPENDED_LOCK_SESSION, Writer
+from engine_core.store.durable_writes import SUSPENDED_LOCK_SESSION
+from engine_core.store.writer import Writer
 
 SECRET_REF = {"$flowdesk_secret": {"keyring_service": "flowdesk", "key": "work space/db_password"}}
 DAY = 86400.0
