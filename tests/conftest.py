@@ -26,3 +26,13 @@ def engine(workspace):
 
     with Engine(workspace.root, options=EngineOptions(warm_workers=2, memory_limit_mb=1024)) as running:
         yield running
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """``postgresql://flowdesk@127.0.0.1:<port>``: one real PostgreSQL server for the session
+    (tests make their own databases on it: pg_server.new_database)."""
+    from pg_server import running_postgres
+
+    with running_postgres() as port:
+        yield f"postgresql://flowdesk@127.0.0.1:{port}"

@@ -7,6 +7,7 @@ import pwd
 import shutil
 import subprocess
 import tempfile
+import uuid
 from contextlib import contextmanager
 
 import pytest
@@ -61,3 +62,14 @@ def running_postgres(password: str | None = None):
         subprocess.run([pg_ctl, "-D", data, "-m", "immediate", "-w", "stop"], capture_output=True, env=env,
                        cwd=base, **as_user)
         shutil.rmtree(base, ignore_errors=True)
+
+
+def new_database(server_url: str, name: str | None = None) -> str:
+    """Create an empty database (``name``, or a new ``flowdesk_<hex>``) on the server at
+    ``server_url`` (``postgresql://user@host:port``) and return its URL."""
+    import psycopg
+
+    name = name or f"flowdesk_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(f"{server_url}/postgres", autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {name}")
+    return f"{server_url}/{name}"

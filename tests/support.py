@@ -71,3 +71,23 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def send_json(handler: http.server.BaseHTTPRequestHandler, status: int, body, headers: dict | None = None) -> None:
+    """Answer ``handler``'s request: ``status``, ``headers``, then ``body`` (bytes as they are,
+    anything else as JSON) as ``application/json``."""
+    data = body if isinstance(body, bytes) else json.dumps(body).encode()
+    handler.send_response(status)
+    for name, value in (headers or {}).items():
+        handler.send_header(name, value)
+    handler.send_header("Content-Type", "application/json")
+    handler.send_header("Content-Length", str(len(data)))
+    handler.end_headers()
+    handler.wfile.write(data)
+
+
+class QuietHandler(http.server.BaseHTTPRequestHandler):
+    """A request handler that writes no line per request to stderr."""
+
+    def log_message(self, *args) -> None:
+        pass

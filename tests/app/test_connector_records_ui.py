@@ -5,7 +5,6 @@ editor's lint knows the records (a misspelt parameter of a record's connector is
 
 from __future__ import annotations
 
-import http.server
 import json
 import socket
 
@@ -16,7 +15,7 @@ from PySide6.QtWidgets import QLabel, QLineEdit
 from engine_core.connectors import records
 
 from app.connectors import install
-from support import serving_http
+from support import QuietHandler, send_json, serving_http
 
 
 def _window(make_window, workspace):
@@ -116,17 +115,10 @@ def test_lint_in_an_open_editor_knows_the_records(qtbot, make_window, workspace)
     assert window.tabs.current_editor().problems_at_line(4)
 
 
-class _Hello(http.server.BaseHTTPRequestHandler):
+class _Hello(QuietHandler):
     def do_GET(self):
         body = b'{"hello": "world"}'
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args):
-        pass
+        send_json(self, 200, body)
 
 
 @pytest.fixture

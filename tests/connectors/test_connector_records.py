@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import argparse
 import base64
-import http.server
 import json
 import stat
 import textwrap
@@ -15,7 +14,7 @@ import pytest
 
 from engine_core.connectors import MASK, records
 from engine_core.connectors import cli as connector_cli
-from support import serving_http
+from support import QuietHandler, send_json, serving_http
 
 SECRET = "s3cret-Pa55"
 
@@ -187,17 +186,10 @@ def test_cli_save_list_show_delete_never_prints_the_secret(workspace, capsys, no
 
 # -- a flow calling a record ------------------------------------------------------------------
 
-class _AuthEcho(http.server.BaseHTTPRequestHandler):
+class _AuthEcho(QuietHandler):
     def do_GET(self):  # noqa: N802 - the name http.server calls
         payload = json.dumps({"path": self.path, "authorization": self.headers.get("Authorization")}).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
-
-    def log_message(self, *args):
-        pass
+        send_json(self, 200, payload)
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ bearer auth, retries) through flows run by the real engine against a real HTTP s
 from __future__ import annotations
 
 import base64
-import http.server
 import json
 import socket
 import sys
@@ -19,13 +18,13 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "engine"))
 from api_support import find_nodes, run_flow  # noqa: E402
-from support import serving_http
+from support import QuietHandler, send_json, serving_http
 
 SECRET = "pa55-Wörd-9x"
 TOKEN = "tok-abcdef-123456"
 
 
-class _Handler(http.server.BaseHTTPRequestHandler):
+class _Handler(QuietHandler):
     counts: dict[str, int] = {}
     authorizations: list = []  # what the server received (the flow's outputs mask secrets)
     lock = threading.Lock()
@@ -53,21 +52,12 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                               "authorization": self.headers.get("Authorization"),
                               "content_type": self.headers.get("Content-Type"), "x_trace": self.headers.get("X-Trace"),
                               "body": raw.decode("utf-8", "replace"), "count": _Handler.counts}).encode()
-        self.send_response(code)
-        for name, value in extra.items():
-            self.send_header(name, value)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
         try:
-            self.wfile.write(payload)
+            send_json(self, code, payload, extra)
         except OSError:  # the client gave up (the read timeout test)
             pass
 
     do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = _answer
-
-    def log_message(self, *args) -> None:
-        pass
 
 
 @pytest.fixture

@@ -101,19 +101,16 @@ def test_mysql_without_its_driver_names_the_package_to_install(engine, workspace
 
 # --- PostgreSQL -------------------------------------------------------------------------------
 
-from pg_server import running_postgres  # noqa: E402
-from test_postgres import postgres_server  # noqa: E402,F401  (the engine tests' server)
+from pg_server import new_database, running_postgres  # noqa: E402
 
 
 @pytest.mark.postgres
-def test_postgresql_execute_and_fetch_with_params(engine, workspace, postgres_server):  # noqa: F811
-    import psycopg
+def test_postgresql_execute_and_fetch_with_params(engine, workspace, postgres_server):
     from sqlalchemy.engine import make_url
 
     server = make_url(postgres_server)
     name = f"shop_{os.getpid()}_{abs(hash(str(workspace.root))) % 10**6}"
-    with psycopg.connect(f"{postgres_server}/postgres", autocommit=True) as conn:
-        conn.execute(f"CREATE DATABASE {name}")
+    new_database(postgres_server, name)
     pg = lambda **params: ["SQLPG", {"host": server.host, "port": server.port, "database": name,  # noqa: E731
                                      "username": server.username, "password": SECRET, **params}]
     results, connections = run_calls(engine, workspace, "PG shop", [

@@ -5,14 +5,13 @@ the tests look at what a user sees: the stored tree, statuses, outputs, logs and
 
 from __future__ import annotations
 
-import http.server
 import json
 import threading
 import time
 from typing import Any, Callable, Iterator
 
 import pytest
-from support import serving_http
+from support import QuietHandler, send_json, serving_http
 
 WAIT_S = 60
 """Upper bound for anything a test waits for; a healthy engine needs a fraction of it."""
@@ -109,7 +108,7 @@ def wait_until(predicate: Callable[[], Any], timeout: float = WAIT_S, what: str 
         time.sleep(interval)
 
 
-class _EchoHandler(http.server.BaseHTTPRequestHandler):
+class _EchoHandler(QuietHandler):
     """Answers every request with JSON describing it: method, path, headers, body."""
 
     counts: dict[str, int] = {}
@@ -134,16 +133,9 @@ class _EchoHandler(http.server.BaseHTTPRequestHandler):
             code = 200
         payload = json.dumps({"method": self.command, "path": self.path, "body": body,
                               "agent": self.headers.get("User-Agent")}).encode()
-        self.send_response(code)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
+        send_json(self, code, payload)
 
     do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = _answer
-
-    def log_message(self, *args) -> None:
-        pass
 
 
 @pytest.fixture

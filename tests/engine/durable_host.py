@@ -15,6 +15,7 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 
 
@@ -35,21 +36,34 @@ def main(spec: dict) -> None:
 
 
 class Host:
-    """A running ``durable_host.py`` (its own process group); ``ids`` are the roots it submitted."""
+    """A running ``durable_host.py`` (its own process group); ``ids`` are the roots it submitted.
+    ``options`` go over one warm worker and 1024 MB. Its stderr is piped, or with ``log_dir``
+    written to a file there, to be read while it runs (shown when a wait times out)."""
 
     def __init__(self, workspace, db_url: str | None, roots: list, *, options: dict | None = None,
-                 close_after: float | None = None, env: dict | None = None):
+                 close_after: float | None = None, env: dict | None = None, log_dir: Path | None = None):
         spec = {"workspace": str(workspace), "db_url": db_url, "roots": roots,
                 "options": {"warm_workers": 1, "memory_limit_mb": 1024, **(options or {})},
                 "close_after": close_after}
+        self.stderr_path = None if log_dir is None else Path(log_dir) / f"host-{uuid.uuid4().hex[:6]}.stderr"
+        self._stderr = subprocess.PIPE if self.stderr_path is None else open(self.stderr_path, "w")
         self.proc = subprocess.Popen([sys.executable, str(Path(__file__).resolve()), json.dumps(spec)],
-                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                     stdout=subprocess.PIPE, stderr=self._stderr, text=True,
                                      start_new_session=True, env=env)
         line = self.proc.stdout.readline()
         if not line:
             self.proc.wait(10)
-            raise AssertionError(f"the engine host ended before submitting: {self.proc.stderr.read()[-3000:]}")
+            raise AssertionError(f"the engine host ended before submitting: {self.stderr()}")
         self.ids = json.loads(line)["ids"]
+
+    def stderr(self) -> str:
+        """The end of its stderr: so far (``log_dir``), or all of it once it has ended (piped)."""
+        if self.stderr_path is None:
+            return self.proc.stderr.read()[-3000:]
+        return self.stderr_path.read_text(errors="replace")[-3000:]
+
+    def dead(self) -> str | None:
+        return f"the engine host exited with {self.proc.returncode}" if self.proc.poll() is not None else None
 
     def kill9(self) -> None:
         try:
@@ -60,16 +74,21 @@ class Host:
 
     def wait_closed(self, timeout: float = 30) -> None:
         self.proc.wait(timeout)
-        assert self.proc.returncode == 0, self.proc.stderr.read()[-3000:]
+        assert self.proc.returncode == 0, self.stderr()
+
+    def ensure_dead(self) -> None:
+        """Killed if still running; its pipes and stderr file closed."""
+        if self.proc.poll() is None:
+            self.kill9()
+        for stream in (self.proc.stdout, self.proc.stderr, self._stderr):
+            if stream not in (None, subprocess.PIPE):
+                stream.close()
 
     def __enter__(self) -> "Host":
         return self
 
     def __exit__(self, *exc_info) -> None:
-        if self.proc.poll() is None:
-            self.kill9()
-        for stream in (self.proc.stdout, self.proc.stderr):
-            stream.close()
+        self.ensure_dead()
 
 
 def wait_for(condition, what: str, timeout: float = 30, poll: float = 0.02):

@@ -12,21 +12,18 @@ tests/engine/test_journal_secrets.py and tests/bench/bench_durable.py use the sa
 
 from __future__ import annotations
 
-import http.server
 import json
-import os
-import signal
-import subprocess
 import sys
 import time
-import uuid
 from pathlib import Path
 
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # support, pg_server (also from the bench)
 
-HOST_SCRIPT = Path(__file__).resolve().parent / "durable_host.py"
+from durable_host import Host  # noqa: E402  (also for test_journal_secrets, the bench)
+from support import QuietHandler, send_json  # noqa: E402
+
 HOST_OPTIONS = {"warm_workers": 2, "memory_limit_mb": 1024}
 ACTIVE_STATUSES = ("queued", "running", "paused")
 
@@ -70,44 +67,9 @@ def handler(system, this, inputs):
 
 
 # -- the engine host (a separate process, killed with SIGKILL) -------------------------------------
-# tests/engine/durable_host.py (helper C2's): an Engine that submits the roots it is given, prints
-# {"ids": [...], "pid": PID} and serves until killed. Wrapped here to keep its stderr in a file
-# (shown when a wait times out) and to tell a host that died by itself.
-
-class Host:
-    """``python durable_host.py SPEC`` in a new session (its own process group)."""
-
-    def __init__(self, workspace, db_url: str | None, roots: list, options: dict | None = None,
-                 env: dict | None = None, log_dir: Path | None = None):
-        spec = {"workspace": str(workspace), "db_url": db_url, "roots": roots,
-                "options": {**HOST_OPTIONS, **(options or {})}}
-        log_dir = Path(log_dir or workspace)
-        self.stderr_path = log_dir / f"host-{uuid.uuid4().hex[:6]}.stderr"
-        self._stderr = open(self.stderr_path, "w")
-        self.proc = subprocess.Popen([sys.executable, str(HOST_SCRIPT), json.dumps(spec)],
-                                     stdout=subprocess.PIPE, stderr=self._stderr, text=True,
-                                     start_new_session=True, env=env)
-        line = self.proc.stdout.readline()
-        if not line:
-            self.proc.wait(10)
-            raise AssertionError(f"the engine host ended before submitting: {self.stderr()}")
-        self.ids = json.loads(line)["ids"]
-
-    def stderr(self) -> str:
-        self._stderr.flush()
-        return self.stderr_path.read_text(errors="replace")[-3000:]
-
-    def dead(self) -> str | None:
-        return f"the engine host exited with {self.proc.returncode}" if self.proc.poll() is not None else None
-
-    def kill9(self) -> None:
-        os.killpg(self.proc.pid, signal.SIGKILL)
-        self.proc.wait(10)
-        self._stderr.close()
-
-    def ensure_dead(self) -> None:
-        if self.proc.poll() is None:
-            self.kill9()
+# durable_host.Host: an Engine in a process of its own that submits the roots it is given and
+# serves until killed; given HOST_OPTIONS and a log_dir here (its stderr in a file, shown when a
+# wait times out); host.dead() tells a host that died by itself.
 
 
 # -- the database, read as another process would ---------------------------------------------------
@@ -190,14 +152,6 @@ def _ref(row: dict) -> dict:
 # -- fixtures: the same test on SQLite and on PostgreSQL --------------------------------------------
 
 
-@pytest.fixture(scope="session")
-def postgres_server():
-    from pg_server import running_postgres
-
-    with running_postgres() as port:
-        yield f"postgresql://flowdesk@127.0.0.1:{port}"
-
-
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def database(request):
     """database(workspace_root) -> a URL of an empty database for that workspace."""
@@ -207,18 +161,14 @@ def database(request):
             from engine_core.workspace import Workspace
 
             return resolve_db_url(Workspace.open(root), None)
-        import psycopg
+        from pg_server import new_database
 
-        server = request.getfixturevalue("postgres_server")
-        name = f"flowdesk_{uuid.uuid4().hex[:8]}"
-        with psycopg.connect(f"{server}/postgres", autocommit=True) as conn:
-            conn.execute(f"CREATE DATABASE {name}")
-        return f"{server}/{name}"
+        return new_database(request.getfixturevalue("postgres_server"))
     make.kind = request.param
     return make
 
 
-class Counter(http.server.BaseHTTPRequestHandler):
+class Counter(QuietHandler):
     """Counts every request (the REST call must reach it exactly once across the crash)."""
 
     hits: list = []
@@ -228,16 +178,9 @@ class Counter(http.server.BaseHTTPRequestHandler):
         body = self.rfile.read(length) if length else b""
         type(self).hits.append((self.command, self.path, body))
         data = json.dumps({"greeting": "hello", "got": json.loads(body or b"null")}).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+        send_json(self, 200, data)
 
     do_GET = do_POST = _answer
-
-    def log_message(self, *args):
-        pass
 
 
 def _counting_server():
@@ -289,7 +232,8 @@ def _crash_and_resume(workspace, tmp_path, database, *, sleep: float, kill_into_
     handler, serving = _counting_server()
     with serving as server:
         api = f"http://127.0.0.1:{server.server_address[1]}/api"
-        host = Host(workspace.root, url, [("Root", {"url": api, "sleep": sleep})], log_dir=tmp_path)
+        host = Host(workspace.root, url, [("Root", {"url": api, "sleep": sleep})], options=HOST_OPTIONS,
+                    log_dir=tmp_path)
         db = Db(url)
         try:
             (root_id,) = host.ids

@@ -6,7 +6,6 @@ ended is not run again, a flow edited since gives the "call differs" error, resu
 
 from __future__ import annotations
 
-import http.server
 import sys
 import threading
 import time
@@ -17,6 +16,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from durable_host import Host, wait_for  # noqa: E402
+from support import QuietHandler, send_json  # noqa: E402
 
 from engine_core import Engine, EngineOptions, Store, events as ev  # noqa: E402
 from engine_core.runtime.engine import resolve_db_url  # noqa: E402
@@ -29,28 +29,14 @@ def _store(workspace, db_url: str | None = None) -> Store:
     return Store(db_url or resolve_db_url(Workspace.open(workspace.root), None))
 
 
-@pytest.fixture(scope="session")
-def postgres_server():
-    from pg_server import running_postgres
-
-    with running_postgres() as port:
-        yield f"postgresql://flowdesk@127.0.0.1:{port}"
-
-
 @pytest.fixture(params=["sqlite", "postgres"])
 def db_url(request):
     """None (the workspace's SQLite) or a new database on a real PostgreSQL server."""
     if request.param == "sqlite":
         return None
-    import uuid
+    from pg_server import new_database
 
-    import psycopg
-
-    server = request.getfixturevalue("postgres_server")
-    name = f"flowdesk_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(f"{server}/postgres", autocommit=True) as conn:
-        conn.execute(f"CREATE DATABASE {name}")
-    return f"{server}/{name}"
+    return new_database(request.getfixturevalue("postgres_server"))
 
 
 def _rows(store: Store) -> dict[str, dict]:
@@ -215,7 +201,7 @@ def test_resume_off_in_the_flow(workspace, tmp_path):
     _resume_off_case(workspace, tmp_path, config=False)
 
 
-class _Held(http.server.BaseHTTPRequestHandler):
+class _Held(QuietHandler):
     """Answers GET at once after the first, holds the first request of each method open."""
 
     hits: list = []
@@ -230,18 +216,11 @@ class _Held(http.server.BaseHTTPRequestHandler):
             type(self).release.wait(30)  # the engine is killed meanwhile
         data = b'{"ok": true}'
         try:
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
+            send_json(self, 200, data)
         except OSError:
             pass
 
     do_GET = do_POST = _answer
-
-    def log_message(self, *args):
-        pass
 
 
 @pytest.mark.parametrize("method", ["POST", "GET"])
@@ -353,7 +332,7 @@ def test_a_child_with_resume_off_in_a_resumed_tree_ends_and_its_parent_sees_it(w
     assert "engine stopped while running (resume is off for this flow)" in record["outputs"]["inner_failed"]
 
 
-class _Slow(http.server.BaseHTTPRequestHandler):
+class _Slow(QuietHandler):
     hits: list = []
 
     def do_POST(self):
@@ -363,14 +342,7 @@ class _Slow(http.server.BaseHTTPRequestHandler):
         type(self).hits.append(time.time())
         time.sleep(0.8)
         data = b'{"ok": true}'
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, *args):
-        pass
+        send_json(self, 200, data)
 
 
 def test_close_lets_a_running_connection_end_before_suspending(workspace):

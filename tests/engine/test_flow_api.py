@@ -1,10 +1,9 @@
 """Each call of the flow API, run for real in worker processes."""
 
-import http.server
 import json
 
 import pytest
-from support import serving_http
+from support import QuietHandler, send_json, serving_http
 
 
 def run(engine, workspace, name, body, inputs=None, timeout=30):
@@ -201,17 +200,10 @@ def test_unknown_connector_type_is_a_clear_error(engine, workspace):
 
 @pytest.fixture
 def http_server():
-    class Handler(http.server.BaseHTTPRequestHandler):
+    class Handler(QuietHandler):
         def do_GET(self):
             body = json.dumps({"path": self.path}).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args):
-            pass
+            send_json(self, 200, body)
 
     with serving_http(Handler) as server:
         yield f"http://127.0.0.1:{server.server_address[1]}"

@@ -17,12 +17,12 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import http.server
 import json
 
 import pytest
 
-from test_durable_kill9 import Db, Host, database, ended, postgres_server, wait_for  # noqa: F401  (fixtures)
+from support import QuietHandler, send_json
+from test_durable_kill9 import HOST_OPTIONS, Db, Host, database, ended, wait_for  # noqa: F401  (fixtures)
 
 SECRET = "Setting-S3cret-9f2d71"
 CONN_PASSWORD = "Conn-Pa55-41c8be"
@@ -75,7 +75,7 @@ def handler(system, this, inputs):
 """
 
 
-class Checker(http.server.BaseHTTPRequestHandler):
+class Checker(QuietHandler):
     """Answers 200 {"auth": "ok"} when the Basic auth is the one expected for the path, else 401."""
 
     hits: list = []
@@ -89,14 +89,7 @@ class Checker(http.server.BaseHTTPRequestHandler):
         ok = self.headers.get("Authorization") == expected
         type(self).hits.append(("/" + path, ok))
         data = json.dumps({"auth": "ok" if ok else "refused"}).encode()
-        self.send_response(200 if ok else 401)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, *args):
-        pass
+        send_json(self, 200 if ok else 401, data)
 
 
 @pytest.fixture
@@ -164,7 +157,8 @@ def test_secrets_are_references_in_the_journal_and_resume_resolves_them(workspac
                      {"url": base + "/record", "method": "POST", "username": "alice", "password": CONN_PASSWORD})
         assert CONN_PASSWORD not in (workspace.root / "connectors" / "crm.json").read_text()
 
-        host = Host(workspace.root, url, [("Secretive", {"url": base, "sleep": 3.0})], log_dir=tmp_path)
+        host = Host(workspace.root, url, [("Secretive", {"url": base, "sleep": 3.0})], options=HOST_OPTIONS,
+                    log_dir=tmp_path)
         db = Db(url)
         try:
             (root_id,) = host.ids

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import threading
 import time
-import uuid
 
 import pytest
 import sqlalchemy as sa
@@ -25,25 +24,13 @@ SECRET_REF = {"$flowdesk_secret": {"keyring_service": "flowdesk", "key": "work s
 DAY = 86400.0
 
 
-@pytest.fixture(scope="module")
-def postgres_server():
-    from pg_server import running_postgres
-
-    with running_postgres() as port:
-        yield f"postgresql://flowdesk@127.0.0.1:{port}"
-
-
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def db_url(request, tmp_path):
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'flowdesk.db'}"
-    import psycopg
+    from pg_server import new_database
 
-    server = request.getfixturevalue("postgres_server")
-    name = f"flowdesk_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(f"{server}/postgres", autocommit=True) as conn:
-        conn.execute(f"CREATE DATABASE {name}")
-    return f"{server}/{name}"
+    return new_database(request.getfixturevalue("postgres_server"))
 
 
 @pytest.fixture

@@ -1,30 +1,18 @@
 """PostgreSQL through a URL, against a real server the test starts with initdb/pg_ctl."""
 
 import time
-import uuid
 
 import pytest
 
-from pg_server import running_postgres
+from pg_server import new_database
 from support import run_cli_json
 
 pytestmark = pytest.mark.postgres
 
 
-@pytest.fixture(scope="session")
-def postgres_server():
-    with running_postgres() as port:
-        yield f"postgresql://flowdesk@127.0.0.1:{port}"
-
-
 @pytest.fixture
 def postgres_url(postgres_server):
-    import psycopg
-
-    name = f"flowdesk_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(f"{postgres_server}/postgres", autocommit=True) as conn:
-        conn.execute(f"CREATE DATABASE {name}")
-    return f"{postgres_server}/{name}"
+    return new_database(postgres_server)
 
 
 def test_seed_tree_on_postgresql(workspace, postgres_url):

@@ -5,28 +5,20 @@ tests/debug/test_replay_debug.py."""
 
 from __future__ import annotations
 
-import http.server
-
 import pytest
 
 from engine_core import events as ev
 from engine_core.errors import UsageError
+from support import QuietHandler, send_json
 
 
-class _Failing(http.server.BaseHTTPRequestHandler):
+class _Failing(QuietHandler):
     hits: list = []
 
     def do_GET(self):
         type(self).hits.append(self.path)
         data = b'{"error": "boom"}'
-        self.send_response(500)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, *args):
-        pass
+        send_json(self, 500, data)
 
 
 FAILING = """
@@ -44,14 +36,6 @@ def _snapshot(engine, execution_id):
     return row, engine.store.logs(execution_id), engine.store.journal(execution_id)
 
 
-@pytest.fixture(scope="module")
-def postgres_server():
-    from pg_server import running_postgres
-
-    with running_postgres() as port:
-        yield f"postgresql://flowdesk@127.0.0.1:{port}"
-
-
 @pytest.fixture(params=["sqlite", "postgres"])
 def any_engine(request, workspace):
     """An engine on the workspace's SQLite, or on a new database of a real PostgreSQL server."""
@@ -59,15 +43,9 @@ def any_engine(request, workspace):
 
     db_url = None
     if request.param == "postgres":
-        import uuid
+        from pg_server import new_database
 
-        import psycopg
-
-        server = request.getfixturevalue("postgres_server")
-        name = f"flowdesk_{uuid.uuid4().hex[:8]}"
-        with psycopg.connect(f"{server}/postgres", autocommit=True) as conn:
-            conn.execute(f"CREATE DATABASE {name}")
-        db_url = f"{server}/{name}"
+        db_url = new_database(request.getfixturevalue("postgres_server"))
     with Engine(workspace.root, db_url=db_url, options=EngineOptions(warm_workers=2, memory_limit_mb=1024)) as running:
         yield running
 

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import shutil
 import sqlite3
-import uuid
 from pathlib import Path
 
 import pytest
@@ -152,18 +151,13 @@ def test_an_engine_opens_the_old_database_ends_its_orphans_and_runs(old_db, work
 
 @pytest.mark.postgres
 def test_postgresql_database_at_0002_upgrades_to_0003_and_back():
-    import psycopg
-
-    from pg_server import running_postgres
+    from pg_server import new_database, running_postgres
 
     with running_postgres() as port:
-        server = f"postgresql://flowdesk@127.0.0.1:{port}"
-        name = f"flowdesk_{uuid.uuid4().hex[:8]}"
-        with psycopg.connect(f"{server}/postgres", autocommit=True) as conn:
-            conn.execute(f"CREATE DATABASE {name}")
+        url = new_database(f"postgresql://flowdesk@127.0.0.1:{port}")
         from engine_core.store.database import create_engine
 
-        engine = create_engine(f"{server}/{name}")
+        engine = create_engine(url)
         _alembic(engine, "upgrade", "0002")
         with engine.begin() as conn:
             conn.execute(sa.text("INSERT INTO engine_sessions (pid, host, started_at) VALUES (1, 'gone', 1.0)"))
@@ -174,7 +168,7 @@ def test_postgresql_database_at_0002_upgrades_to_0003_and_back():
             conn.execute(sa.text("INSERT INTO locks VALUES ('l', 1, 1, 1.0)"))
         engine.dispose()
 
-        store = Store(f"{server}/{name}")
+        store = Store(url)
         writer = Writer(store.engine)
         try:
             assert migrate.current_revision(store.engine) == "0003"
