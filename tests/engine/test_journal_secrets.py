@@ -99,6 +99,10 @@ def file_keyring(tmp_path, monkeypatch):
 
     import keyring
 
+    # Taken before PYTHON_KEYRING_BACKEND is set: keyring chooses its backend lazily, on the
+    # first call, and would otherwise choose this test's, which later tests of the same
+    # process then met without its FLOWDESK_TEST_KEYRING (a KeyError in the connector form test).
+    previous = keyring.get_keyring()
     folder = tmp_path / "keyring module"
     folder.mkdir()
     (folder / "flowdesk_test_keyring.py").write_text(KEYRING_MODULE, encoding="utf-8")
@@ -108,7 +112,6 @@ def file_keyring(tmp_path, monkeypatch):
     monkeypatch.syspath_prepend(str(folder))
     import flowdesk_test_keyring
 
-    previous = keyring.get_keyring()
     keyring.set_keyring(flowdesk_test_keyring.FileKeyring())
     yield tmp_path / "keyring.json"
     keyring.set_keyring(previous)
