@@ -16,10 +16,11 @@ from __future__ import annotations
 
 import importlib.metadata
 import importlib.util
-import json
 import os
 import sys
 from pathlib import Path
+
+from . import site_dir
 
 # Import name -> the distribution that provides it, where the two differ and the module is
 # usually not installed yet (so there is no metadata to ask). Dotted keys are for namespace
@@ -85,8 +86,6 @@ _flowdesk_distributions: dict[str, list[str]] | None = None
 # distributions by top-level name, read on first need).
 _set_listings: dict[Path, tuple[frozenset[str], frozenset[str]]] = {}
 _set_distributions: dict[Path, dict[str, list[str]]] = {}
-# Workspace root -> (current.json's mtime_ns, the set folder it names).
-_current_sets: dict[Path, tuple[int, Path | None]] = {}
 
 
 def importable(module: str, root: Path | None = None) -> bool:
@@ -167,12 +166,8 @@ class WorkspaceModules:
 
 
 def workspace_set_dir(root: Path) -> Path | None:
-    """The package set the workspace at ``root`` uses now, or None: ``engine_core.packages.
-    site_dir`` once that exists, else ``current.json`` read here (cached on its mtime)."""
-    site_dir = _packages_site_dir()
-    if site_dir is not None:
-        return site_dir(Path(root))
-    return _current_set_dir(Path(root))
+    """The package set the workspace at ``root`` uses now, or None (``packages.site_dir``)."""
+    return site_dir(Path(root))
 
 
 def clear_caches() -> None:
@@ -182,42 +177,10 @@ def clear_caches() -> None:
     _flowdesk_namespaces.clear()
     _set_listings.clear()
     _set_distributions.clear()
-    _current_sets.clear()
     _flowdesk_distributions = None
 
 
 # -- the workspace's set ------------------------------------------------------------------
-
-def _packages_site_dir():
-    """``engine_core.packages.site_dir`` if that module provides it (written beside this one)."""
-    try:
-        from engine_core.packages import site_dir
-    except ImportError:
-        return None
-    return site_dir
-
-
-def _current_set_dir(root: Path) -> Path | None:
-    current = root / PACKAGES_DIR / "current.json"
-    try:
-        mtime = current.stat().st_mtime_ns
-    except OSError:
-        _current_sets.pop(root, None)
-        return None
-    cached = _current_sets.get(root)
-    if cached is not None and cached[0] == mtime:
-        return cached[1]
-    set_dir = None
-    try:
-        name = json.loads(current.read_text(encoding="utf-8")).get("set")
-        if isinstance(name, str) and name and "/" not in name and "\\" not in name:
-            candidate = root / PACKAGES_DIR / "sets" / name
-            set_dir = candidate if candidate.is_dir() else None
-    except (OSError, ValueError, AttributeError):
-        set_dir = None  # being replaced right now (os.replace is atomic) or hand-edited
-    _current_sets[root] = (mtime, set_dir)
-    return set_dir
-
 
 def _set_listing(set_dir: Path) -> tuple[frozenset[str], frozenset[str]]:
     """Top-level module names in the set (and which are namespace folders), with the folders

@@ -214,9 +214,7 @@ def test_completion_sees_the_workspace_set(workspace, wheels):
     assert "shout" not in names  # another workspace has no such package
 
 
-def test_the_set_is_found_without_engine_core_packages_site_dir(workspace, wheels, monkeypatch):
-    # import_names reads current.json itself when engine_core.packages has no site_dir.
-    monkeypatch.setattr(import_names, "_packages_site_dir", lambda: None)
+def test_the_set_in_use_is_the_one_current_json_names(workspace, wheels):
     set_dir = install_set(workspace, wheels, "acme-tools==1.0", "set-one")
     assert import_names.workspace_set_dir(workspace) == set_dir
     assert package_problems("import acme_util\n", workspace) == []
