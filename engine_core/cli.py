@@ -17,10 +17,9 @@ from typing import Any, Callable, NamedTuple
 from . import redact
 from .errors import FlowdeskError, UsageError
 from .status import Status
-from .cli_args import add_workspace_db
+from .cli_args import EXIT_FAILED, EXIT_OK, EXIT_USAGE, add_workspace_db
 from .workspace import Workspace
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 
 # Commands whose modules are imported only when they run (or show their own --help): their

@@ -9,6 +9,9 @@ from __future__ import annotations
 import argparse
 from typing import Callable
 
+# Every command's exit codes, one definition: 0 done, 1 the work failed, 2 a usage error
+# (bad arguments, unknown flow or workspace, a refusal such as --no-install).
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 WORKSPACE_HELP = "workspace folder (default: .)"
 DB_HELP = "database URL (default: SQLite in DIR/.flowdesk/)"
 

@@ -8,7 +8,7 @@ import json
 import sys
 import time
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+from .cli_args import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 
 
 def add_parsers(sub, common) -> None:

@@ -20,9 +20,8 @@ import re
 import sys
 import threading
 
-from .cli_args import add_workspace_db
+from .cli_args import EXIT_FAILED, EXIT_OK, add_workspace_db
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 REPLAY_HELP = "replay a stored execution under the debugger, every flow API call answered from its journal"
 PRUNE_HELP = "delete old executions with their journals and logs (--older-than 30d)"
 

@@ -14,11 +14,10 @@ import signal
 import socket
 import sys
 
-from .cli_args import add_workspace_db
+from .cli_args import EXIT_FAILED, EXIT_OK, EXIT_USAGE, add_workspace_db
 from .errors import FlowdeskError
 from .workspace import Workspace
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 HELP = "serve the workspace's webhooks over HTTP and run its schedules"
 
 

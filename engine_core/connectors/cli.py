@@ -11,10 +11,9 @@ import sys
 from flow_api import ConnectorError
 
 from ..errors import FlowdeskError
-from ..cli_args import add_action_command
+from ..cli_args import EXIT_FAILED, EXIT_OK, EXIT_USAGE, add_action_command
 from ..workspace import Workspace
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 HELP = "manage stored connector records (connectors/<name>.json; secrets in the keyring)"
 
 

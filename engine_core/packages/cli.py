@@ -10,11 +10,10 @@ import json
 import sys
 
 from ..errors import FlowdeskError, WorkspaceError
-from ..cli_args import add_action_command
+from ..cli_args import EXIT_FAILED, EXIT_OK, EXIT_USAGE, add_action_command
 from ..workspace import Workspace
 from . import PackagesError, install, status
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 HELP = "install and list the workspace's third-party packages (requirements.txt)"
 
 

@@ -14,10 +14,9 @@ import json
 import sys
 
 from ..errors import FlowdeskError
-from ..cli_args import add_action_command
+from ..cli_args import EXIT_FAILED, EXIT_OK, EXIT_USAGE, add_action_command
 from ..workspace import Workspace
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 HELP = "list, create and switch on/off the schedules that start flows at cron times"
 
 

@@ -11,12 +11,11 @@ import json
 import sys
 
 from .. import redact
-from ..cli_args import add_action_command, add_workspace_db
+from ..cli_args import EXIT_FAILED, EXIT_OK, EXIT_USAGE, add_action_command, add_workspace_db
 from ..errors import FlowdeskError, WorkspaceError
 from ..workspace import Workspace
 from .gitcmd import GitError
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:

@@ -9,11 +9,10 @@ import json
 import sys
 
 from ..errors import FlowdeskError, UnknownFlowError, WorkspaceError
-from ..cli_args import add_action_command
+from ..cli_args import EXIT_FAILED, EXIT_OK, EXIT_USAGE, add_action_command
 from ..workspace import Workspace
 from .records import Webhooks
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 HELP = "manage the webhooks that start flows over HTTP (served by 'flowdesk serve')"
 
 
