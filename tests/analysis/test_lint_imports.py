@@ -66,15 +66,16 @@ def test_missing_module_is_a_warning_with_a_quick_fix(workspace):
 
 
 def test_import_name_mapped_to_its_distribution(workspace):
-    problems = package_problems("import yaml\nfrom PIL import Image\nimport google.protobuf.message\n"
+    # bs4, not yaml: PyYAML came into the environment with distributed (Dask).
+    problems = package_problems("import bs4\nfrom PIL import Image\nimport google.protobuf.message\n"
                                 "from sklearn.linear_model import LinearRegression\n", workspace)
     assert [(p.line, p.message) for p in problems] == [
-        (1, "module 'yaml' is not installed: add PyYAML to requirements.txt"),
+        (1, "module 'bs4' is not installed: add beautifulsoup4 to requirements.txt"),
         (2, "module 'PIL' is not installed: add Pillow to requirements.txt"),
         (3, "module 'google.protobuf' is not installed: add protobuf to requirements.txt"),
         (4, "module 'sklearn' is not installed: add scikit-learn to requirements.txt"),
     ]
-    assert [p.fix.argument for p in problems] == ["PyYAML", "Pillow", "protobuf", "scikit-learn"]
+    assert [p.fix.argument for p in problems] == ["beautifulsoup4", "Pillow", "protobuf", "scikit-learn"]
     # 'from PIL import Image': the module's name is underlined, not 'from'.
     assert (problems[1].column, problems[1].end_column) == (5, 8)
 
