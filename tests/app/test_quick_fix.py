@@ -133,17 +133,17 @@ def test_without_the_packages_panel_the_line_is_added_and_the_status_bar_says_ho
     window.show()
     qtbot.waitExposed(window)
     window.activateWindow()
-    editor.set_text("import yaml\n")
+    editor.set_text("import bs4\n")  # not yaml: PyYAML comes with distributed now
     editor.set_problems(lint(editor.text(), str(workspace.root / "flows" / "A.py"), packages_root=workspace.root))
     editor.setFocus()
     qtbot.waitUntil(editor.hasFocus)
     qtbot.keyClick(editor, Qt.Key.Key_Period, Qt.KeyboardModifier.ControlModifier)
     menu = editor.findChild(QMenu, quick_fix.MENU_NAME)
     qtbot.waitUntil(lambda: menu.isVisible())
-    assert _menu_titles(menu) == ["Add PyYAML to requirements.txt and install"]
+    assert _menu_titles(menu) == ["Add beautifulsoup4 to requirements.txt and install"]
     qtbot.keyClick(menu, Qt.Key.Key_Return)
-    assert (workspace.root / "requirements.txt").read_text(encoding="utf-8").splitlines() == ["PyYAML"]
-    assert "Added PyYAML to requirements.txt; install with: flowdesk packages install" in \
+    assert (workspace.root / "requirements.txt").read_text(encoding="utf-8").splitlines() == ["beautifulsoup4"]
+    assert "Added beautifulsoup4 to requirements.txt; install with: flowdesk packages install" in \
         window.statusBar().currentMessage()
 
 
@@ -158,11 +158,11 @@ def test_a_click_on_the_problem_marker_shows_the_fixes(qtbot, workspace):
     editor.resize(600, 300)
     editor.show()
     qtbot.waitExposed(editor)
-    editor.set_text("import os\nimport yaml\n")
+    editor.set_text("import os\nimport bs4\n")
     editor.set_problems(lint(editor.text(), str(workspace.root / "flows" / "A.py"), packages_root=workspace.root))
     x = sum(editor.marginWidthN(m) for m in range(PROBLEMS_MARGIN)) + editor.marginWidthN(PROBLEMS_MARGIN) // 2
     y = editor.pointYFromPosition(editor.positionFromLine(1)) + editor.textHeight(1) // 2
     qtbot.mouseClick(editor.viewport(), Qt.MouseButton.LeftButton, pos=QPoint(x, y))
     menu = editor.findChild(QMenu, quick_fix.MENU_NAME)
     assert menu is not None and menu.isVisible()
-    assert _menu_titles(menu) == ["Add PyYAML to requirements.txt and install"]
+    assert _menu_titles(menu) == ["Add beautifulsoup4 to requirements.txt and install"]
