@@ -1,0 +1,148 @@
+"""Where executions run: this machine (None) or a Dask cluster (:class:`ClusterOptions`).
+
+Read from, in this order: ``--local`` (this machine, whatever else says), ``--cluster ADDR``,
+the environment's ``FLOWDESK_CLUSTER``, then the workspace's ``.flowdesk/config.toml``::
+
+    [cluster]
+    run_on = "cluster"              # "local" (the default) | "cluster"
+    scheduler = "tls://sched.lan:8786"
+    advertise = "10.0.0.2"          # where the workers reach this engine's relay
+    tls_ca = "certs/ca.pem"         # relative to the workspace; absent: Dask's own TLS config
+    tls_cert = "certs/engine.pem"
+    tls_key = "certs/engine-key.pem"
+
+Importing this module does not import ``distributed``: the CLI resolves options for every run.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ..errors import FlowdeskError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..workspace import Workspace
+
+ENV = "FLOWDESK_CLUSTER"
+_SCHEMES = ("tcp://", "tls://")
+_KEYS = ("scheduler", "advertise", "tls_ca", "tls_cert", "tls_key", "max_attempts", "heartbeat_s",
+         "lost_after_s", "warm_per_worker")
+_COUNTS = ("max_attempts", "warm_per_worker")
+
+
+class ClusterError(FlowdeskError):
+    """The cluster cannot be used: the text names the scheduler and what to do about it."""
+
+
+@dataclass(frozen=True)
+class ClusterOptions:
+    scheduler: str
+    """``tcp://host:8786`` | ``tls://host:8786`` | ``local`` | ``local:N`` (an in-process
+    LocalCluster of N worker processes, 2 by default: for trying the cluster path)."""
+    advertise: str | None = None
+    """The host or IP the Dask workers reach this engine's relay on. None: the address of the
+    interface that routes to the scheduler (127.0.0.1 for a local cluster)."""
+    tls_ca: str | None = None
+    tls_cert: str | None = None
+    tls_key: str | None = None
+    """Certificates for ``tls://`` (the scheduler connection and the relay, mutual TLS).
+    None: Dask's own ``distributed.comm.tls.*`` configuration."""
+    max_attempts: int = 3
+    """Runs of one execution (each lost Dask worker starts another) before it ends in error."""
+    heartbeat_s: float = 2.0
+    """How often a supervisor says it is alive, so a vanished machine is noticed."""
+    lost_after_s: float = 10.0
+    """Silence after which an execution's Dask worker counts as lost."""
+    warm_per_worker: int = 2
+    """Flow processes each Dask worker keeps started, so an execution starts without a spawn."""
+
+    @property
+    def local_workers(self) -> int | None:
+        """N for ``local`` / ``local:N`` (the engine starts the cluster); None for an address."""
+        if self.scheduler == "local":
+            return 2
+        if self.scheduler.startswith("local:"):
+            return int(self.scheduler[len("local:"):])
+        return None
+
+    @property
+    def tls(self) -> bool:
+        return self.scheduler.startswith("tls://")
+
+
+def parse_scheduler(text: str) -> str:
+    """The scheduler address as Dask takes it; ClusterError for anything else. A bare
+    ``host:port`` means ``tcp://host:port``."""
+    text = text.strip()
+    if text == "local" or text.startswith("local:"):
+        count = text[len("local:"):] if ":" in text else "2"
+        if not count.isdigit() or int(count) < 1:
+            raise ClusterError(f"{text!r}: write 'local' or 'local:N' with N ≥ 1 worker processes")
+        return text
+    if "://" not in text:
+        text = "tcp://" + text
+    if not text.startswith(_SCHEMES):
+        raise ClusterError(f"{text!r} is not a Dask scheduler address: use tcp://HOST:PORT, tls://HOST:PORT, "
+                           "local or local:N")
+    host, _, port = text.split("://", 1)[1].rpartition(":")
+    if not host or not port.isdigit():
+        raise ClusterError(f"{text!r} is not a Dask scheduler address: it needs a host and a port, "
+                           "e.g. tcp://sched.lan:8786")
+    return text
+
+
+def resolve_cluster(workspace: "Workspace | None", cli_cluster: str | None = None,
+                    cli_local: bool = False) -> ClusterOptions | None:
+    """The cluster to run on, or None for this machine (see the module docstring's order)."""
+    if cli_local:
+        return None
+    section = _section(workspace)
+    scheduler = cli_cluster or os.environ.get(ENV)
+    if not scheduler:
+        if section.get("run_on", "local") != "cluster":
+            return None
+        scheduler = section.get("scheduler")
+        if not scheduler:
+            raise ClusterError("the workspace's .flowdesk/config.toml says run_on = \"cluster\" but gives no "
+                               "scheduler: add scheduler = \"tcp://HOST:8786\" to its [cluster] section")
+    options = ClusterOptions(parse_scheduler(scheduler))
+    # The config's other keys (advertise, TLS, tunables) apply whichever way the scheduler came.
+    extra = {key: section[key] for key in _KEYS[1:] if key in section}
+    for key in ("tls_ca", "tls_cert", "tls_key"):
+        if key in extra and workspace is not None:
+            extra[key] = str((workspace.root / extra[key]).resolve())
+    for key, value in extra.items():
+        wanted = (int, float) if key in ("heartbeat_s", "lost_after_s") else int if key in _COUNTS else str
+        if not isinstance(value, wanted) or isinstance(value, bool):
+            raise ClusterError(f"[cluster] {key} = {value!r} in .flowdesk/config.toml: expected "
+                               f"{'a number' if wanted != str else 'text'}")
+    return replace(options, **extra)
+
+
+def _section(workspace) -> dict:
+    if workspace is None:
+        return {}
+    section = workspace.config().get("cluster", {})
+    if not isinstance(section, dict):
+        raise ClusterError("the workspace's .flowdesk/config.toml has a 'cluster' key that is not a [cluster] section")
+    unknown = sorted(set(section) - set(_KEYS) - {"run_on"})
+    if unknown:
+        raise ClusterError(f"the [cluster] section of .flowdesk/config.toml has unknown keys {unknown}; "
+                           f"known: run_on, {', '.join(_KEYS)}")
+    return section
+
+
+def tls_paths(options: ClusterOptions) -> tuple[str, str, str] | None:
+    """(ca, cert, key) when the options name all three; None: take Dask's configuration."""
+    paths = (options.tls_ca, options.tls_cert, options.tls_key)
+    if all(paths):
+        for path in paths:
+            if not Path(path).is_file():
+                raise ClusterError(f"the TLS file {path} does not exist (cluster tls_ca / tls_cert / tls_key)")
+        return paths  # type: ignore[return-value]
+    if any(paths):
+        raise ClusterError("give all three of tls_ca, tls_cert and tls_key, or none (Dask's TLS configuration)")
+    return None

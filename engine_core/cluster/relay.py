@@ -1,0 +1,264 @@
+"""The relay: frames between an engine and the supervisors of its executions, over TCP or TLS.
+
+The frames are ``protocol.py``'s (a ``!i`` length, or -1 and a ``!Q`` length, then a pickle),
+so a supervisor forwards a flow process's pipe frames verbatim and the dispatcher reads a
+remote execution as it reads a local worker. The relay's own messages (hello, beat, exit,
+refuse / refused, kill, secede, release) are listed in ``protocol.py``'s docstring.
+
+Sockets here are non-blocking once connected: the engine's dispatcher thread and a
+supervisor's loop both ``select`` on them and read what has arrived (:class:`FrameReader`),
+never waiting for the rest of a frame. TLS sockets work the same way; a TLS handshake is
+driven by the first reads (the listener never blocks on a slow or silent client).
+
+Security: on ``tls://`` both ends present certificates signed by the cluster's CA (mutual
+TLS, the same certificates Dask uses). On ``tcp://`` the ticket's 128-bit token is the only
+credential: plain TCP is for trusted networks, as Dask's own tcp:// is.
+"""
+
+from __future__ import annotations
+
+import errno
+import pickle
+import select
+import socket
+import ssl
+import struct
+import time
+
+_SIZE = struct.Struct("!i")
+_HUGE = struct.Struct("!Q")
+_CHUNK = 1 << 16
+SEND_TIMEOUT_S = 10.0
+"""How long :func:`send` waits for a peer that stops reading before calling the connection dead."""
+_AGAIN = (BlockingIOError, InterruptedError, ssl.SSLWantReadError, ssl.SSLWantWriteError)
+
+
+def listen(host: str, ssl_ctx: ssl.SSLContext | None = None) -> socket.socket:
+    """A non-blocking listener on ``host`` and a free port (``getsockname()`` tells which).
+    ``ssl_ctx`` is kept for :func:`accept`: each accepted socket is wrapped on its own, so a
+    handshake never blocks the listener."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.create_server((host, 0), family=family, backlog=256)
+    sock.setblocking(False)
+    return sock
+
+
+def accept(listener: socket.socket, ssl_ctx: ssl.SSLContext | None = None) -> socket.socket | None:
+    """The next waiting connection, non-blocking (TLS: its handshake is driven by
+    :meth:`FrameReader.read`), or None when nobody is waiting."""
+    try:
+        sock, _ = listener.accept()
+    except _AGAIN:
+        return None
+    sock.setblocking(False)
+    _no_delay(sock)
+    if ssl_ctx is not None:
+        sock = ssl_ctx.wrap_socket(sock, server_side=True, do_handshake_on_connect=False)
+    return sock
+
+
+def connect(address: str, ssl_ctx: ssl.SSLContext | None = None, timeout: float = 5.0) -> socket.socket:
+    """A connection to ``host:port`` (TLS when ``ssl_ctx``), handshake done, then non-blocking.
+    OSError (ConnectionRefusedError, TimeoutError, ssl.SSLError) when it cannot be made."""
+    host, port = split_address(address)
+    sock = socket.create_connection((host, port), timeout=timeout)
+    try:
+        _no_delay(sock)
+        if ssl_ctx is not None:
+            sock = ssl_ctx.wrap_socket(sock, server_side=False)  # handshake within `timeout`
+        sock.setblocking(False)
+    except BaseException:
+        sock.close()
+        raise
+    return sock
+
+
+def split_address(address: str) -> tuple[str, int]:
+    """``host:port`` / ``[v6]:port`` / ``tcp://host:port`` → (host, port)."""
+    address = address.split("://", 1)[-1]
+    host, _, port = address.rpartition(":")
+    return host.strip("[]"), int(port)
+
+
+def join_address(host: str, port: int) -> str:
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def frame(message) -> bytes:
+    body = pickle.dumps(message, pickle.HIGHEST_PROTOCOL)
+    size = len(body)
+    if size <= 0x7FFFFFFF:
+        return _SIZE.pack(size) + body
+    return _SIZE.pack(-1) + _HUGE.pack(size) + body
+
+
+def send(sock: socket.socket, message, *, data: bytes | None = None) -> None:
+    """Send one message as one frame (or ``data``: frames built already, e.g. forwarded as
+    read from a flow's pipe). Usually one ``send``; a peer whose buffers are full is waited
+    for, at most :data:`SEND_TIMEOUT_S`, then ConnectionError. Works on TLS sockets (which
+    have no raw-fd write)."""
+    view = memoryview(frame(message) if data is None else data)
+    deadline = None
+    while view:
+        try:
+            view = view[sock.send(view):]
+            continue
+        except ssl.SSLWantReadError:
+            want = ([sock], [])
+        except (BlockingIOError, InterruptedError, ssl.SSLWantWriteError):
+            want = ([], [sock])
+        now = time.monotonic()
+        deadline = deadline or now + SEND_TIMEOUT_S
+        if now >= deadline:
+            raise ConnectionError(f"the relay peer read nothing for {SEND_TIMEOUT_S:.0f} s")
+        select.select(*want, [], deadline - now)
+
+
+class FrameReader:
+    """Whole frames from a non-blocking socket, as they arrive; a partial frame waits in a
+    buffer for the next :meth:`read`. Reads until the kernel has no more (a short read) and,
+    on TLS, until the SSL object holds no decrypted bytes either: ``select`` cannot see those,
+    so leaving them would stall the connection."""
+
+    __slots__ = ("sock", "_buffer", "_eof", "_tls", "_handshaken", "why")
+
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+        self._buffer = b""
+        self._eof = False
+        self._tls = isinstance(sock, ssl.SSLSocket)
+        self._handshaken = not self._tls
+        self.why: str | None = None  # how the connection ended (for messages), once it has
+
+    def read(self) -> list:
+        """Every whole frame readable now (maybe none). EOFError once the peer has closed and
+        every frame before the close was returned."""
+        if self._eof:
+            raise EOFError(self.why)
+        if not self._handshaken and not self._handshake():
+            return []
+        data, sock = self._buffer, self.sock
+        while True:
+            try:
+                chunk = sock.recv(_CHUNK)
+            except _AGAIN:
+                break
+            except (OSError, ssl.SSLError) as exc:
+                self._end(f"the connection failed: {_describe(exc)}")
+                break
+            if not chunk:
+                self._end("the connection was closed")
+                break
+            data += chunk
+            if len(chunk) < _CHUNK and not (self._tls and sock.pending()):
+                break
+        self._buffer = data
+        messages = self._parse()
+        if self._eof and not messages:
+            raise EOFError(self.why)
+        return messages
+
+    def _parse(self) -> list:
+        data, at, messages = self._buffer, 0, []
+        end = len(data)
+        while end - at >= _SIZE.size:
+            (size,) = _SIZE.unpack_from(data, at)
+            head = _SIZE.size
+            if size == -1:
+                if end - at < head + _HUGE.size:
+                    break
+                (size,) = _HUGE.unpack_from(data, at + head)
+                head += _HUGE.size
+            if end - at < head + size:
+                break
+            messages.append(pickle.loads(data[at + head:at + head + size]))
+            at += head + size
+        self._buffer = data[at:] if at else data
+        return messages
+
+    def _handshake(self) -> bool:
+        try:
+            self.sock.do_handshake()
+        except _AGAIN:
+            return False
+        except (OSError, ssl.SSLError) as exc:
+            self._end(f"the TLS handshake failed: {_describe(exc)}")
+            raise EOFError(self.why) from None
+        self._handshaken = True
+        return True
+
+    def _end(self, why: str) -> None:
+        self._eof = True
+        self.why = self.why or why
+
+
+def _no_delay(sock: socket.socket) -> None:
+    # Frames are small and each waits for an answer: Nagle's delay would add up to 40 ms
+    # to every flow API call of a remote execution.
+    try:
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    except OSError:  # pragma: no cover - not TCP
+        pass
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, ssl.SSLError):
+        return exc.reason or str(exc)
+    return exc.strerror or errno.errorcode.get(exc.errno or 0, "") or str(exc) or type(exc).__name__
+
+
+def route_to(host: str, port: int = 80) -> str:
+    """This machine's address on the interface that routes to ``host`` (where a worker that
+    reaches the scheduler can most likely reach this engine too). No packet is sent."""
+    if host in ("localhost", "127.0.0.1", "::1"):
+        return "127.0.0.1" if host != "::1" else "::1"
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    probe = socket.socket(family, socket.SOCK_DGRAM)
+    try:
+        probe.connect((host, port))
+        return probe.getsockname()[0]
+    except OSError:
+        return socket.gethostbyname(socket.gethostname())
+    finally:
+        probe.close()
+
+
+# --- TLS contexts -------------------------------------------------------------------------------
+
+def _paths(tls, role: str) -> tuple[str | None, str | None, str | None]:
+    """(ca, cert, key) from ClusterOptions-like (tls_ca/tls_cert/tls_key), a Dask Security
+    (``get_tls_config_for_role``) or a plain tuple."""
+    if hasattr(tls, "get_tls_config_for_role"):
+        config = tls.get_tls_config_for_role(role)
+        return config.get("ca_file"), config.get("cert"), config.get("key")
+    if hasattr(tls, "tls_ca"):
+        return tls.tls_ca, tls.tls_cert, tls.tls_key
+    return tuple(tls)  # type: ignore[return-value]
+
+
+def server_context(tls, role: str = "client") -> ssl.SSLContext:
+    """The engine's listener context: its certificate, and every supervisor must present one
+    signed by the CA (mutual TLS). ``tls``: ClusterOptions, a Dask Security (the engine's
+    ``client`` role) or (ca, cert, key)."""
+    ca, cert, key = _paths(tls, role)
+    if not (ca and cert):
+        raise ssl.SSLError("the relay needs a CA file and a certificate for tls:// (tls_ca, tls_cert, tls_key)")
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH, cafile=ca)
+    context.load_cert_chain(cert, key)
+    context.verify_mode = ssl.CERT_REQUIRED
+    return context
+
+
+def client_context(tls, role: str = "worker") -> ssl.SSLContext:
+    """A supervisor's context: the worker's certificate (from its Dask Security, role
+    ``worker``, or (ca, cert, key)), and the engine's must be signed by the CA. Host names are
+    not checked, as Dask does not check them: engines are reached by IP and certificates are
+    per cluster, not per host."""
+    ca, cert, key = _paths(tls, role)
+    if not (ca and cert):
+        raise ssl.SSLError("the relay needs the worker's Dask TLS CA file and certificate")
+    context = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=ca)
+    context.check_hostname = False
+    context.load_cert_chain(cert, key)
+    context.verify_mode = ssl.CERT_REQUIRED
+    return context
