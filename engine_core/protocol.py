@@ -33,6 +33,30 @@ shapes, for reading and type checking): a NamedTuple pickles with its class name
 tuples (``(protocol.CALL, request_id, ...)``) and unpack them positionally; ``message[0]`` is
 the tag.
 
+On a Dask cluster (issue 12) a supervisor task on a Dask worker runs the flow process and
+relays these same frames over TCP/TLS to the engine that submitted it
+(``engine_core/cluster/relay.py``), adding messages of its own:
+
+supervisor -> engine
+    ("hello", execution_id, attempt, token, worker_address, host, flowdesk_version)
+        first frame; the engine checks the ticket's token and claims the run (the attempt must
+        still be the ticket's), then sends RUN, or ("refused", why)
+    the flow's CALL / NOTE / DONE frames, verbatim
+    ("exit", execution_id, returncode, reason)   the flow process is gone (reason: None, or
+                                                 "cancelled through the cluster")
+    ("refuse", execution_id, text)               it could not be started (packages, version):
+                                                 the execution ends in error with ``text``
+    ("beat",)                                    every heartbeat_s: the worker is alive
+
+engine -> supervisor
+    ("refused", why)          the claim failed (another run has it): the task returns "duplicate"
+    RUN (after the claim commits), REPLY, STOP   verbatim
+    ("signal", signum)        SIGTERM to the flow's process; other signals to its process group
+    ("kill",)                 SIGKILL to its process group; the task ends
+    ("secede",)               the execution blocks (a wait, lock, form, sleep): the task gives its
+                              Dask thread back until the next REPLY
+    ("release",)              the execution ended: its flow process goes back to the warm set
+
 Frames are ``multiprocessing.Connection``'s (a "!i" length, or -1 and a "!Q" length, then a
 pickle), so either end may use a plain Connection; the hot paths use :func:`send` and
 :func:`read_messages`, which do the same with fewer syscalls and less Python.
