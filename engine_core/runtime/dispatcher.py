@@ -1,11 +1,12 @@
-"""The dispatcher: one thread that owns the worker pool and every database write.
+"""The dispatcher: one thread that owns the execution backend and every database write.
 
 Each round it waits for something to happen (a worker message, a worker's death, a command
 from an API thread, a wake-up from another process, a timer), handles all of it inside one
 transaction, commits, and only then sends replies to workers and publishes events. So nothing
 is shown or acted on before it is committed, and bursts of work share one commit (group
 commit). Requests from flows are routed to the families in ``ops/``; cancel, pause and resume
-of execution trees live in ``control.py``; waits and timers in ``waits.py``."""
+of execution trees live in ``control.py``; waits and timers in ``waits.py``; where and how an
+execution's process runs (worker processes here, or a Dask cluster) in ``backends/``."""
 
 from __future__ import annotations
 
@@ -24,14 +25,14 @@ from .. import events as ev
 from .. import protocol, redact
 from ..store import Store, Writer
 from ..workspace import Workspace
-from . import control, executions
+from . import backends, control, executions
 from .active import Active, RecentSummaries
 from .inbox import WorkerInbox, send_all
 from .journal import Journal
 from .ops import WorkerCalls
 from .options import EngineOptions
 from .readiness import Readiness
-from .pool import Worker, WorkerPool
+from .pool import Worker
 from .ends import EndNotices
 from .scheduler import Scheduler
 from .waits import Waits
@@ -49,15 +50,14 @@ class Dispatcher:
         self._store = store
         self._bus = bus
         self.writer = Writer(store.engine)
-        # Workers get the workspace's package set (requirements.txt) on their path.
-        self.pool = WorkerPool(memory_limit_mb=options.memory_limit_mb, max_runs=options.worker_max_runs,
-                               packages_root=workspace.root)
         self.active: dict[int, Active] = {}
+        self.session_id: int | None = None
+        self.backend = backends.create(self)
         self.waits = Waits(self)
         self.on_end: list[Callable[[Active], None]] = []  # ops families react to an execution's end
         self.on_poll: list[Callable[[], None]] = []  # ... and to the periodic look at the database
         self._recent = RecentSummaries()
-        self.scheduler = Scheduler(self, self.pool)
+        self.scheduler = Scheduler(self, self.backend)
         self._commands: SimpleQueue = SimpleQueue()
         self._wake_r, self._wake_w = os.pipe()
         os.set_blocking(self._wake_r, False)
@@ -72,10 +72,9 @@ class Dispatcher:
         self.journal = Journal(self.writer, workspace, enabled=options.journal)
         self.on_end.append(self.journal.forget)
         self.on_end.append(lambda ended: executions.store_script(self, ended))
-        self._inbox = WorkerInbox(self, WorkerCalls(self))
+        self.inbox = WorkerInbox(self, WorkerCalls(self))
         self._thread: threading.Thread | None = None
         self._stopping = False
-        self.session_id: int | None = None
 
     # -- lifecycle (called from the owning thread) ----------------------------------------
     def start(self) -> None:
@@ -84,8 +83,12 @@ class Dispatcher:
             self._store.reap_dead_sessions()
         self.session_id = self.writer.open_session(os.getpid(), socket.gethostname(), self._wake_socket.path)
         self.writer.commit()
-        for _ in range(self.options.warm_workers):
-            self.pool.release(self.pool.spawn())  # idle and ready: the first runs take these
+        try:
+            self.backend.start()  # warm workers, or the cluster's connection (ClusterError)
+        except BaseException:
+            self.writer.close_session(self.session_id)
+            self.writer.commit()
+            raise
         if resume is not None:  # the first round takes over what dead engines left running
             self.post(resume.resume_orphans, self)
         self._thread = threading.Thread(target=self._run, name="flowdesk-dispatcher", daemon=True)
@@ -138,7 +141,7 @@ class Dispatcher:
         waitables = [self._wake_r] + ([self._wake_socket.waitable] if self._wake_socket.path else [])
         readiness = Readiness()
         while not self._stopping:
-            ready = readiness.wait([*waitables, *self.pool.waitables()], self._timeout())
+            ready = readiness.wait([*waitables, *self.backend.waitables()], self._timeout())
             try:
                 self._round(ready)
                 self.journal.flush()
@@ -171,17 +174,17 @@ class Dispatcher:
         if poked:
             self._wake_socket.drain()
         self._run_commands()
-        dead = []
+        dead = self.backend.poll(ready)  # its own waitables (a cluster's sockets, heartbeats)
         for obj in ready:
-            worker = self.pool.by_waitable(obj)
+            worker = self.backend.by_waitable(obj)
             if worker is None or worker.dead:
                 continue
             if obj is worker.conn:
-                self._inbox.drain(worker)
+                self.inbox.drain(worker)
             else:
                 dead.append(worker)
         for worker in dead:
-            self._inbox.died(worker)
+            self.inbox.died(worker)
         now = time.monotonic()
         self.waits.expire(now)
         if poked or now >= self._next_poll:
@@ -193,7 +196,7 @@ class Dispatcher:
 
     def _after_commit(self) -> None:
         outbox, self._outbox = self._outbox, []
-        send_all(self.pool, outbox)
+        send_all(self.backend, outbox)
         resolved, self._resolved = self._resolved, []
         for future, value in resolved:
             if isinstance(value, BaseException):
@@ -263,9 +266,9 @@ class Dispatcher:
         self._recent.remember(active.summary(message))
         if active.worker is not None:
             if kill or active.worker.blocked or active.paused_by_signal:
-                self.pool.kill(active.worker)
+                self.backend.kill(active.worker)
             else:
-                self.pool.release(active.worker)
+                self.backend.release(active.worker)
             active.worker = None
         parent = self.active.get(active.parent_id) if active.parent_id is not None else None
         if parent is not None:
@@ -289,5 +292,5 @@ class Dispatcher:
         control.shut_down(self)
         self.journal.flush()
         self.writer.commit()
-        self.pool.stop_all()
+        self.backend.stop_all()
         self._stopping = True

@@ -4,14 +4,14 @@ the dispatcher sends them back once a round has committed (:func:`send_all`)."""
 
 from __future__ import annotations
 
-import select
 from typing import TYPE_CHECKING
 
 from .. import protocol
+from . import resume
 from .ops import WorkerCalls
-from .pool import Worker, WorkerPool, describe_exit
 
 if TYPE_CHECKING:  # pragma: no cover
+    from .backends import ExecutionBackend, Handle as Worker
     from .dispatcher import Dispatcher
 
 
@@ -20,10 +20,10 @@ class WorkerInbox:
         self._d = d
         self._calls = calls
 
-    def drain(self, worker: Worker) -> None:
+    def drain(self, worker: "Worker") -> None:
         """The worker's pipe is readable: handle what it sent (or notice that it died)."""
         try:
-            messages = protocol.read_messages(worker.conn.fileno())
+            messages = worker.read()
         except (EOFError, OSError):
             self.died(worker)
             return
@@ -32,7 +32,7 @@ class WorkerInbox:
                 break
             self._on_message(worker, message)
 
-    def _on_message(self, worker: Worker, message: tuple) -> None:
+    def _on_message(self, worker: "Worker", message: tuple) -> None:
         d = self._d
         kind = message[0]
         if kind in (protocol.NOTE, protocol.CALL):
@@ -47,42 +47,35 @@ class WorkerInbox:
                 else:  # whatever the flow did after the cancel, it was cancelled
                     d.end_cancelled(active)
 
-    def died(self, worker: Worker) -> None:
+    def died(self, worker: "Worker") -> None:
+        """The worker is gone: handle what it managed to send before dying (its last log lines,
+        its result), then end its execution with the reason; a durable one whose machine was
+        lost (not the flow's own crash) is resumed on another worker when it may be."""
         d = self._d
         if worker.dead:
             return
-        # Read what it managed to send before dying (its last log lines, its result).
-        try:
-            readable = select.poll()
-            readable.register(worker.conn.fileno(), select.POLLIN)
-            while readable.poll(0):
-                for message in protocol.read_messages(worker.conn.fileno()):
-                    self._on_message(worker, message)
-        except (EOFError, OSError):
-            pass
-        worker.process.join(timeout=1.0)
-        exitcode = worker.process.exitcode
+        for message in worker.read_final():
+            self._on_message(worker, message)
         execution_id = worker.execution_id
-        d.pool.forget(worker)
+        exit = d.backend.exited(worker)
         active = d.active.get(execution_id) if execution_id is not None else None
-        if active is not None:
-            if active.cancelling is not None:
-                d.end_cancelled(active)
-            else:
-                d.finish(active, "error", describe_exit(exitcode))
+        if active is None:
+            return
+        if active.cancelling is not None:
+            d.end_cancelled(active)
+            return
+        if exit.lost:  # its machine went, not the flow (a cluster's worker)
+            if resume.resume_elsewhere(d, active, exit.message):
+                return
+            d.finish(active, exit.status, exit.message + (resume.not_resumed_elsewhere(d, active) or ""))
+            return
+        d.finish(active, exit.status, exit.message)
 
 
-
-def send_all(pool: WorkerPool, outbox: list[tuple[Worker, tuple]]) -> None:
-    """Replies, runs and signals for workers, in order; a dead worker is skipped (its sentinel
-    tells the next round). Protocol messages go with one write each (``protocol.send``)."""
+def send_all(backend: "ExecutionBackend", outbox: list[tuple["Worker", tuple]]) -> None:
+    """Replies, runs and signals for workers, in order, then the backend's flush (a cluster's
+    hints); a dead worker is skipped (its death tells the next round)."""
+    deliver = backend.deliver
     for worker, message in outbox:
-        if worker.dead:
-            continue
-        if message[0] == "signal":
-            pool.deliver(worker, message)
-            continue
-        try:
-            protocol.send(worker.conn.fileno(), message)
-        except OSError:
-            pass
+        deliver(worker, message)
+    backend.flush()

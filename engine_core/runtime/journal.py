@@ -26,10 +26,10 @@ from flow_api import EngineException
 
 from .. import journal_keys, redact
 from .active import Active
-from .pool import Worker
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..workspace import Workspace
+    from .backends import Handle as Worker
     from .ops import Call
 
 # Calls that are not journaled: a replay's own requests (a replay is never durable anyway).
@@ -66,8 +66,10 @@ class Journal:
         self.secret_index = SecretIndex(workspace)
         self._new: list[_Open] = []  # asked this round: INSERT at flush
         self._answered: list[dict] = []  # answers of rows written in earlier rounds: UPDATE at flush
-        self._open: dict[tuple[int | None, int], _Open] = {}  # (worker pid, request id) -> call
-        self._open_of: dict[int, tuple[int | None, int]] = {}  # execution id -> its unanswered call's key
+        # Keyed by the worker (handle) object, not its pid: a cluster's pids collide across hosts,
+        # and a run resumed elsewhere must not meet its lost run's calls.
+        self._open: dict[tuple[Any, int], _Open] = {}  # (worker, request id) -> call
+        self._open_of: dict[int, tuple[Any, int]] = {}  # execution id -> its unanswered call's key
         self._reattach: dict[str, Callable[..., Any]] = {}
         self._opted_out: dict[str, bool] = {}
 
@@ -99,7 +101,7 @@ class Journal:
         returns the reply or DEFER. Without one, the op's handler runs again."""
         self._reattach[op] = fn
 
-    def begin(self, worker: Worker, request_id: int, caller: Active, op: str, payload: dict,
+    def begin(self, worker: "Worker", request_id: int, caller: Active, op: str, payload: dict,
               seq: int | None = None, line: int | None = None, reattach: bool = False
               ) -> Callable[..., Any] | None:
         """A call arrived (before its handler runs). Returns a re-attach function for a resumed
@@ -127,18 +129,18 @@ class Journal:
                "result": None, "ref": None, "called_at": time.time(), "answered_at": None}
         entry = _Open(row, caller, True)
         self._new.append(entry)
-        key = self._open_of[caller.id] = (worker.pid, request_id)
+        key = self._open_of[caller.id] = (worker, request_id)
         self._open[key] = entry
         return None
 
-    def _reattached(self, worker: Worker, request_id: int, caller: Active, op: str, seq: int | None):
+    def _reattached(self, worker: "Worker", request_id: int, caller: Active, op: str, seq: int | None):
         pending, caller.pending_entry = caller.pending_entry, None
         if pending is None or (seq is not None and seq != pending.seq) or pending.op != op:
             raise InternalError(f"{caller.label} re-attached call {seq} ({op}), but its journal's pending "
                                 f"call is {getattr(pending, 'seq', None)} ({getattr(pending, 'op', None)})")
         caller.next_seq = max(caller.next_seq, pending.seq + 1)
         row = {"execution_id": caller.id, "seq": pending.seq, "op": op, "target": pending.target, "ref": pending.ref}
-        key = self._open_of[caller.id] = (worker.pid, request_id)
+        key = self._open_of[caller.id] = (worker, request_id)
         self._open[key] = _Open(row, caller, False)
         fn = self._reattach.get(op)
         if fn is None or not pending.ref:
@@ -148,15 +150,15 @@ class Journal:
 
     def ref(self, call: "Call", **ref: Any) -> None:
         """A handler deferred ``call``: record what it waits on (a resume waits for it again)."""
-        entry = self._open.get((call.worker.pid, call.request_id))
+        entry = self._open.get((call.worker, call.request_id))
         if entry is not None and entry.new:
             entry.row["ref"] = _ref_text(ref)
 
-    def answer(self, worker: Worker, request_id: int, ok: bool, value: Any) -> None:
+    def answer(self, worker: "Worker", request_id: int, ok: bool, value: Any) -> None:
         """Every reply to a flow goes through here (``Dispatcher.reply``)."""
         if not self._open:
             return
-        entry = self._open.pop((worker.pid, request_id), None)
+        entry = self._open.pop((worker, request_id), None)
         if entry is None:
             return
         row, active = entry.row, entry.active

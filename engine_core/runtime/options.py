@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..cluster.config import ClusterOptions
 
 
 def _cpus() -> int:
@@ -30,3 +34,7 @@ class EngineOptions:
     """Journal durable executions' flow API calls (resume after a dead engine needs it).
     ``False`` exists only as the benchmark's baseline (tests/bench): without a journal no
     execution is durable, and an engine that stops leaves them in error as before."""
+    cluster: "ClusterOptions | None" = None
+    """Run executions on this Dask cluster instead of worker processes of this machine
+    (``runtime/backends``); debugged ones still run here. None (the default) keeps the local
+    path as it was, and never imports ``distributed``."""

@@ -1,17 +1,18 @@
-"""The worker processes: spawning them from a forkserver, handing them out, killing them."""
+"""Worker processes of this machine: the forkserver they are spawned from and the handle of
+one (:class:`Worker`). Handing them out and killing them is the local backend's job
+(``backends/local.py``)."""
 
 from __future__ import annotations
 
 import multiprocessing
 import multiprocessing.spawn
-import os
+import select
 import signal
-import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from pathlib import Path
 
-from .. import packages
+from .. import protocol
 
 _context = None
 HELPER_PREFIX = "flowdesk-"  # the name of every helper process (see _skip_main_module_in_workers)
@@ -90,155 +91,27 @@ class Worker:
     retiring: bool = False
     dead: bool = False
     site_dir: Path | None = None  # the workspace's package set on its path (None: none)
+    parked: list = field(default_factory=list)  # its requests parked in the engine (waits.Parked)
 
     @property
     def pid(self) -> int | None:
         return self.process.pid
 
+    def read(self) -> list[tuple]:
+        """Every whole message its pipe holds now (EOFError: the worker is gone)."""
+        return protocol.read_messages(self.conn.fileno())
 
-class WorkerPool:
-    def __init__(self, *, memory_limit_mb: int | None, max_runs: int, packages_root: Path | None = None):
-        self._memory_limit_mb = memory_limit_mb
-        # The workspace whose package set (packages.site_dir) workers get on their path; a
-        # worker keeps the set it started with (imported modules stay in sys.modules), so when
-        # a new install switches the set, workers of the old one are retired, not reused.
-        self.packages_root = packages_root
-        self._max_runs = max_runs
-        self.workers: list[Worker] = []
-        self.idle: list[Worker] = []
-        self._by_waitable: dict = {}
-        self._stopped = False
-
-    def waitables(self) -> list:
-        return list(self._by_waitable)
-
-    def by_waitable(self, obj) -> Worker | None:
-        return self._by_waitable.get(obj)
-
-    def current_site_dir(self) -> Path | None:
-        """The set new runs must see: a stat of current.json (cached on its mtime)."""
-        return packages.site_dir(self.packages_root) if self.packages_root is not None else None
-
-    def spawn(self) -> Worker:
-        ctx = mp_context()
-        engine_end, worker_end = ctx.Pipe(duplex=True)
-        site_dir = self.current_site_dir()
-        process = ctx.Process(
-            target=_worker_entry,
-            args=(worker_end, os.getpid(), self._memory_limit_mb, self._max_runs,
-                  None if site_dir is None else str(site_dir)),
-            name=WORKER_NAME,
-            daemon=True,
-        )
-        process.start()
-        worker_end.close()
-        worker = Worker(process=process, conn=engine_end, site_dir=site_dir)
-        self.workers.append(worker)
-        self._by_waitable[engine_end] = worker
-        self._by_waitable[process.sentinel] = worker
-        return worker
-
-    def take_idle(self) -> Worker | None:
-        site_dir = self.current_site_dir() if self.idle else None
-        while self.idle:
-            worker = self.idle.pop()
-            if worker.dead:
-                continue
-            if worker.site_dir != site_dir:  # started before the last install: its set is stale
-                self._retire(worker)
-                continue
-            return worker
-        return None
-
-    def release(self, worker: Worker) -> None:
-        worker.execution_id = None
-        worker.blocked = False
-        if not (worker.retiring or worker.dead) and worker.site_dir != self.current_site_dir():
-            self._retire(worker)  # ran while a new set was installed: the next run needs a fresh one
-        # A retiring worker exits by itself; its sentinel tells the dispatcher when to forget it.
-        if not (worker.retiring or worker.dead):
-            self.idle.append(worker)
-
-    def _retire(self, worker: Worker) -> None:
-        """Ask an idle worker to exit; its sentinel tells the dispatcher when to forget it."""
-        worker.retiring = True
+    def read_final(self) -> list[tuple]:
+        """After its death: what it managed to send before (its last log lines, its result)."""
+        found: list[tuple] = []
         try:
-            worker.conn.send(("stop",))
-        except OSError:
+            readable = select.poll()
+            readable.register(self.conn.fileno(), select.POLLIN)
+            while readable.poll(0):
+                found.extend(protocol.read_messages(self.conn.fileno()))
+        except (EOFError, OSError):
             pass
-
-    def counted(self) -> int:
-        """Workers that count against ``max_workers``: all but those blocked on a child. A
-        stopped pool counts as full, so that nothing tops it up again: the dispatcher's round
-        that stops it goes on to schedule, which used to spawn fresh warm workers that nobody
-        stopped (they lingered until their lifeline noticed the engine's process was gone)."""
-        if self._stopped:
-            return sys.maxsize
-        return sum(1 for w in self.workers if not w.blocked and not w.retiring)
-
-    def deliver(self, worker: Worker, message: tuple) -> None:
-        """Send a protocol message, or ``("signal", SIG)`` as a signal; a dead worker is skipped
-        (its death is noticed through its sentinel)."""
-        if worker.dead:
-            return
-        if message[0] == "signal":
-            self.send_signal(worker, message[1])
-            return
-        try:
-            worker.conn.send(message)
-        except OSError:
-            pass
-
-    def send_signal(self, worker: Worker, sig: int) -> None:
-        """SIGTERM (cancel) goes to the flow's process; SIGSTOP/SIGCONT (pause, resume) to its
-        process group, so what the flow started pauses with it."""
-        if worker.dead or not worker.pid:
-            return
-        try:
-            if sig == signal.SIGTERM:
-                os.kill(worker.pid, sig)
-            else:
-                _killpg(worker.pid, sig)
-        except (ProcessLookupError, PermissionError, OSError):
-            pass  # it is gone: its sentinel tells the dispatcher
-
-    def kill(self, worker: Worker) -> None:
-        """Kill the worker and everything its flow started (its process group)."""
-        if not worker.dead and worker.pid:
-            for kill in (_killpg, os.kill):
-                try:
-                    kill(worker.pid, signal.SIGKILL)
-                    break
-                except (ProcessLookupError, PermissionError, OSError):
-                    continue
-        self.forget(worker)
-
-    def forget(self, worker: Worker) -> None:
-        worker.dead = True
-        if worker in self.workers:
-            self.workers.remove(worker)
-        if worker in self.idle:
-            self.idle.remove(worker)
-        self._by_waitable.pop(worker.conn, None)
-        self._by_waitable.pop(worker.process.sentinel, None)
-        worker.conn.close()
-        worker.process.join(timeout=0.5)
-
-    def stop_all(self) -> None:
-        self._stopped = True
-        for worker in list(self.workers):
-            if worker.execution_id is None:
-                try:
-                    worker.conn.send(("stop",))
-                except OSError:
-                    pass
-        for worker in list(self.workers):
-            worker.process.join(timeout=0.5)
-            self.kill(worker)
-
-
-def _killpg(pid: int, sig: int) -> None:
-    os.killpg(pid, sig)
+        return found
 
 
 def describe_exit(exitcode: int | None) -> str:

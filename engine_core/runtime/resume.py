@@ -17,8 +17,9 @@ keep their rows running/paused with a message, their locks are kept for the next
 their workers are stopped as a crash would stop them, so the next engine resumes them exactly
 as after a kill -9. Everything else is cancelled as before by the caller.
 
-``plan_for`` builds one execution's plan; a replay uses it, and so will a cluster backend that
-resumes a dead worker's executions (issue 12)."""
+``plan_for`` builds one execution's plan; a replay uses it, and so does ``resume_elsewhere``:
+a durable execution whose cluster worker was lost (the machine, not the flow) runs again on
+another worker from its journal, in this engine, while the rest of its tree goes on."""
 
 from __future__ import annotations
 
@@ -390,6 +391,70 @@ def _notes_after(writer: Any, store: Any, last_seqs: dict[int, int]) -> dict[int
     return found
 
 
+# -- a cluster's lost worker -------------------------------------------------------------------
+
+def resume_elsewhere(d: "Dispatcher", active: Active, why: str) -> bool:
+    """``active``'s worker was lost (a cluster's machine or Dask worker went, not the flow):
+    run it again from its journal on another worker, as a new engine would after a crash, and
+    say so on it. Its children elsewhere go on; its locks stay its own. False when it may not
+    be (:func:`not_resumed_elsewhere`): the caller ends it in error."""
+    if not_resumed_elsewhere(d, active) is not None:
+        return False
+    worker = active.worker
+    for parked in list(getattr(worker, "parked", ())):
+        parked.done = True  # the lost run's waits answer nobody (and take no lock for it)
+    d.journal.forget(active)
+    d.journal.flush()  # this round's rows: plan_for reads them (same transaction)
+    row = d.writer.execution_fields(active.id) or {}
+    entries: list = []
+    if active.kind == "flow":
+        store = _store(d)
+        active.plan = plan_for(d.writer, d.workspace, active.id, journal_keys.RESUME, store)
+        entries = list(active.plan.entries)
+        active.secrets = tuple(dict.fromkeys(active.secrets + active.plan.secrets))
+        active.next_seq = entries[-1].seq + 1 if entries else 1
+        last = entries[-1] if entries else None
+        active.pending_entry = last if last is not None and last.state == journal_keys.PENDING else None
+        active.repause = active.paused_by_signal and active.pending_entry is None
+    active.paused_by_signal = False
+    d.scheduler.released(active)
+    active.worker = None
+    now = time.time()
+    lost = max(0.0, now - _last_step(row, entries)) if row else 0.0
+    message = f"resumed on another worker: {why} ({lost:.1f} s lost)"
+    d.writer.mark_resumed_many([(active.id, now, lost, message)])
+    active.status = "queued"
+    d.emit(ev.ExecutionResumed(active.id, lost, now))
+    d.emit(ev.StatusChanged(active.id, "queued", message, now))
+    d.enqueue(active)
+    return True
+
+
+def not_resumed_elsewhere(d: "Dispatcher", active: Active) -> str | None:
+    """Why an execution whose worker was lost is not run again elsewhere (appended to its
+    error), or None when it is: a durable flow in productive mode, resume on, fewer runs than
+    ``ClusterOptions.max_attempts``; a connection that had not started or may be repeated."""
+    not_durable = "; it is not durable, so it was not resumed"
+    if active.inline or active.mode != "productive" or not resume_enabled(d):
+        return not_durable
+    if active.kind == "connection":  # a leaf its durable parent's journal records
+        parent = d.active.get(active.parent_id) if active.parent_id is not None else None
+        if parent is None or not parent.durable:
+            return not_durable
+        if _connection_problem({"started_at": 0 if active.started else None, "flow": active.flow},
+                               active.worker_inputs):
+            return "; it may have acted, so it was not run again"
+    elif not active.durable:
+        return not_durable
+    attempts = getattr(d.writer, "execution_attempt", None)  # store/cluster_writes.py (issue 12)
+    most = getattr(getattr(d.options, "cluster", None), "max_attempts", 3)
+    if attempts is not None:
+        runs = attempts(active.id)
+        if runs >= most:
+            return f"; it was resumed too often ({runs} runs of at most {most}), so it was not resumed again"
+    return None
+
+
 # -- suspend --------------------------------------------------------------------------------
 
 def suspend_all(d: "Dispatcher") -> list[int]:
@@ -414,7 +479,7 @@ def suspend_all(d: "Dispatcher") -> list[int]:
         for active in tree:
             d.active.pop(active.id, None)
             if active.worker is not None and not active.worker.dead:
-                d.pool.kill(active.worker)
+                d.backend.kill(active.worker)
             active.worker = None
             d.unqueue(active)
             suspended.append(active.id)
@@ -426,8 +491,9 @@ def _let_connections_end(d: "Dispatcher", tops: list[Active]) -> None:
     ends is answered into its parent's journal (a POST that finished is not "interrupted" for
     the next engine); one still running then is left to the next engine's rules."""
     deadline = time.monotonic() + max(0.0, d.options.cancel_grace_s)
+    backend = d.backend
     while True:
-        workers = {}
+        workers = set()
         for top in tops:
             if d.active.get(top.id) is not top:
                 continue
@@ -435,19 +501,24 @@ def _let_connections_end(d: "Dispatcher", tops: list[Active]) -> None:
                 worker = active.worker
                 if active.kind == "connection" and worker is not None and not worker.dead \
                         and not active.paused_by_signal:
-                    workers[worker.conn] = workers[worker.process.sentinel] = worker
+                    workers.add(id(worker))
         left = deadline - time.monotonic()
         if not workers or left <= 0:
             return
-        for ready in connection_wait(list(workers), timeout=left):
-            worker = workers[ready]
-            if worker.dead:
+        # Their pipes/sockets and their death signs (a local sentinel, a remote one's wake pipe).
+        watched = [obj for obj in backend.waitables() if id(backend.by_waitable(obj)) in workers]
+        ready = connection_wait(watched, timeout=left)
+        dead = backend.poll(ready)
+        for obj in ready:
+            worker = backend.by_waitable(obj)
+            if worker is None or worker.dead:
                 continue
-            inbox = getattr(d, "inbox", None) or d._inbox  # asked of C1: a public Dispatcher.inbox
-            if ready is worker.conn:
-                inbox.drain(worker)
+            if obj is worker.conn:
+                d.inbox.drain(worker)
             else:
-                inbox.died(worker)
+                dead.append(worker)
+        for worker in dead:
+            d.inbox.died(worker)
 
 
 def _subtree(d: "Dispatcher", top: Active) -> list[Active]:

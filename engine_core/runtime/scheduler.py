@@ -1,8 +1,9 @@
-"""Which queued execution runs next, on which worker.
+"""Which queued execution runs next; the backend says on which worker.
 
 Children go first: their parents hold workers while they wait. Roots are limited by
 ``max_parallel``; a debugged root gets a fresh process of its own, which it does not give
-back. Idle workers are topped up to ``warm_workers`` so the next execution starts at once."""
+back. The backend then tops up its warm capacity (``warm_workers`` idle local workers) so the
+next execution starts at once."""
 
 from __future__ import annotations
 
@@ -11,16 +12,16 @@ from typing import TYPE_CHECKING
 
 from .. import protocol
 from .active import Active
-from .pool import Worker, WorkerPool
 
 if TYPE_CHECKING:  # pragma: no cover
+    from .backends import ExecutionBackend, Handle
     from .dispatcher import Dispatcher
 
 
 class Scheduler:
-    def __init__(self, d: "Dispatcher", pool: WorkerPool):
+    def __init__(self, d: "Dispatcher", backend: "ExecutionBackend"):
         self._d = d
-        self._pool = pool
+        self._backend = backend
         self._roots: collections.deque[int] = collections.deque()
         self._children: collections.deque[int] = collections.deque()
         self.running_roots = 0
@@ -43,29 +44,23 @@ class Scheduler:
             self.running_roots -= 1
 
     def schedule(self) -> None:
-        options, pool = self._d.options, self._pool
+        active, backend = self._d.active, self._backend
         while self._children:
-            worker = self._obtain_worker()
+            worker = backend.obtain(active[self._children[0]])
             if worker is None:
                 break
             self._dispatch(self._children.popleft(), worker)
-        while self._roots and self.running_roots < options.max_parallel:
-            debug = self._d.active[self._roots[0]].mode == "development"
-            worker = pool.spawn() if debug else self._obtain_worker()
+        while self._roots and self.running_roots < self._d.options.max_parallel:
+            root = active[self._roots[0]]
+            debug = root.mode == "development"
+            worker = backend.obtain(root, fresh=debug)  # debugged: a process of its own, not given back
             if worker is None:
                 break
             worker.retiring = debug
             self._dispatch(self._roots.popleft(), worker)
-        while len(pool.idle) < options.warm_workers and pool.counted() < options.max_workers:
-            pool.release(pool.spawn())
+        backend.top_up()
 
-    def _obtain_worker(self) -> Worker | None:
-        worker = self._pool.take_idle()
-        if worker is None and self._pool.counted() < self._d.options.max_workers:
-            worker = self._pool.spawn()
-        return worker
-
-    def _dispatch(self, execution_id: int, worker: Worker) -> None:
+    def _dispatch(self, execution_id: int, worker: "Handle") -> None:
         active = self._d.active[execution_id]
         active.worker = worker
         worker.execution_id = execution_id

@@ -14,9 +14,8 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from flow_api import EngineException
 
-from .pool import Worker
-
 if TYPE_CHECKING:  # pragma: no cover
+    from .backends import Handle as Worker
     from .dispatcher import Dispatcher
 
 _FAILED = ("error", "cancelled")
@@ -25,24 +24,34 @@ _FAILED = ("error", "cancelled")
 @dataclass(eq=False)
 class Parked:
     """A flow's request answered later: a wait for executions, a lock, a form, ``this.pause()``.
-    While parked its worker is *blocked*: it does not count against ``max_workers``."""
+    While parked its worker is *blocked*: it does not count against ``max_workers`` (on a
+    cluster its task gives its thread back). It is listed on its worker (``worker.parked``):
+    when a cluster loses that worker and the execution is resumed elsewhere, the lost run's
+    parked requests are marked done at once, so none is answered (or granted a lock) later."""
 
-    worker: Worker
+    worker: "Worker"
     request_id: int
     done: bool = field(default=False, kw_only=True)
 
     def park(self) -> None:
         self.worker.blocked = True
+        self.worker.parked.append(self)
 
     def answer(self, d: "Dispatcher", value: Any) -> None:
-        self.done = True
-        self.worker.blocked = False
+        self._unpark()
         d.reply(self.worker, self.request_id, True, value)
 
     def refuse(self, d: "Dispatcher", error: EngineException) -> None:
+        self._unpark()
+        d.reply_error(self.worker, self.request_id, error)
+
+    def _unpark(self) -> None:
         self.done = True
         self.worker.blocked = False
-        d.reply_error(self.worker, self.request_id, error)
+        try:
+            self.worker.parked.remove(self)  # an execution's calls come one at a time: a short list
+        except ValueError:
+            pass
 
 
 @dataclass(eq=False)

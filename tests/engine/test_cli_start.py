@@ -71,7 +71,7 @@ def test_closing_an_engine_leaves_no_worker_process(workspace):
 
     with Engine(workspace.root, options=EngineOptions(warm_workers=2, memory_limit_mb=1024)) as engine:
         # Helpers of other tests in this process (the IDE's analysis process) are no workers of it.
-        others = set(forkserver_children()) - {w.pid for w in engine._dispatcher.pool.workers}
+        others = set(forkserver_children()) - {w.pid for w in engine._dispatcher.backend.workers}
         assert engine.run("Calculator", {"initial_value": 1}, timeout=60)["status"] == "success"
         assert len(set(forkserver_children()) - others) >= 2
     # The round that stopped the pool used to top it up with two fresh warm workers, which

@@ -94,8 +94,8 @@ class LockTable:
         queue = self._waiting.get(name)
         while queue:
             waiter = queue[0]
-            if waiter.execution.id not in self._d.active:
-                queue.popleft()
+            if waiter.done or waiter.execution.id not in self._d.active:
+                queue.popleft()  # ended, or a lost run's (its execution waits again elsewhere)
                 continue
             if not self._take(name, waiter.execution):
                 return
