@@ -17,7 +17,7 @@ from typing import Any, Callable, NamedTuple
 from . import redact
 from .errors import FlowdeskError, UsageError
 from .status import Status
-from .cli_args import EXIT_FAILED, EXIT_OK, EXIT_USAGE, add_workspace_db
+from .cli_args import EXIT_FAILED, EXIT_OK, EXIT_USAGE, add_cluster, add_workspace_db
 from .workspace import Workspace
 
 
@@ -36,6 +36,7 @@ _PLUGGED = {
     "packages": ("engine_core.packages.cli", "install and list the workspace's third-party packages (requirements.txt)"),
     "replay": ("engine_core.cli_durable", "replay a stored execution under the debugger, every flow API call answered from its journal"),
     "prune": ("engine_core.cli_durable", "delete old executions with their journals and logs (--older-than 30d)"),
+    "cluster": ("engine_core.cli_cluster", "start a local Dask cluster to run flows on, or list the workers of one"),
 }
 
 
@@ -82,6 +83,7 @@ def build_parser(command: str | None = None, extra: dict[str, Command] | None = 
     run.add_argument("--timeout", type=float, metavar="S", help="cancel the tree after S seconds")
     run.add_argument("--no-install", action="store_true",
                      help="do not install the workspace's packages (requirements.txt); refuse if any is missing")
+    add_cluster(run)
 
     debug = sub.add_parser("debug", help="run a flow under debugpy and wait for a debugger (e.g. VS Code) to attach")
     debug.add_argument("flow")
@@ -89,6 +91,7 @@ def build_parser(command: str | None = None, extra: dict[str, Command] | None = 
     debug.add_argument("--input", "-i", action="append", default=[], metavar="KEY=JSON")
     debug.add_argument("--no-install", action="store_true",
                        help="do not install the workspace's packages (requirements.txt); refuse if any is missing")
+    add_cluster(debug)  # accepted, so that a run's command line can be debugged as it is; debug stays here
 
     listing = sub.add_parser("executions", help="list past executions, newest first")
     add_workspace_db(listing)
@@ -176,6 +179,7 @@ def cmd_run(args) -> int:
     inputs = dict(parse_input(item) for item in args.input)
     workspace = Workspace.open(args.workspace)
     workspace.read_flow(args.flow)  # unknown flow: a usage error before anything starts
+    options = _run_options(workspace, args)
     refused = _install_packages(workspace, args.no_install)
     if refused is not None:
         return refused
@@ -185,11 +189,11 @@ def cmd_run(args) -> int:
 
     prestart()
     from .cli_output import LivePrinter
-    from .runtime.engine import Engine
-    from .runtime.options import EngineOptions
-    # No warm workers: one run forks its workers when it needs them (~5 ms each from the
-    # forkserver); keeping idle ones ready only made each start and stop fork and stop more.
-    with Engine(workspace, db_url=args.db, options=EngineOptions(warm_workers=0)) as engine:
+
+    engine = _open_engine(workspace, args.db, options)
+    if engine is None:
+        return EXIT_USAGE
+    with engine:
         printer = None
         if not args.json:
             printer = LivePrinter()
@@ -229,6 +233,46 @@ def cmd_run(args) -> int:
     return EXIT_OK if record["status"] == "success" else EXIT_FAILED
 
 
+def _run_options(workspace: Workspace, args):
+    """The run's EngineOptions: on this machine, or on the cluster ``--cluster`` / the
+    workspace's config names (engine_core.cli_cluster imports nothing of Dask for a local run)."""
+    from .runtime.options import EngineOptions
+
+    # No warm workers: one run forks its workers when it needs them (~5 ms each from the
+    # forkserver); keeping idle ones ready only made each start and stop fork and stop more.
+    if args.local or (args.cluster is None and not os.environ.get("FLOWDESK_CLUSTER")
+                      and "cluster" not in workspace.config()):
+        return EngineOptions(warm_workers=0)  # a local run does not even import cli_cluster
+    from .cli_cluster import cluster_options
+
+    cluster = cluster_options(workspace, args.cluster, args.local)
+    return EngineOptions(warm_workers=0, cluster=cluster)
+
+
+def _open_engine(workspace: Workspace, db_url: str | None, options):
+    """The started engine; None after printing one line when it cannot start on its cluster
+    (no scheduler there, TLS refused): the user fixes the address, not the code."""
+    from .runtime.engine import Engine, resolve_db_url
+
+    cluster = getattr(options, "cluster", None)
+    if cluster is None:
+        return Engine(workspace, db_url=db_url, options=options).start()
+    from .cli_cluster import failure_line, sqlite_warning
+
+    if warning := sqlite_warning(resolve_db_url(workspace, db_url), cluster.scheduler):
+        print(warning, file=sys.stderr, flush=True)
+    engine = Engine(workspace, db_url=db_url, options=options)
+    try:
+        return engine.start()
+    except FlowdeskError:  # a ClusterError names the scheduler and what to do: main() prints it
+        engine.close()
+        raise
+    except (OSError, TimeoutError) as exc:  # the backend's connection failed on its own terms
+        engine.close()
+        print(redact.mask_urls(failure_line(exc, cluster.scheduler)), file=sys.stderr)
+        return None
+
+
 def _install_packages(workspace: Workspace, no_install: bool) -> int | None:
     """Install what requirements.txt asks for and is not installed, before a run (``None``:
     go on). Without a requirements.txt this is a stat: ``engine_core.packages`` imports
@@ -261,6 +305,8 @@ def cmd_debug(args) -> int:
     inputs = dict(parse_input(item) for item in args.input)
     workspace = Workspace.open(args.workspace)
     workspace.read_flow(args.flow)
+    if args.cluster:  # the debugger attaches to a process on this machine (config's cluster: ignored too)
+        print(f"flowdesk: debug runs the flow on this machine; --cluster {args.cluster} is not used", file=sys.stderr)
     refused = _install_packages(workspace, args.no_install)  # as `run` does: debug what would run
     if refused is not None:
         return refused

@@ -43,3 +43,18 @@ def add_action_command(subparsers, name: str, help_text: str, *, db: bool = Fals
         return add_workspace(p, db=db) if workspace else p  # without: the caller adds it later
 
     return parser, action
+
+
+CLUSTER_HELP = ("run the executions on a Dask cluster: its scheduler (tcp://HOST:8786, tls://...) or "
+                "'local[:N]' for a cluster of N worker processes on this machine (default: "
+                "[cluster] in .flowdesk/config.toml, or FLOWDESK_CLUSTER)")
+
+
+def add_cluster(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """``--cluster ADDR|local[:N]`` and ``--local`` (this machine, whatever the workspace's
+    config says); returns ``p``. ``engine_core.cli_cluster.cluster_options`` reads them."""
+    where = p.add_mutually_exclusive_group()
+    where.add_argument("--cluster", metavar="ADDR", help=CLUSTER_HELP)
+    where.add_argument("--local", action="store_true",
+                       help="run on this machine even if the workspace's config names a cluster")
+    return p

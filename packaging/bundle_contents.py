@@ -34,6 +34,12 @@ EXCLUDES = [
     # development tools that share the build's environment
     "pytest", "_pytest", "pytestqt", "pytest_timeout", "PyInstaller", "build",
     "pyproject_hooks", "IPython", "numpy", "matplotlib",
+    # The cluster extra (flowdesk[cluster]): engine_core.cluster and backends.dask are collected
+    # with engine_core, and following their imports would add Dask, distributed and what only
+    # they use (tornado, msgpack, zict...), past the bundle's 250 MB. The app runs on this
+    # machine; `--cluster` in it says that the cluster needs a pip installation with the extra
+    # (engine_core.cli_cluster.require_distributed).
+    "distributed", "dask",
 ]
 
 # Qt libraries and plugins that an import may still drag in but no widget of Flowdesk uses.

@@ -1,0 +1,264 @@
+"""``flowdesk cluster local|status``, and the cluster part of ``flowdesk run --cluster``.
+
+``cluster local --workers N`` starts a Dask ``LocalCluster`` of N worker processes on this
+machine (for trying the cluster path, and for tests) and keeps it until Ctrl+C or SIGTERM;
+``cluster status`` lists the workers of a scheduler. A plugged command of ``engine_core.cli``.
+
+``cluster_options`` is what ``flowdesk run`` asks: without ``--cluster``, ``FLOWDESK_CLUSTER`` or a
+``[cluster]`` table in the workspace's config it answers None without importing anything of the
+cluster, so a local run neither imports ``distributed`` nor gets slower. ``distributed`` itself is
+imported only by the two commands here and by the engine's Dask backend.
+
+Exit codes: 0 done (a cluster stopped by Ctrl+C/SIGTERM too); 1 the scheduler answered but the
+request failed; 2 usage: no cluster named, no scheduler at the address, no ``distributed``."""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import os
+import signal
+import sys
+import threading
+from typing import TYPE_CHECKING
+
+from .cli_args import EXIT_OK, add_action_command
+from .errors import UsageError
+
+if TYPE_CHECKING:
+    from .cluster.config import ClusterOptions
+    from .workspace import Workspace
+
+CLUSTER_HELP = "start a local Dask cluster to run flows on, or list the workers of one"
+EXTRA_HINT = "pip install 'flowdesk[cluster]'"
+CONNECT_TIMEOUT_S = 5  # Dask retries a refused connection until then
+
+
+# -- flowdesk run --cluster -----------------------------------------------------------------
+def cluster_options(workspace: "Workspace", cli_cluster: str | None, cli_local: bool) -> "ClusterOptions | None":
+    """Where ``flowdesk run`` runs the tree: ``--local`` → this machine; otherwise
+    ``resolve_cluster`` (``--cluster``, ``FLOWDESK_CLUSTER``, ``[cluster]`` in config.toml).
+    Raises UsageError when a cluster is asked for and ``distributed`` is missing."""
+    if cli_local:
+        return None
+    if cli_cluster is None and not os.environ.get("FLOWDESK_CLUSTER") and "cluster" not in workspace.config():
+        return None  # the common case: nothing of the cluster is imported
+    from .cluster.config import resolve_cluster
+
+    options = resolve_cluster(workspace, cli_cluster, cli_local)
+    if options is not None:
+        require_distributed(f"the Dask cluster {options.scheduler}")
+    return options
+
+
+def require_distributed(what: str) -> None:
+    """UsageError (one line saying what to install) unless ``distributed`` can be imported.
+    The frozen app never carries it (packaging/bundle_contents.py keeps it out)."""
+    try:
+        if importlib.util.find_spec("distributed") is not None:
+            return
+    except (ImportError, ValueError):  # a broken installation: as good as none
+        pass
+    if getattr(sys, "frozen", False):
+        raise UsageError(f"running on {what} needs Flowdesk installed with its cluster extra ({EXTRA_HINT}); "
+                         "this app runs flows on this machine only (run without --cluster, or with --local)")
+    raise UsageError(f"running on {what} needs Dask's 'distributed', which is not installed: {EXTRA_HINT} "
+                     "(or run without --cluster, or with --local)")
+
+
+def is_local_cluster(scheduler: str) -> bool:
+    """``local`` / ``local:N``: a cluster the engine starts on this machine itself."""
+    return scheduler == "local" or scheduler.startswith("local:")
+
+
+def sqlite_warning(db_url: str, scheduler: str) -> str | None:
+    """The warning ``flowdesk run`` prints for a cluster run on SQLite (None: no warning). A
+    ``local`` cluster is on this machine: the database is as visible as for a local run."""
+    if not db_url.startswith("sqlite") or is_local_cluster(scheduler):
+        return None
+    return (f"flowdesk: warning: running on {scheduler} with the SQLite database of this machine: other machines' "
+            "engines and IDEs cannot see this database; use --db postgresql://…")
+
+
+def failure_line(exc: BaseException, scheduler: str) -> str:
+    """One line for an engine that could not reach its cluster (an OSError or timeout the
+    backend did not turn into a ClusterError, which says it all itself): no traceback."""
+    return (f"flowdesk: cannot use the Dask cluster at {scheduler}: {_reason(exc)}; start its scheduler "
+            "(e.g. flowdesk cluster local), check the address, or run with --local")
+
+
+# -- flowdesk cluster ... -------------------------------------------------------------------
+def add_parser(sub) -> argparse.ArgumentParser:
+    parser, action = add_action_command(sub, "cluster", CLUSTER_HELP)
+    local = action("local", "start a Dask cluster of worker processes on this machine until Ctrl+C",
+                   workspace=False)
+    local.add_argument("--workers", "-n", type=_positive, default=2, metavar="N", help="worker processes (default: 2)")
+    local.add_argument("--threads", type=_positive, default=1, metavar="T",
+                       help="threads per worker: executions each runs at once (default: 1)")
+    local.add_argument("--host", default="127.0.0.1",
+                       help="address the scheduler listens on (default: 127.0.0.1; 0.0.0.0 lets other machines' "
+                            "workers and engines connect)")
+    local.add_argument("--port", type=int, default=8786, help="the scheduler's port (default: 8786)")
+    local.add_argument("--dashboard-port", type=int, default=8787, help="the dashboard's port (default: 8787)")
+    status = action("status", "list the workers of a Dask cluster (the workspace's, or --cluster ADDR)")
+    status.add_argument("--cluster", metavar="ADDR",
+                        help="the scheduler (tcp://HOST:8786); default: [cluster] scheduler in the workspace's config")
+    return parser
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text} is not a positive number")
+    return value
+
+
+def run(args) -> int:
+    if args.cluster_command == "local":
+        return cmd_local(args)
+    return cmd_status(args)
+
+
+def cmd_local(args) -> int:
+    require_distributed("a local Dask cluster")
+    stop = threading.Event()
+    # The worker processes ignore SIGINT (they inherit it ignored): a Ctrl+C reaches the whole
+    # terminal's process group, and workers dying on it before the cluster closes them spilled
+    # tracebacks. This process stops them in order instead.
+    previous_int = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    previous_term = signal.getsignal(signal.SIGTERM)
+    cluster = None
+    try:
+        cluster = _start_local(args)
+        signal.signal(signal.SIGINT, lambda *_: stop.set())
+        signal.signal(signal.SIGTERM, lambda *_: stop.set())
+        print(f"scheduler {cluster.scheduler_address} · dashboard {cluster.dashboard_link} · Ctrl+C stops", flush=True)
+        print(f"{args.workers} worker process{'es' if args.workers != 1 else ''} × {args.threads} "
+              f"thread{'s' if args.threads != 1 else ''}; run flows on it with: flowdesk run FLOW "
+              f"--cluster {cluster.scheduler_address}", flush=True)
+        while not stop.wait(0.5):
+            pass
+        print("stopping the cluster", flush=True)
+    finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl+C must not cut the close short
+        try:
+            if cluster is not None:
+                cluster.close(timeout=20)
+        finally:
+            signal.signal(signal.SIGINT, previous_int)
+            signal.signal(signal.SIGTERM, previous_term)
+    return EXIT_OK
+
+
+def _start_local(args):
+    from distributed import LocalCluster
+
+    try:
+        return LocalCluster(n_workers=args.workers, threads_per_worker=args.threads, processes=True,
+                            host=args.host, scheduler_port=args.port,
+                            dashboard_address=f"{args.host}:{args.dashboard_port}", silence_logs=40)
+    except (OSError, RuntimeError) as exc:  # the port is taken, the host is not this machine's
+        cause = _root_cause(exc)
+        raise UsageError(f"cannot start a Dask scheduler on {args.host}:{args.port}: "
+                         f"{getattr(cause, 'strerror', None) or _reason(cause)}; "
+                         "choose another --port (and --dashboard-port), or --host") from None
+
+
+def _root_cause(exc: BaseException) -> BaseException:
+    """Dask wraps the OSError that says why ("Address already in use") in RuntimeErrors."""
+    while exc.__cause__ is not None:
+        exc = exc.__cause__
+    return exc
+
+
+def cmd_status(args) -> int:
+    scheduler = _status_scheduler(args)
+    require_distributed(f"the Dask cluster {scheduler}")
+    from distributed import Client
+
+    try:
+        client = Client(scheduler, timeout=CONNECT_TIMEOUT_S, set_as_default=False)
+    except (OSError, TimeoutError) as exc:
+        raise UsageError(f"no Dask scheduler answers at {scheduler} ({_reason(exc)}); start one "
+                         "(flowdesk cluster local, or dask scheduler) or check the address") from None
+    with client:
+        info = client.scheduler_info(n_workers=-1) if _takes_n_workers(client) else client.scheduler_info()
+        facts = client.run(_worker_facts, on_error="return")
+        print(describe_cluster(scheduler, info, facts, client.dashboard_link))
+    return EXIT_OK
+
+
+def _status_scheduler(args) -> str:
+    if args.cluster:
+        scheduler = args.cluster
+    else:
+        from .cluster.config import resolve_cluster
+        from .workspace import Workspace
+
+        workspace = Workspace.open(args.workspace)
+        options = resolve_cluster(workspace, None, False)
+        configured = workspace.config().get("cluster", {}).get("scheduler")
+        if options is None and configured:  # run_on = "local": its cluster can still be asked about
+            options = resolve_cluster(workspace, configured, False)
+        if options is None:
+            raise UsageError("no cluster given: use --cluster tcp://HOST:8786, or set [cluster] run_on = \"cluster\" "
+                             "and scheduler in the workspace's .flowdesk/config.toml")
+        scheduler = options.scheduler
+    if is_local_cluster(scheduler):
+        raise UsageError(f"'{scheduler}' is a cluster that each engine starts for itself and stops with it; "
+                         "for one that stays, start it with: flowdesk cluster local --workers N")
+    return scheduler
+
+
+def _takes_n_workers(client) -> bool:
+    import inspect
+
+    return "n_workers" in inspect.signature(client.scheduler_info).parameters
+
+
+def _reason(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _worker_facts(dask_worker=None) -> dict:
+    """Runs on each worker (``client.run``): the Flowdesk there, and what its plugin reports."""
+    import platform
+
+    facts = {"host": platform.node()}
+    try:
+        from engine_core import version
+
+        facts["flowdesk"] = version()
+    except ImportError:
+        facts["flowdesk"] = None
+    for plugin in (getattr(dask_worker, "plugins", None) or {}).values():
+        describe = getattr(plugin, "flowdesk_status", None)
+        if callable(describe):
+            facts.update(describe())
+    return facts
+
+
+def describe_cluster(scheduler: str, info: dict, facts: dict, dashboard: str | None) -> str:
+    """What ``cluster status`` prints: the scheduler, totals, a line per worker."""
+    workers = info.get("workers", {})
+    threads = sum(w.get("nthreads", 0) for w in workers.values())
+    lines = [f"scheduler {scheduler}" + (f" · dashboard {dashboard}" if dashboard else ""),
+             f"{len(workers)} worker{'s' if len(workers) != 1 else ''}, {threads} thread{'s' if threads != 1 else ''}"]
+    for address, worker in sorted(workers.items()):
+        fact = facts.get(address)
+        host = worker.get("host", "?")
+        if isinstance(fact, dict) and fact.get("host") and fact["host"] != host:
+            host = f"{fact['host']} ({host})"  # the machine's name, then the address Dask knows it by
+        count = worker.get("nthreads", 0)
+        parts = [address, f"host {host}", f"{count} thread{'s' if count != 1 else ''}"]
+        if worker.get("memory_limit"):
+            parts.append(f"memory {worker['memory_limit'] / 2**30:.1f} GiB")
+        if isinstance(fact, dict):
+            parts.append(f"flowdesk {fact['flowdesk']}" if fact.get("flowdesk") else "flowdesk not installed")
+            if fact.get("package_sets") is not None:
+                parts.append(f"package sets {fact['package_sets']}")
+        else:
+            parts.append(f"flowdesk not found ({_reason(fact) if isinstance(fact, BaseException) else 'no answer'})")
+        lines.append("  " + " · ".join(parts))
+    return "\n".join(lines)
