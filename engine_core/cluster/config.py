@@ -146,3 +146,37 @@ def tls_paths(options: ClusterOptions) -> tuple[str, str, str] | None:
     if any(paths):
         raise ClusterError("give all three of tls_ca, tls_cert and tls_key, or none (Dask's TLS configuration)")
     return None
+
+
+def connect(distributed, options: ClusterOptions) -> tuple:
+    """A Dask client for ``options`` and the LocalCluster started for ``local[:N]`` (else None;
+    the caller closes both). ClusterError saying what to do when it cannot be had."""
+    workers = options.local_workers
+    cluster = None
+    try:
+        if workers is not None:
+            cluster = distributed.LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                                               dashboard_address=":0")
+            return distributed.Client(cluster, timeout=10, set_as_default=False), cluster
+        return distributed.Client(options.scheduler, security=_security(options), timeout=10,
+                                  set_as_default=False), None
+    except ClusterError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - OSError, TimeoutError, ssl errors: one message
+        if cluster is not None:
+            cluster.close()
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        if workers is not None:
+            raise ClusterError(f"cannot start a local Dask cluster of {workers} workers: {reason}") from None
+        raise ClusterError(f"cannot reach the Dask scheduler at {options.scheduler}: {reason}; start one with "
+                           "`flowdesk cluster local --workers 2` or check --cluster") from None
+
+
+def _security(options: ClusterOptions) -> object:
+    from distributed.security import Security
+
+    paths = tls_paths(options)
+    if paths is None:
+        return Security()  # Dask's configuration: distributed.comm.tls.*
+    ca, cert, key = paths
+    return Security(tls_ca_file=ca, tls_client_cert=cert, tls_client_key=key, require_encryption=True)

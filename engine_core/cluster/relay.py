@@ -225,40 +225,134 @@ def route_to(host: str, port: int = 80) -> str:
 
 # --- TLS contexts -------------------------------------------------------------------------------
 
-def _paths(tls, role: str) -> tuple[str | None, str | None, str | None]:
-    """(ca, cert, key) from ClusterOptions-like (tls_ca/tls_cert/tls_key), a Dask Security
-    (``get_tls_config_for_role``) or a plain tuple."""
-    if hasattr(tls, "get_tls_config_for_role"):
-        config = tls.get_tls_config_for_role(role)
-        return config.get("ca_file"), config.get("cert"), config.get("key")
-    if hasattr(tls, "tls_ca"):
-        return tls.tls_ca, tls.tls_cert, tls.tls_key
-    return tuple(tls)  # type: ignore[return-value]
-
-
 def server_context(tls, role: str = "client") -> ssl.SSLContext:
     """The engine's listener context: its certificate, and every supervisor must present one
-    signed by the CA (mutual TLS). ``tls``: ClusterOptions, a Dask Security (the engine's
-    ``client`` role) or (ca, cert, key)."""
-    ca, cert, key = _paths(tls, role)
-    if not (ca and cert):
-        raise ssl.SSLError("the relay needs a CA file and a certificate for tls:// (tls_ca, tls_cert, tls_key)")
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH, cafile=ca)
-    context.load_cert_chain(cert, key)
-    context.verify_mode = ssl.CERT_REQUIRED
-    return context
+    signed by the cluster's CA (mutual TLS). ``tls``: a Dask ``Security`` (the engine's
+    ``client`` role: Dask builds the context, in-memory certificates included), or
+    (ca, cert, key) paths / PEM texts."""
+    if hasattr(tls, "get_listen_args"):
+        context = tls.get_listen_args(role)["ssl_context"]
+        if context is None:
+            raise ssl.SSLError("tls:// needs certificates: Dask's security settings name none for the "
+                               f"{role} role (tls_ca, tls_cert, tls_key)")
+        return context
+    return _context(ssl.Purpose.CLIENT_AUTH, *tls)
 
 
 def client_context(tls, role: str = "worker") -> ssl.SSLContext:
-    """A supervisor's context: the worker's certificate (from its Dask Security, role
-    ``worker``, or (ca, cert, key)), and the engine's must be signed by the CA. Host names are
-    not checked, as Dask does not check them: engines are reached by IP and certificates are
-    per cluster, not per host."""
-    ca, cert, key = _paths(tls, role)
-    if not (ca and cert):
-        raise ssl.SSLError("the relay needs the worker's Dask TLS CA file and certificate")
-    context = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=ca)
+    """A supervisor's context: the worker's certificate (its Dask ``Security``, role
+    ``worker``, or (ca, cert, key)); the engine's must be signed by the CA."""
+    if hasattr(tls, "get_connection_args"):
+        context = tls.get_connection_args(role)["ssl_context"]
+        if context is None:
+            raise ssl.SSLError(f"tls:// needs certificates: Dask's security settings name none for the {role} role")
+        return context
+    return _context(ssl.Purpose.SERVER_AUTH, *tls)
+
+
+def _context(purpose: ssl.Purpose, ca: str, cert: str, key: str | None) -> ssl.SSLContext:
+    """As Dask's own (``Security._get_tls_context``), so that certificates good for the
+    cluster are good for the relay: CA as a path or PEM text, mutual authentication, no host
+    name check (engines and workers are reached by IP; the CA is the cluster's own)."""
+    if "\n" in ca:
+        context = ssl.create_default_context(purpose, cadata=ca)
+    else:
+        context = ssl.create_default_context(purpose, cafile=ca)
     context.check_hostname = False
     context.load_cert_chain(cert, key)
     context.verify_mode = ssl.CERT_REQUIRED
+    context.verify_flags &= ~ssl.VERIFY_X509_STRICT
     return context
+
+
+class RelayServer:
+    """The engine's end: a listener, the connections that have not said hello yet, and the
+    sockets of finished runs, drained until the supervisor closes them (closing first, with
+    its unread frames, would reset the connection and could lose our last frame: "release").
+
+    :meth:`poll` returns each new connection's first frames; who may connect is the caller's
+    decision (it knows the tickets): :meth:`refuse` or keep the socket."""
+
+    HELLO_S = 10.0  # a connection silent for this long after connecting is dropped
+    CLOSING_S = 5.0  # how long a finished run's socket is drained before it is closed anyway
+
+    def __init__(self, host: str, ssl_ctx: ssl.SSLContext | None = None) -> None:
+        self._ssl = ssl_ctx
+        try:
+            self.listener = listen(host)
+        except OSError:  # an advertised name that is not this machine's interface (NAT): all of them
+            self.listener = listen("0.0.0.0")
+        self.address = join_address(host, self.listener.getsockname()[1])
+        self._hellos: dict[socket.socket, tuple[FrameReader, float]] = {}
+        self._closing: dict[socket.socket, float] = {}
+
+    def waitables(self) -> list:
+        return [self.listener, *self._hellos, *self._closing]
+
+    def poll(self, ready: list) -> list[tuple[socket.socket, FrameReader, list]]:
+        """(socket, its reader, its first frames) of connections whose first frames came."""
+        hellos = []
+        for obj in ready:
+            if obj is self.listener:
+                now = time.monotonic()
+                while (sock := accept(self.listener, self._ssl)) is not None:
+                    self._hellos[sock] = (FrameReader(sock), now)
+                    self._read_hello(sock, hellos)  # usually here already
+            elif obj in self._hellos:
+                self._read_hello(obj, hellos)
+            elif obj in self._closing:
+                self._drain(obj)
+        return hellos
+
+    def _read_hello(self, sock: socket.socket, hellos: list) -> None:
+        reader, _ = self._hellos[sock]
+        try:
+            frames = reader.read()
+        except EOFError:
+            del self._hellos[sock]
+            sock.close()
+            return
+        if frames:
+            del self._hellos[sock]
+            hellos.append((sock, reader, frames))
+
+    def refuse(self, sock: socket.socket, why: str) -> None:
+        try:
+            send(sock, ("refused", why))
+        except OSError:
+            sock.close()
+            return
+        self.close_later(sock)
+
+    def close_later(self, sock: socket.socket) -> None:
+        self._closing[sock] = time.monotonic() + self.CLOSING_S
+
+    def expire(self, now: float) -> None:
+        for sock, (_, since) in list(self._hellos.items()):
+            if now - since > self.HELLO_S:
+                del self._hellos[sock]
+                sock.close()
+        for sock, deadline in list(self._closing.items()):
+            if now > deadline:
+                del self._closing[sock]
+                sock.close()
+
+    def _drain(self, sock: socket.socket) -> None:
+        try:
+            while sock.recv(_CHUNK):
+                pass
+        except _AGAIN:
+            return
+        except OSError:
+            pass
+        del self._closing[sock]
+        sock.close()
+
+    def close(self) -> None:
+        for sock in [*self._hellos, *self._closing, self.listener]:
+            try:
+                sock.close()
+            except OSError:
+                pass
+        self._hellos.clear()
+        self._closing.clear()
