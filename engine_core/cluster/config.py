@@ -11,7 +11,8 @@ the environment's ``FLOWDESK_CLUSTER``, then the workspace's ``.flowdesk/config.
     tls_cert = "certs/engine.pem"
     tls_key = "certs/engine-key.pem"
 
-Importing this module does not import ``distributed``: the CLI resolves options for every run.
+Importing this module does not import ``distributed`` (the CLI resolves options for every run);
+:func:`connect` (the Dask backend's start) is where it is used.
 """
 
 from __future__ import annotations
@@ -158,18 +159,52 @@ def connect(distributed, options: ClusterOptions) -> tuple:
             cluster = distributed.LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
                                                dashboard_address=":0")
             return distributed.Client(cluster, timeout=10, set_as_default=False), cluster
-        return distributed.Client(options.scheduler, security=_security(options), timeout=10,
-                                  set_as_default=False), None
+        security = _security(options)
+        if not options.tls:  # a bare connect to a TLS scheduler would log a failed handshake there
+            _probe(options.scheduler)
+        return distributed.Client(options.scheduler, security=security, timeout=10, set_as_default=False), None
     except ClusterError:
         raise
     except Exception as exc:  # noqa: BLE001 - OSError, TimeoutError, ssl errors: one message
+        _close_failed_client(distributed, exc)
         if cluster is not None:
             cluster.close()
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         if workers is not None:
             raise ClusterError(f"cannot start a local Dask cluster of {workers} workers: {reason}") from None
-        raise ClusterError(f"cannot reach the Dask scheduler at {options.scheduler}: {reason}; start one with "
-                           "`flowdesk cluster local --workers 2` or check --cluster") from None
+        raise _unreachable(options, reason) from None
+
+
+def _unreachable(options: ClusterOptions, reason: str) -> ClusterError:
+    return ClusterError(f"cannot reach the Dask scheduler at {options.scheduler}: {reason}; start one with "
+                        "`flowdesk cluster local --workers 2` or check --cluster")
+
+
+def _probe(scheduler: str) -> None:
+    """Fail at once, with the system's reason, when nothing listens at the scheduler's address
+    (Dask's client would retry for its whole timeout and then say only "timed out")."""
+    import socket
+
+    host, _, port = scheduler.split("://", 1)[1].rpartition(":")
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=5).close()
+    except OSError as exc:
+        raise OSError(exc.strerror or str(exc) or type(exc).__name__) from None
+
+
+def _close_failed_client(distributed, exc: BaseException) -> None:
+    """A Client whose start failed is left half-made; closed later by its ``__del__`` (at exit,
+    once its event loop is gone) it waits 20 s and prints a traceback. Close it now."""
+    tb = exc.__traceback__
+    while tb is not None:
+        client = tb.tb_frame.f_locals.get("self")
+        if isinstance(client, distributed.Client):
+            try:
+                client.close(timeout=2)
+            except Exception:  # noqa: BLE001 - best effort: it never worked
+                pass
+            return
+        tb = tb.tb_next
 
 
 def _security(options: ClusterOptions) -> object:
@@ -177,6 +212,11 @@ def _security(options: ClusterOptions) -> object:
 
     paths = tls_paths(options)
     if paths is None:
-        return Security()  # Dask's configuration: distributed.comm.tls.*
+        security = Security()  # Dask's configuration: distributed.comm.tls.*
+        if options.tls and not (security.tls_ca_file and security.tls_client_cert):
+            raise ClusterError(f"{options.scheduler} needs certificates: set tls_ca, tls_cert and tls_key in the "
+                               "[cluster] section of .flowdesk/config.toml (or Dask's distributed.comm.tls "
+                               "configuration)")
+        return security
     ca, cert, key = paths
     return Security(tls_ca_file=ca, tls_client_cert=cert, tls_client_key=key, require_encryption=True)

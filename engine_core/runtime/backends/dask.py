@@ -296,7 +296,8 @@ class DaskBackend:
 
     def describe(self) -> dict:
         client = self._client
-        described = {"runs_on": "cluster", "scheduler": self._options.scheduler, "dashboard": None, "workers": None}
+        described = {"runs_on": "cluster", "scheduler": self._options.scheduler, "dashboard": None, "workers": None,
+                     "relay": self.relay_address}  # where the workers must be able to connect to
         if client is None:
             return described
         try:
