@@ -6,9 +6,8 @@ import collections
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from .pool import Worker
-
 if TYPE_CHECKING:  # pragma: no cover
+    from .backends import Handle
     from .waits import Parked, Waiter
 
 
@@ -33,7 +32,7 @@ class Active:
     source: str | None
     depth: int
     status: str = "queued"
-    worker: Worker | None = None
+    worker: "Handle | None" = None  # its process: a local worker, or a Dask task's (backends/)
     outputs: dict[str, Any] = field(default_factory=dict)
     children: set[int] = field(default_factory=set)
     waiters: list["Waiter"] = field(default_factory=list)

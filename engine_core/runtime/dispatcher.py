@@ -32,7 +32,7 @@ from .journal import Journal
 from .ops import WorkerCalls
 from .options import EngineOptions
 from .readiness import Readiness
-from .pool import Worker
+from .backends import Handle as Worker  # a worker process here, or a flow process on a Dask worker
 from .ends import EndNotices
 from .scheduler import Scheduler
 from .waits import Waits
