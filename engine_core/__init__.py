@@ -3,6 +3,7 @@
 Public surface::
 
     from engine_core import Engine, EngineOptions, Workspace, Store, events, FlowdeskError
+    from engine_core import ClusterOptions  # EngineOptions(cluster=ClusterOptions("tcp://host:8786"))
 
 Names are imported lazily, so that a worker process (which imports only
 ``engine_core.worker``) stays small and starts fast."""
@@ -12,7 +13,8 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING
 
-__all__ = ["Engine", "EngineOptions", "FlowdeskError", "Store", "Status", "Workspace", "events", "version"]
+__all__ = ["ClusterError", "ClusterOptions", "Engine", "EngineOptions", "FlowdeskError", "Store", "Status",
+           "Workspace", "events", "version"]
 
 VERSION = "0.1.0"
 """Flowdesk's version when the installed package's metadata cannot be read (a frozen app may
@@ -32,6 +34,8 @@ def version() -> str:
         return VERSION
 
 _LAZY = {
+    "ClusterError": "engine_core.cluster.config",  # neither imports distributed
+    "ClusterOptions": "engine_core.cluster.config",
     "Engine": "engine_core.runtime.engine",
     "EngineOptions": "engine_core.runtime.options",
     "FlowdeskError": "engine_core.errors",
@@ -42,6 +46,7 @@ _LAZY = {
 
 if TYPE_CHECKING:  # pragma: no cover
     from . import events
+    from .cluster.config import ClusterError, ClusterOptions
     from .errors import FlowdeskError
     from .runtime.engine import Engine
     from .runtime.options import EngineOptions

@@ -132,8 +132,25 @@ class JournalEnded:
     at: float
 
 
+@dataclass(frozen=True)
+class ExecutionPlaced:
+    """A run of the execution claimed it on a cluster worker: ``host`` (the machine's name),
+    ``address`` (the Dask worker, e.g. ``tcp://10.0.0.5:40123``), ``attempt`` (1 for the first
+    run, more after a lost worker's execution was resumed elsewhere). The tree's "Worker"."""
+
+    id: int
+    host: str | None
+    address: str | None
+    attempt: int
+    at: float
+
+    @property
+    def execution_id(self) -> int:  # the contract's name for ``id`` (every other event says ``id``)
+        return self.id
+
+
 Event = (ExecutionCreated | StatusChanged | LogAppended | MessageAdded | FormAnswered | ExecutionSaved
-         | OutputChanged | DebugListening | ExecutionResumed | JournalCaughtUp | JournalEnded)
+         | OutputChanged | DebugListening | ExecutionResumed | JournalCaughtUp | JournalEnded | ExecutionPlaced)
 Subscriber = Callable[[Event], None]
 
 

@@ -20,6 +20,7 @@ from .dispatcher import Dispatcher
 from .options import EngineOptions
 
 _STORE_POLL_S = 0.2
+_TOUCH_S = 5.0  # how often the engine's session says it is alive (store.SESSION_STALE_S: gone)
 
 
 class Engine:
@@ -30,13 +31,19 @@ class Engine:
     """
 
     def __init__(self, workspace: Workspace | str | os.PathLike, *, db_url: str | None = None,
-                 options: EngineOptions | None = None, store: Store | None = None):
+                 options: EngineOptions | None = None, store: Store | None = None, follow_others: bool = False):
+        """``options``: tunables, and where executions run (``EngineOptions(cluster=...)``).
+        ``follow_others``: also publish what other engines sharing the database do (the IDE:
+        a CLI's or another machine's runs show live; see ``engine_core.cluster.feed``)."""
         self.workspace = workspace if isinstance(workspace, Workspace) else Workspace.open(workspace)
         self.options = options or EngineOptions()
         self.store = store or Store(resolve_db_url(self.workspace, db_url))
         self._owns_store = store is None
         self._bus = ev.EventBus()
         self._dispatcher = Dispatcher(self.workspace, self.store, self._bus, self.options)
+        self._dispatcher.on_poll.append(_SessionTouch(self._dispatcher))
+        self._follow_others = follow_others
+        self._feed = self._notifier = None  # other engines' events here; ours announced (cluster/feed.py)
         self._started = False
 
     # -- lifecycle ------------------------------------------------------------------------
@@ -47,7 +54,16 @@ class Engine:
             # The dispatcher's first round takes over what dead engines left (resume, or ends
             # it): once start() returns, the database says so.
             self._dispatcher.post(_nothing).result()
+            self._start_companions()
         return self
+
+    def _start_companions(self) -> None:
+        """PostgreSQL: announce this engine's commits to other engines (NOTIFY); with
+        ``follow_others``, publish theirs here. Neither exists for a plain local SQLite run."""
+        if self.store.dialect == "postgresql" or self._follow_others:
+            from ..cluster import feed  # does not import distributed
+
+            self._feed, self._notifier = feed.start_for(self._dispatcher, self.store, self._bus, self._follow_others)
 
     def close(self) -> None:
         """Stop the engine: durable executions are suspended (their rows stay running, paused
@@ -56,7 +72,12 @@ class Engine:
         instead of suspending them, :meth:`cancel` them first (``flowdesk run`` does on Ctrl+C
         and ``--timeout``)."""
         if self._started:
+            if self._feed is not None:  # first: it posts to the dispatcher
+                self._feed.stop()
             self._dispatcher.stop()
+            if self._notifier is not None:  # last: it announces the final commits
+                self._notifier.stop()
+            self._feed = self._notifier = None
             self._started = False
         if self._owns_store:
             self.store.close()
@@ -242,9 +263,35 @@ class Engine:
     def tree(self, execution_id: int) -> dict | None:
         return self.store.tree(execution_id)
 
+    def busy(self) -> bool:
+        """Whether executions of this engine are queued, running or paused (the IDE switches
+        where runs go only when nothing runs)."""
+        return bool(self._started and self._dispatcher.active)
+
+    def describe_backend(self) -> dict:
+        """Where this engine's executions run: ``{"runs_on": "this machine"}`` or, on a
+        cluster, ``{"runs_on": "cluster", "scheduler": ..., "dashboard": ..., "workers": N}``."""
+        backend = getattr(self._dispatcher, "backend", None)
+        return backend.describe() if backend is not None else {"runs_on": "this machine"}
+
 
 def _nothing() -> None:
     return None
+
+
+class _SessionTouch:
+    """An ``on_poll`` hook: refresh the session's ``seen_at`` every :data:`_TOUCH_S` (the
+    first poll at once), so an engine on another machine can tell this one is alive."""
+
+    def __init__(self, d: Dispatcher):
+        self._d = d
+        self._next = 0.0
+
+    def __call__(self) -> None:
+        now = time.monotonic()
+        if now >= self._next and self._d.session_id is not None:
+            self._next = now + _TOUCH_S
+            self._d.writer.touch_session(self._d.session_id, time.time())
 
 
 def resolve_db_url(workspace: Workspace, db_url: str | None) -> str:

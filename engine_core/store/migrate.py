@@ -15,7 +15,7 @@ import sqlalchemy as sa
 _MIGRATIONS = Path(__file__).with_name("migrations")
 _VERSION_TABLE = "alembic_version"  # Alembic's default; env.py does not change it
 
-HEAD_REVISION = "0003"
+HEAD_REVISION = "0004"
 """The newest revision in ``migrations/versions``. A new migration file changes it too: a test
 compares it with the head Alembic finds in the files."""
 

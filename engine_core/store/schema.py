@@ -34,6 +34,11 @@ executions = Table(
     Column("resumed_at", Float, nullable=True),
     Column("lost_s", Float, nullable=True),
     Column("script_sha", String(64), nullable=True),
+    # Cluster runs (revision 0004): each run of the execution claims it once by raising
+    # ``attempt`` (a Dask task may run twice; only one claim wins), and says where it runs.
+    Column("attempt", Integer, nullable=False, server_default="0"),
+    Column("worker_host", String(255), nullable=True),
+    Column("worker_address", String(255), nullable=True),
     Index("ix_executions_parent_id", "parent_id"),
     Index("ix_executions_root_id", "root_id"),
     Index("ix_executions_status", "status"),
@@ -111,6 +116,9 @@ engine_sessions = Table(
     Column("host", String(255), nullable=False),
     Column("started_at", Float, nullable=False),
     Column("wake_path", Text, nullable=True),  # a datagram socket that wakes its dispatcher
+    # Refreshed every few seconds by the running engine (revision 0004): an engine on another
+    # machine cannot check the pid, so a session not seen for a while is taken as gone.
+    Column("seen_at", Float, nullable=True),
     # Ids are never reused (revision 0003): executions suspended by a clean shutdown still name
     # their closed session, and must not look like the next engine's own.
     sqlite_autoincrement=True,

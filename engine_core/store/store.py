@@ -21,6 +21,9 @@ from .writer import answer_message, message_record, upsert_setting
 
 _ACTIVE = ("queued", "running", "paused")
 STOPPED_MESSAGE = "engine stopped while running"
+SESSION_STALE_S = 30.0
+"""Another machine's engine session not seen for this long is taken as gone (its engine
+refreshes ``engine_sessions.seen_at`` every ``runtime.engine`` ``_TOUCH_S``)."""
 _SECRET_KEY = "$flowdesk_secret"  # vcs.secrets.REFERENCE_KEY (not imported: vcs pulls in git helpers)
 
 
@@ -273,14 +276,20 @@ class Store:
             conn.exec_driver_sql("VACUUM")
 
     # -- engine sessions -----------------------------------------------------------------
-    def dead_sessions(self) -> list[int]:
-        """The registered engine sessions whose engine is gone: on this host and its process
-        no longer alive. Another machine's engines (a shared PostgreSQL) are not judged here."""
+    def dead_sessions(self, now: float | None = None) -> list[int]:
+        """The registered engine sessions whose engine is gone: on this host, its process no
+        longer alive; on another host (a shared PostgreSQL), not seen (``seen_at``, which a
+        running engine refreshes every few seconds, or ``started_at`` before its first
+        refresh) for :data:`SESSION_STALE_S` seconds. Hosts' clocks are assumed to agree to
+        within a few seconds (NTP)."""
         host = socket.gethostname()
+        stale_before = (time.time() if now is None else now) - SESSION_STALE_S
         with self.engine.connect() as conn:
-            sessions = conn.execute(sa.select(engine_sessions.c.id, engine_sessions.c.pid, engine_sessions.c.host)
+            sessions = conn.execute(sa.select(engine_sessions.c.id, engine_sessions.c.pid, engine_sessions.c.host,
+                                              engine_sessions.c.started_at, engine_sessions.c.seen_at)
                                     .order_by(engine_sessions.c.id)).all()
-        return [s.id for s in sessions if s.host == host and not process_alive(s.pid)]
+        return [s.id for s in sessions
+                if (not process_alive(s.pid) if s.host == host else (s.seen_at or s.started_at) < stale_before)]
 
     def reap_dead_sessions(self) -> int:
         """Mark executions of engines that are no longer running as ``error`` ("engine stopped
@@ -423,6 +432,9 @@ def _tree_node(row) -> dict:
         "replay_of": row["replay_of"],
         "resumed_at": row["resumed_at"],
         "lost_s": row["lost_s"],
+        "attempt": row["attempt"],
+        "worker_host": row["worker_host"],
+        "worker_address": row["worker_address"],
         "logs": [],
         "messages": [],
         "children": [],

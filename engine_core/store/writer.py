@@ -9,6 +9,7 @@ import time
 
 import sqlalchemy as sa
 
+from .cluster_writes import ClusterWrites
 from .durable_writes import _SAVE_EXECUTION, SUSPENDED_LOCK_SESSION, DurableWrites, _chunks
 from .schema import engine_sessions, executions, locks, logs, messages, scripts, settings, status_changes
 
@@ -102,7 +103,7 @@ class _Compiled:
         return values
 
 
-class Writer(DurableWrites):
+class Writer(DurableWrites, ClusterWrites):
     def __init__(self, engine: sa.Engine):
         self._conn = engine.connect()
         self._dirty = False

@@ -67,7 +67,7 @@ def test_upgrade_to_0003_keeps_every_row_and_adds_the_durable_columns(old_db):
                   for t in ("executions", "logs", "messages", "status_changes", "settings", "locks", "engine_sessions")}
     store = Store(f"sqlite:///{old_db}")
     try:
-        assert migrate.current_revision(store.engine) == migrate.HEAD_REVISION == "0003"
+        assert migrate.current_revision(store.engine) == migrate.HEAD_REVISION
         records = {r["id"]: r for r in store.executions(limit=100)}
         assert {i: (r["parent_id"], r["flow"], r["status"]) for i, r in records.items()} == OLD
         assert all((r["durable"], r["replay_of"], r["resumed_at"], r["lost_s"], r["script_sha"]) ==
@@ -131,7 +131,7 @@ def test_downgrade_to_0002_and_upgrade_again(old_db):
         assert not sa.inspect(store.engine).has_table("journal")
         assert "durable" not in {c["name"] for c in sa.inspect(store.engine).get_columns("executions")}
         migrate.upgrade(store.engine)
-        assert migrate.current_revision(store.engine) == "0003"
+        assert migrate.current_revision(store.engine) == migrate.HEAD_REVISION
         assert store.execution(8)["flow"] == "Ask"
     finally:
         store.close()
@@ -171,7 +171,7 @@ def test_postgresql_database_at_0002_upgrades_to_0003_and_back():
         store = Store(url)
         writer = Writer(store.engine)
         try:
-            assert migrate.current_revision(store.engine) == "0003"
+            assert migrate.current_revision(store.engine) == migrate.HEAD_REVISION
             record = store.execution(1)
             assert (record["flow"], record["status"], record["durable"], record["replay_of"]) == ("Old", "running", False, None)
             assert store.logs(1)[0]["text"] == "hi"
@@ -186,6 +186,6 @@ def test_postgresql_database_at_0002_upgrades_to_0003_and_back():
             assert migrate.current_revision(store.engine) == "0002"
             assert not sa.inspect(store.engine).has_table("journal")
             migrate.upgrade(store.engine)
-            assert migrate.current_revision(store.engine) == "0003"
+            assert migrate.current_revision(store.engine) == migrate.HEAD_REVISION
         finally:
             store.close()
