@@ -171,3 +171,38 @@ def test_non_durable_execution_whose_worker_is_lost_ends_in_error(workspace, mon
                                  "memory) on worker test-node; it is not durable, so it was not resumed")
     assert len(pids) == 1
     assert not any(isinstance(e, ev.ExecutionResumed) for e in events)
+
+
+def test_resumed_execution_waiting_for_a_lock_gets_it_not_its_lost_run(workspace, monkeypatch, tmp_path):
+    """The lost run's parked lock request must not take the lock when it frees: the resumed
+    run waits for it again and must be the one that gets it (else it waits for itself)."""
+    monkeypatch.setattr(backends, "create", lambda host: _LosingBackend(host))
+    pids = tmp_path / "pids.txt"
+    workspace.write_flow("Holder", """
+        def handler(system, this, inputs):
+            lock = system.setting('the lock')
+            lock.acquire()
+            this.sleep(2.0)
+            lock.release()
+    """)
+    workspace.write_flow("Waiter", """
+        import os
+
+        def handler(system, this, inputs):
+            with open(inputs['pids'], 'a') as f:
+                f.write(f"{os.getpid()}\\n")
+            lock = system.setting('the lock')
+            lock.acquire(timeout=30)
+            this.set_output(got=True)
+            lock.release()
+    """)
+    with Engine(workspace.root, options=OPTIONS) as engine:
+        holder = engine.submit("Holder", {})
+        _wait(lambda: any(e["op"] == "sleep" for e in engine.store.journal(holder)), "the holder's sleep")
+        waiter = engine.submit("Waiter", {"pids": str(pids)})
+        _wait(lambda: any(e["op"] == "lock_acquire" for e in engine.store.journal(waiter)), "the lock wait")
+        os.kill(_pids(pids)[0], signal.SIGKILL)
+        record = engine.wait(waiter, WAIT_S)
+        assert engine.wait(holder, WAIT_S)["status"] == "success"
+    assert (record["status"], record["outputs"]) == ("success", {"got": True}), record["message"]
+    assert len(_pids(pids)) == 2
