@@ -4,7 +4,12 @@
 ``Engine.start`` never runs on the GUI thread: it takes over what dead engines left (resuming
 durable executions: a second and more with many), and the IDE stays responsive meanwhile.
 Between ``opening`` and ``opened`` (or ``openFailed``) ``engine`` is None: commands say "the
-engine is still starting"."""
+engine is still starting".
+
+The engine runs where the workspace's config says (``[cluster] run_on``, FLOWDESK_CLUSTER): on
+this machine, or on a Dask cluster; ``reopen()`` applies a changed setting (app/cluster). It
+follows other engines on the same database (the CLI's runs, other machines' IDEs), so their
+executions show up live too."""
 
 from __future__ import annotations
 
@@ -14,10 +19,14 @@ from typing import Any, Callable
 
 from PySide6.QtCore import QObject, Signal
 
-from engine_core import Engine, Workspace
+from engine_core import Engine, EngineOptions, Workspace
+from engine_core.errors import FlowdeskError
 from engine_core.events import Event
 
 from .tasks import call_on_gui_thread, run_in_background
+
+
+RUN_HERE = "choose Run on: This machine in the toolbar to run here"
 
 
 class EngineBridge(QObject):
@@ -32,6 +41,7 @@ class EngineBridge(QObject):
         super().__init__(parent)
         self.engine: Engine | None = None
         self.workspace: Workspace | None = None
+        self._db_url: str | None = None
         self._pending: collections.deque[Event] = collections.deque()
         self._flush_scheduled = False
         self._lock = threading.Lock()
@@ -42,13 +52,27 @@ class EngineBridge(QObject):
     def open(self, workspace: Workspace, db_url: str | None = None) -> None:
         self.close()
         self.workspace = workspace
+        self._db_url = db_url
         generation = self._generation
         self.opening.emit()
         run_in_background(self._start_engine, workspace, db_url, generation,
                           on_done=lambda engine: self._started(engine, generation), on_error=self.openFailed.emit)
 
+    def reopen(self) -> None:
+        """Close the engine and open one on the same workspace and database again (the cluster
+        setting changed). Nothing if no workspace was opened."""
+        if self.workspace is not None:
+            self.open(self.workspace, self._db_url)
+
     def _start_engine(self, workspace: Workspace, db_url: str | None, generation: int) -> Engine | None:
-        engine = Engine(workspace, db_url=db_url).start()
+        engine = Engine(workspace, db_url=db_url, **engine_arguments(workspace))
+        try:
+            engine.start()
+        except Exception as exc:
+            engine.close()
+            if _is_cluster_failure(exc, engine):  # no scheduler there, TLS refused: one clear line
+                raise FlowdeskError(_cluster_failure(exc, engine)) from None
+            raise
         if generation != self._generation:
             # Closed (the window, or another workspace opened) while this one was opening: it
             # closes here, as the GUI thread may never deliver it (the IDE is quitting).
@@ -119,3 +143,27 @@ class EngineBridge(QObject):
         if self.engine is None:
             self.problem.emit("the engine is still starting; try again in a moment")
         return self.engine
+
+
+def engine_arguments(workspace: Workspace) -> dict[str, Any]:
+    """Engine(...) arguments beyond the workspace: its cluster from the workspace's config (None:
+    this machine), and following other engines' executions. Runs off the GUI thread."""
+    from engine_core.cli_cluster import cluster_options
+
+    arguments: dict[str, Any] = {"follow_others": True}
+    cluster = cluster_options(workspace, None, False, otherwise=RUN_HERE)
+    if cluster is not None:
+        arguments["options"] = EngineOptions(cluster=cluster)
+    return arguments
+
+
+def _is_cluster_failure(exc: BaseException, engine: Engine) -> bool:
+    if isinstance(exc, FlowdeskError) or getattr(engine.options, "cluster", None) is None:
+        return False
+    return isinstance(exc, (OSError, TimeoutError))  # a ClusterError is a FlowdeskError: shown as it is
+
+
+def _cluster_failure(exc: BaseException, engine: Engine) -> str:
+    from engine_core.cli_cluster import failure_line
+
+    return failure_line(exc, engine.options.cluster.scheduler).removeprefix("flowdesk: ")

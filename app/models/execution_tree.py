@@ -1,6 +1,8 @@
 """The live execution tree: parent → children, newest root first, fed by engine events.
 A replay of a stored execution is shown beside its original (a row under it), and an
-execution an engine resumed after a restart is marked with the time lost.
+execution an engine resumed after a restart is marked with the time lost. On a cluster, the
+Worker column shows the host each execution was placed on (``ExecutionPlaced``, or the row's
+``worker_host`` in history).
 
 Events are applied in slices of a few milliseconds each, so that 10,000 executions arriving
 at once never freeze the GUI; rows are inserted in blocks per parent, not one by one."""
@@ -20,11 +22,13 @@ from .headers import ColumnHeaders
 
 _TERMINAL = ("success", "error", "cancelled")
 _CHUNK = 500
+WORKER_COLUMN = 4
 
 
 class Node:
     __slots__ = ("id", "parent", "flow", "name", "kind", "status", "message", "started", "ended",
-                 "children", "pos", "stopped", "is_root", "replay_of", "lost_s")
+                 "children", "pos", "stopped", "is_root", "replay_of", "lost_s", "worker_host",
+                 "worker_address", "attempt")
 
     def __init__(self, id: int, parent: "Node | None", flow: str, name: str, kind: str, status: str):
         self.id = id
@@ -42,15 +46,19 @@ class Node:
         self.is_root = parent is None  # a root execution (a replay's row sits under its original)
         self.replay_of: int | None = None
         self.lost_s: float | None = None  # resumed after a restart: the time lost (summed)
+        self.worker_host: str | None = None  # on a cluster: where it runs (ran), its Dask worker, which run
+        self.worker_address: str | None = None
+        self.attempt: int | None = None
 
 
 class ExecutionTreeModel(ColumnHeaders, QAbstractItemModel):
-    COLUMNS = ("Name", "Flow", "Status", "Duration")
+    COLUMNS = ("Name", "Flow", "Status", "Duration", "Worker")
     IdRole = Qt.ItemDataRole.UserRole + 1
     StatusRole = Qt.ItemDataRole.UserRole + 2
 
     rootAdded = Signal(int)  # a new root execution row exists (its id)
     statusChanged = Signal(int, str)  # after the row shows it
+    workerSeen = Signal()  # the first execution placed on a cluster worker: the Worker column matters
 
     def __init__(self, parent=None, *, budget_ms: float = 8.0):
         super().__init__(parent)
@@ -65,6 +73,7 @@ class ExecutionTreeModel(ColumnHeaders, QAbstractItemModel):
         # Executions with an open form: kept by id, since a form's event may come before the
         # row of its execution does (rows are applied in slices).
         self._waiting: set[int] = set()
+        self.has_workers = False  # some execution shown ran on a cluster worker
         self._tick = QTimer(self)
         self._tick.setInterval(1000)
         self._tick.timeout.connect(self._refresh_durations)
@@ -91,6 +100,8 @@ class ExecutionTreeModel(ColumnHeaders, QAbstractItemModel):
             node = Node(row["id"], parent, row["flow"], row["name"], row["kind"], row["status"])
             node.message, node.started, node.ended = row["message"], row["started_at"], row["ended_at"]
             node.is_root, node.replay_of, node.lost_s = row["parent_id"] is None, replay_of, row.get("lost_s")
+            if row.get("worker_host") or row.get("worker_address"):
+                self._place(node, row.get("worker_host"), row.get("worker_address"), row.get("attempt"))
             self._attach(node)
             if node.status not in _TERMINAL:
                 self._running.add(node)
@@ -130,6 +141,13 @@ class ExecutionTreeModel(ColumnHeaders, QAbstractItemModel):
                     node.lost_s = (node.lost_s or 0.0) + event.lost_s
                     if node not in fresh:
                         changed.add(node)
+            elif isinstance(event, ev.ExecutionPlaced):  # a run claimed it on a cluster worker
+                node = self._nodes.get(event.id)
+                if node is None:
+                    continue
+                self._place(node, event.host, event.address, event.attempt)
+                if node not in fresh:
+                    changed.add(node)
             elif isinstance(event, ev.ExecutionSaved):  # this.save(name=..., message=...)
                 node = self._nodes.get(event.id)
                 if node is None:
@@ -158,6 +176,12 @@ class ExecutionTreeModel(ColumnHeaders, QAbstractItemModel):
         self._emit_changed(changed)
         for node in changed | fresh:
             self.statusChanged.emit(node.id, node.status)
+
+    def _place(self, node: Node, host: str | None, address: str | None, attempt: int | None) -> None:
+        node.worker_host, node.worker_address, node.attempt = host, address, attempt
+        if not self.has_workers:
+            self.has_workers = True
+            self.workerSeen.emit()
 
     def _insert(self, parent: Node | None, nodes: list[Node]) -> None:
         siblings = parent.children if parent else self._roots
@@ -267,9 +291,13 @@ class ExecutionTreeModel(ColumnHeaders, QAbstractItemModel):
                 return "waiting for answer" if node.status == "paused" and node.id in self._waiting else node.status
             if column == 3:
                 return _duration(node)
+            if column == WORKER_COLUMN:
+                return node.worker_host or node.worker_address or ""
         elif role == Qt.ItemDataRole.DecorationRole and column == 0:
             return status_icon("paused" if node.stopped else node.status)
         elif role == Qt.ItemDataRole.ToolTipRole:
+            if column == WORKER_COLUMN and (node.worker_host or node.worker_address):
+                return worker_text(node.worker_host, node.worker_address, node.attempt)
             tip = node.message or node.status
             if node.replay_of is not None:
                 tip = f"replay of #{node.replay_of}: {tip}"
@@ -281,7 +309,15 @@ class ExecutionTreeModel(ColumnHeaders, QAbstractItemModel):
         return None
 
 
-_SHOWN_EVENTS = (ev.ExecutionCreated, ev.StatusChanged, ev.ExecutionSaved, ev.ExecutionResumed)
+_SHOWN_EVENTS = (ev.ExecutionCreated, ev.StatusChanged, ev.ExecutionSaved, ev.ExecutionResumed, ev.ExecutionPlaced)
+
+
+def worker_text(host: str | None, address: str | None, attempt: int | None) -> str:
+    """"node-b (tcp://10.0.0.5:40123), attempt 2": where a cluster execution ran."""
+    text = host or address or "?"
+    if host and address:
+        text += f" ({address})"
+    return text + (f", attempt {attempt}" if attempt else "")
 
 
 def resumed_text(lost_s: float) -> str:

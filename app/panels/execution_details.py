@@ -1,5 +1,6 @@
-"""The details of one execution as HTML: inputs, outputs, end message, logs, messages, and a
-traceback whose flow lines are links (``flow:<name>:<line>``) that open the editor there."""
+"""The details of one execution as HTML: inputs, outputs, end message, the cluster worker it ran
+on, logs, messages, and a traceback whose flow lines are links (``flow:<name>:<line>``) that
+open the editor there."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ import json
 import re
 import time
 from urllib.parse import quote, unquote
+
+from ..models.execution_tree import worker_text
 
 _FLOW_FRAME = re.compile(r'File "(?P<path>[^"]*[/\\]flows[/\\](?P<flow>[^"/\\]+)\.py)", line (?P<line>\d+)')
 _MESSAGE_LINE = re.compile(r"\(flow '(?P<flow>[^']+)', line (?P<line>\d+)\)")
@@ -41,6 +44,11 @@ def render(details: dict) -> str:
         f"<p><b>Status:</b> {html.escape(record['status'])}"
         + (f" — {_linked_message(record['message'])}" if record["message"] else "") + "</p>",
         f"<p><b>Started:</b> {_time(record['started_at'])} &nbsp; <b>Ended:</b> {_time(record['ended_at'])}</p>",
+    ]
+    if record.get("worker_host") or record.get("worker_address"):  # ran on a cluster worker
+        where = worker_text(record.get("worker_host"), record.get("worker_address"), record.get("attempt"))
+        parts.append(f"<p><b>Worker:</b> {html.escape(where)}</p>")
+    parts += [
         "<p><b>Inputs</b></p>" + _json_block(record["inputs"]),
         "<p><b>Outputs</b></p>" + _json_block(record["outputs"]),
     ]
