@@ -82,6 +82,13 @@ class OtherEngines:
     # -- lifecycle ------------------------------------------------------------------------
     def start(self) -> "OtherEngines":
         """Take the watermarks (what is there now is not published) and start following."""
+        self.open()
+        self._thread = threading.Thread(target=self._run, name="flowdesk-other-engines", daemon=True)
+        self._thread.start()
+        return self
+
+    def open(self) -> "OtherEngines":
+        """Connect and take the watermarks, without the thread (then :meth:`read` by hand)."""
         self._engine = _reader_engine(self.url)
         self._conn = self._engine.connect()
         if self._engine.dialect.name == "postgresql":
@@ -92,8 +99,6 @@ class OtherEngines:
         self._fresh = (hashlib.md5(b"{}").hexdigest() if self._digests else "{}",) + _FRESH[1:]
         with self._conn.begin():
             self._baseline()
-        self._thread = threading.Thread(target=self._run, name="flowdesk-other-engines", daemon=True)
-        self._thread.start()
         return self
 
     def stop(self, timeout: float = 5.0) -> None:
@@ -123,11 +128,13 @@ class OtherEngines:
             if gap > 0:
                 time.sleep(gap)
             last = time.monotonic()
+            # A read that fails half-way must not count what it saw: the next one reads it again.
+            saved = dict(self._marks), {k: set(v) for k, v in self._seen.items()}, dict(self._known)
             try:
-                with self._conn.begin():
-                    events = self.poll()
+                events = self.read()
             except Exception:  # the database went away for a moment: try again next time
                 log.warning("reading other engines' changes failed; retrying", exc_info=True)
+                self._marks, self._seen, self._known = saved
                 self._reconnect()
                 continue
             if events:
@@ -140,10 +147,12 @@ class OtherEngines:
         if self._listen is None:
             self._stop.wait(timeout)
             return
+        own, deadline = str(self.session_id), time.monotonic() + timeout
         try:
-            for notify in self._listen.notifies(timeout=timeout, stop_after=1):
-                if notify.payload == str(self.session_id):
-                    continue  # our own Notifier's: nothing of ours is published from here
+            while (remaining := deadline - time.monotonic()) > 0 and not self._stop.is_set():
+                # Our own Notifier's notices (our commits) are not a reason to read early.
+                if any(n.payload != own for n in self._listen.notifies(timeout=remaining, stop_after=1)):
+                    return
         except Exception:
             log.warning("listening for other engines failed; polling only", exc_info=True)
             self._listen = None
@@ -187,9 +196,14 @@ class OtherEngines:
                 self._seen[name] = {i for i in seen if i > floor}
         return rows
 
+    def read(self) -> list:
+        """One read, in one snapshot: the new events, in commit order per execution (created
+        first, an end last). The thread publishes them; :meth:`open` without it, for tests."""
+        with self._conn.begin():
+            return self.poll()
+
     def poll(self) -> list:
-        """One read (in the caller's transaction): the new events, in commit order per
-        execution (created first, an end last). Also usable without the thread (tests)."""
+        """:meth:`read` in the caller's transaction."""
         me = self.session_id
         e = executions.c
         others = e.engine_session_id.is_distinct_from(me)
@@ -413,8 +427,6 @@ class Notifier:
         while True:
             self._pending.wait()
             self._pending.clear()
-            if self._stop and not self._conn:
-                return
             try:
                 self._conn.execute("SELECT pg_notify(%s, %s)", (CHANNEL, self.payload))
             except Exception:  # the others fall back to their poll
