@@ -35,10 +35,12 @@ CONNECT_TIMEOUT_S = 5  # Dask retries a refused connection until then
 
 
 # -- flowdesk run --cluster -----------------------------------------------------------------
-def cluster_options(workspace: "Workspace", cli_cluster: str | None, cli_local: bool) -> "ClusterOptions | None":
+def cluster_options(workspace: "Workspace", cli_cluster: str | None, cli_local: bool, *,
+                    otherwise: str = "run without --cluster, or with --local") -> "ClusterOptions | None":
     """Where ``flowdesk run`` runs the tree: ``--local`` → this machine; otherwise
     ``resolve_cluster`` (``--cluster``, ``FLOWDESK_CLUSTER``, ``[cluster]`` in config.toml).
-    Raises UsageError when a cluster is asked for and ``distributed`` is missing."""
+    Raises UsageError when a cluster is asked for and ``distributed`` is missing (its text ends
+    with ``otherwise``: what to do instead)."""
     if cli_local:
         return None
     if cli_cluster is None and not os.environ.get("FLOWDESK_CLUSTER") and "cluster" not in workspace.config():
@@ -47,11 +49,11 @@ def cluster_options(workspace: "Workspace", cli_cluster: str | None, cli_local: 
 
     options = resolve_cluster(workspace, cli_cluster, cli_local)
     if options is not None:
-        require_distributed(f"the Dask cluster {options.scheduler}")
+        require_distributed(f"running on the Dask cluster {options.scheduler}", otherwise)
     return options
 
 
-def require_distributed(what: str) -> None:
+def require_distributed(what: str, otherwise: str | None) -> None:
     """UsageError (one line saying what to install) unless ``distributed`` can be imported.
     The frozen app never carries it (packaging/bundle_contents.py keeps it out)."""
     try:
@@ -59,11 +61,11 @@ def require_distributed(what: str) -> None:
             return
     except (ImportError, ValueError):  # a broken installation: as good as none
         pass
+    tail = f" ({otherwise})" if otherwise else ""
     if getattr(sys, "frozen", False):
-        raise UsageError(f"running on {what} needs Flowdesk installed with its cluster extra ({EXTRA_HINT}); "
-                         "this app runs flows on this machine only (run without --cluster, or with --local)")
-    raise UsageError(f"running on {what} needs Dask's 'distributed', which is not installed: {EXTRA_HINT} "
-                     "(or run without --cluster, or with --local)")
+        raise UsageError(f"{what} needs Flowdesk installed with its cluster extra ({EXTRA_HINT}); "
+                         f"this app runs flows on this machine only{tail}")
+    raise UsageError(f"{what} needs Dask's 'distributed', which is not installed: {EXTRA_HINT}{tail}")
 
 
 def is_local_cluster(scheduler: str) -> bool:
@@ -120,7 +122,7 @@ def run(args) -> int:
 
 
 def cmd_local(args) -> int:
-    require_distributed("a local Dask cluster")
+    require_distributed("a local Dask cluster", None)
     stop = threading.Event()
     # The worker processes ignore SIGINT (they inherit it ignored): a Ctrl+C reaches the whole
     # terminal's process group, and workers dying on it before the cluster closes them spilled
@@ -173,7 +175,7 @@ def _root_cause(exc: BaseException) -> BaseException:
 
 def cmd_status(args) -> int:
     scheduler = _status_scheduler(args)
-    require_distributed(f"the Dask cluster {scheduler}")
+    require_distributed(f"asking the Dask cluster {scheduler}", None)
     from distributed import Client
 
     try:
