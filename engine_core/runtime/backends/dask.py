@@ -9,13 +9,12 @@ pipe frames verbatim both ways, so to the dispatcher a remote execution is a han
 (:class:`RemoteWorker`) whose ``conn`` is a socket: ops, waits, journal and cancel are the
 local ones.
 
-What only a cluster has is handled here: beats (a machine that vanishes is noticed after
-``lost_after_s``), a task that Dask lost before it said hello, ``("secede",)`` hints when an
-execution blocks (its Dask thread goes to its children: deep trees on few threads), and the
-in-process LocalCluster of ``--cluster local[:N]``.
+Only a cluster has: beats (a vanished machine is noticed after ``lost_after_s``), tasks Dask
+lost before their hello, ``("secede",)`` hints when an execution blocks (its Dask thread goes
+to its children: deep trees on few threads), the LocalCluster of ``--cluster local[:N]``.
 
 Threads: everything runs on the dispatcher thread except the futures' done callbacks (Dask's
-callback thread), which only queue the handle and wake the dispatcher through a pipe."""
+callback thread), which only queue the handle and wake the dispatcher through a socket pair."""
 
 from __future__ import annotations
 
@@ -41,6 +40,7 @@ if TYPE_CHECKING:  # pragma: no cover
 log = logging.getLogger(__name__)
 
 _CHECK_S = 0.5  # how often beats and stale connections are looked at
+_ORPHAN_S = 2.0  # how long a run whose task ended may still send its exit before it is ended
 _CANCELLED = "cancelled through the cluster"  # an exit's reason when the cluster's cancel Event stopped it
 
 
@@ -162,44 +162,21 @@ class DaskBackend:
     def __init__(self, host: "BackendHost"):
         self._host = host
         self._options = host.options.cluster
-        self._client: Any = None
-        self._cluster: Any = None  # the LocalCluster of "local[:N]", ours to close
-        self._supervise: Any = None
+        self._tasks = Submissions(host)
         self._relay: relay.RelayServer | None = None
         self._ssl: Any = None
         self.relay_address: str | None = None
-        # A socket pair, not a pipe: Dask's callback thread may still write after stop_all
-        # closed it, and a closed socket object refuses that (a closed fd number may be reused).
-        self._wake_r, self._wake_w = socket.socketpair()
-        self._wake_r.setblocking(False)
-        self._wake_w.setblocking(False)
-        self._task_ends: SimpleQueue = SimpleQueue()  # handles whose future ended (Dask's thread)
-        self._waiting: dict[str, RemoteWorker] = {}  # token -> submitted, no hello yet
         self._by_conn: dict[Any, RemoteWorker] = {}  # claimed and running
         self._releasing: list[RemoteWorker] = []
         self._dead: list[RemoteWorker] = []
+        self._orphans: dict[RemoteWorker, tuple[float, str]] = {}  # task ended, socket still open
         self.secede: set[RemoteWorker] = set()
-        self._keys: set[str] = set()
         self._next_check = 0.0
-        self._packages: tuple[tuple[int, int], tuple[str, str] | None] | None = None
-        self._preinstalled: set[str] = set()
 
     # -- ExecutionBackend -----------------------------------------------------------------
     def start(self) -> None:
         try:
-            import distributed
-        except ImportError:
-            raise ClusterError("running on a Dask cluster needs Dask's 'distributed' package: "
-                               "pip install 'flowdesk[cluster]'") from None
-        try:
-            from ...cluster.supervisor import supervise
-        except ImportError as exc:
-            raise ClusterError(f"this Flowdesk cannot run executions on a cluster: {exc}") from None
-        self._supervise = supervise
-        options = self._options
-        self._client, self._cluster = connect(distributed, options)
-        try:
-            self._register_plugins()
+            self._tasks.start()
             self._open_relay()
         except BaseException:
             self.stop_all()
@@ -207,15 +184,20 @@ class DaskBackend:
 
     def waitables(self) -> list:
         if self._relay is None:
-            return [self._wake_r]
-        return [self._wake_r, *self._relay.waitables(), *self._by_conn]
+            return [self._tasks.wake_r]
+        return [self._tasks.wake_r, *self._relay.waitables(), *self._by_conn]
 
     def by_waitable(self, obj: Any) -> RemoteWorker | None:
         return self._by_conn.get(obj)
 
+    @property
+    def client(self) -> Any:
+        """The Dask client (``distributed.Client``), once started."""
+        return self._tasks.client
+
     def poll(self, ready: list) -> list[RemoteWorker]:
-        if self._wake_r in ready:
-            self._take_task_ends()
+        if self._tasks.wake_r in ready:
+            self._tasks_ended()
         for sock, reader, frames in self._relay.poll(ready):
             self._hello(sock, reader, frames)
         now = time.monotonic()
@@ -280,129 +262,64 @@ class DaskBackend:
         pass  # the worker plugin keeps flow processes warm on every Dask worker
 
     def stop_all(self) -> None:
-        for handle in [*self._waiting.values(), *self._by_conn.values(), *self._releasing]:
+        for handle in [*self._tasks.waiting.values(), *self._by_conn.values(), *self._releasing]:
             self.kill(handle)
         if self._relay is not None:
             self._relay.close()
-        for closeable in (self._client, self._cluster):
-            if closeable is not None:
-                try:
-                    closeable.close()
-                except Exception:  # noqa: BLE001 - shutting down: nothing left to tell
-                    log.debug("closing %s failed", closeable, exc_info=True)
-        self._client = self._cluster = None
-        self._wake_r.close()
-        self._wake_w.close()
+        self._tasks.close()
 
     def describe(self) -> dict:
-        client = self._client
+        client = self._tasks.client
         described = {"runs_on": "cluster", "scheduler": self._options.scheduler, "dashboard": None, "workers": None,
                      "relay": self.relay_address}  # where the workers must be able to connect to
         if client is None:
             return described
         try:
-            described["scheduler"] = client.scheduler.address if self._cluster is not None else self._options.scheduler
+            if self._tasks.cluster is not None:  # local[:N]: the address it was given
+                described["scheduler"] = client.scheduler.address
             described["dashboard"] = client.dashboard_link
             described["workers"] = len(client.scheduler_info(n_workers=-1)["workers"])
         except Exception:  # noqa: BLE001 - a scheduler gone meanwhile: say what is known
             log.debug("describing the cluster failed", exc_info=True)
         return described
 
-    # -- submitting -----------------------------------------------------------------------
+    # -- before the hello -----------------------------------------------------------------
     def _deliver_queued(self, handle: RemoteWorker, message: tuple) -> None:
         """A message for a run that has not said hello yet."""
         tag = message[0]
         if tag == protocol.RUN:
             handle.pending_run = message
-            self._submit(handle)
+            self._tasks.submit(handle, self.relay_address, tls=self._ssl is not None)
         elif tag == "signal" and message[1] == _SIGTERM:  # a cancel: it never started, so it never will
-            self._unsubmit(handle)
+            self._tasks.cancel(handle)
             handle.cancelled = True
             handle.over = True
             self.found_dead(handle)
         else:  # a pause (SIGSTOP/SIGCONT), a stop: after RUN, in order
             handle.pending.append(message)
 
-    def _submit(self, handle: RemoteWorker) -> None:
-        key = task_key(self._host.session_id, handle.execution_id, handle.attempt)
-        while key in self._keys:  # the same attempt again (a run lost before its claim)
-            key += "+"
-        self._keys.add(key)
-        options = self._host.options
-        ticket = Ticket(execution_id=handle.execution_id, root_id=handle.root_id, attempt=handle.attempt,
-                        token=handle.token, relay=self.relay_address, tls=self._ssl is not None,
-                        packages=self._package_set(), memory_limit_mb=options.memory_limit_mb,
-                        max_runs=options.worker_max_runs, cancel_grace_s=options.cancel_grace_s,
-                        heartbeat_s=self._options.heartbeat_s, flowdesk_version=version())
-        self._waiting[handle.token] = handle
-        handle.key = key
-        # Held, not fire_and_forget: a run has nobody to talk to once this engine is gone, and
-        # held futures are released with the client. Deeper first, as the local scheduler does.
-        handle.future = self._client.submit(self._supervise, ticket, key=key, pure=False, retries=0,
-                                            priority=handle.depth)
-        handle.future.add_done_callback(lambda _future, h=handle: self._task_ended(h))
-
-    def _unsubmit(self, handle: RemoteWorker) -> None:
-        self._waiting.pop(handle.token, None)
-        if handle.future is not None:
-            try:
-                handle.future.cancel()
-            except Exception:  # noqa: BLE001 - the client may be closing
-                log.debug("cancelling %s failed", handle.key, exc_info=True)
-
-    def _task_ended(self, handle: RemoteWorker) -> None:
-        """Dask's callback thread: hand the handle to the dispatcher thread."""
-        self._task_ends.put(handle)
-        self._wake()
-
-    def _take_task_ends(self) -> None:
-        try:
-            while self._wake_r.recv(4096):
-                pass
-        except OSError:
-            pass
-        while True:
-            try:
-                handle = self._task_ends.get_nowait()
-            except Empty:
-                return
-            future, handle.future = handle.future, None
-            if future is None:
+    def _tasks_ended(self) -> None:
+        for handle, future in self._tasks.ended():
+            if handle.dead or handle.over:
                 continue
-            if not (handle.conn is not None or handle.dead or handle.over):  # connected: its socket tells
-                self._waiting.pop(handle.token, None)
+            if handle.conn is None:
                 handle.ended = _task_outcome(future)
                 handle.over = True
                 self.found_dead(handle)
-            # Ended: the scheduler may forget it (a held future keeps its result there). Not
-            # before: a released running task would be cancelled under its supervisor.
-            future.release()
-
-    def _package_set(self) -> tuple[str, str] | None:
-        """The workspace's requirements (sha256, text) for the workers; None without any."""
-        path = packages.requirements_path(self._host.workspace.root)
-        try:
-            stat = path.stat()
-        except OSError:
-            return None
-        key = (stat.st_mtime_ns, stat.st_size)
-        if self._packages is None or self._packages[0] != key:
-            text = path.read_text(encoding="utf-8")
-            found = (packages.requirements_sha256(text), text) if text.strip() else None
-            self._packages = (key, found)
-            if found is not None and found[0] not in self._preinstalled:
-                self._preinstalled.add(found[0])
-                self._preinstall(found)
-        return self._packages[1]
+            elif not handle.released:
+                # Connected, and its task ended first: normally its exit frame or EOF is on the
+                # way (the socket is the faster path). If neither comes, the supervisor failed
+                # and left its connection open: end the run with what Dask says.
+                self._orphans[handle] = (time.monotonic() + _ORPHAN_S, _task_outcome(future, connected=True))
 
     # -- the relay ------------------------------------------------------------------------
     def _open_relay(self) -> None:
         options = self._options
         if options.tls:  # the client's Security: the [cluster] tls_* files or Dask's own configuration
-            self._ssl = relay.server_context(self._client.security, role="client")
+            self._ssl = relay.server_context(self._tasks.client.security, role="client")
         if options.advertise:
             host = options.advertise
-        elif self._cluster is not None:
+        elif self._tasks.cluster is not None:
             host = "127.0.0.1"
         else:
             host = relay.route_to(*relay.split_address(options.scheduler))
@@ -411,12 +328,12 @@ class DaskBackend:
 
     def _hello(self, sock, reader: relay.FrameReader, frames: list) -> None:
         """A supervisor's first frames: the run is claimed (RUN goes out after the commit) or refused."""
-        hello = frames[0]
-        handle = self._waiting.get(hello[3]) if hello[0] == "hello" and len(hello) >= 7 else None
+        hello, waiting = frames[0], self._tasks.waiting
+        handle = waiting.get(hello[3]) if hello[0] == "hello" and len(hello) >= 7 else None
         if handle is None or handle.execution_id != hello[1] or handle.attempt != hello[2]:
             self._relay.refuse(sock, "this engine has no such run waiting (cancelled, or claimed already)")
             return
-        del self._waiting[handle.token]
+        del waiting[handle.token]
         _, execution_id, attempt, _, address, host = hello[:6]
         claim = getattr(self._host.writer, "claim_run", None)
         if claim is not None and not claim(execution_id, attempt, host, address):
@@ -446,18 +363,20 @@ class DaskBackend:
             if not handle.over and now - handle.last_seen > lost_after:
                 self._lose(handle, f"no heartbeat for {lost_after:g} s")
         self._relay.expire(now)
+        for handle, (deadline, why) in list(self._orphans.items()):
+            if handle.dead or handle.over:
+                del self._orphans[handle]
+            elif now > deadline:
+                del self._orphans[handle]
+                handle.refused = why
+                handle.over = True
+                self.found_dead(handle)
 
     # -- ends -----------------------------------------------------------------------------
     def found_dead(self, handle: RemoteWorker) -> None:
         """``handle`` is over: the next poll returns it (the dispatcher reaps it)."""
         self._dead.append(handle)
-        self._wake()
-
-    def _wake(self) -> None:
-        try:
-            self._wake_w.send(b"x")
-        except OSError:  # full (a wake-up is pending anyway) or closed (stopped)
-            pass
+        self._tasks.wake()
 
     def _lose(self, handle: RemoteWorker, why: str) -> None:
         if not handle.over:
@@ -470,14 +389,128 @@ class DaskBackend:
         handle.dead = True
         handle.over = True
         self.secede.discard(handle)
+        self._orphans.pop(handle, None)
         if handle.conn is None:
-            self._unsubmit(handle)
+            self._tasks.cancel(handle)
             return
         self._by_conn.pop(handle.conn, None)
         if self._relay is not None:
             self._relay.close_later(handle.conn)
         else:
             _close(handle.conn)
+
+
+class Submissions:
+    """The Dask client's side: one task per run (held futures), cancels, the futures' ends
+    (handed over from Dask's callback thread through a wake-up socket), the worker plugins."""
+
+    def __init__(self, host: "BackendHost"):
+        self._host = host
+        self._options = host.options.cluster
+        self.client: Any = None
+        self.cluster: Any = None  # the LocalCluster of "local[:N]", ours to close
+        self._supervise: Any = None
+        self.waiting: dict[str, RemoteWorker] = {}  # token -> submitted, no hello yet
+        self._ends: SimpleQueue = SimpleQueue()  # (handle, future) that ended, from Dask's callback thread
+        # A socket pair, not a pipe: Dask's callback thread may still write after close(), and
+        # a closed socket object refuses that (a closed fd's number may be in use again).
+        self.wake_r, self._wake_w = socket.socketpair()
+        self.wake_r.setblocking(False)
+        self._wake_w.setblocking(False)
+        self._keys: set[str] = set()
+        self._packages: tuple[tuple[int, int], tuple[str, str] | None] | None = None
+        self._preinstalled: set[str] = set()
+
+    def start(self) -> None:
+        try:
+            import distributed
+        except ImportError:
+            raise ClusterError("running on a Dask cluster needs Dask's 'distributed' package: "
+                               "pip install 'flowdesk[cluster]'") from None
+        try:
+            from ...cluster.supervisor import supervise
+        except ImportError as exc:
+            raise ClusterError(f"this Flowdesk cannot run executions on a cluster: {exc}") from None
+        self._supervise = supervise
+        self.client, self.cluster = connect(distributed, self._options)
+        self._register_plugins()
+
+    def submit(self, handle: RemoteWorker, relay_address: str | None, *, tls: bool) -> None:
+        key = task_key(self._host.session_id, handle.execution_id, handle.attempt)
+        while key in self._keys:  # the same attempt again (a run lost before its claim)
+            key += "+"
+        self._keys.add(key)
+        options = self._host.options
+        ticket = Ticket(execution_id=handle.execution_id, root_id=handle.root_id, attempt=handle.attempt,
+                        token=handle.token, relay=relay_address, tls=tls, packages=self._package_set(),
+                        memory_limit_mb=options.memory_limit_mb, max_runs=options.worker_max_runs,
+                        cancel_grace_s=options.cancel_grace_s, heartbeat_s=self._options.heartbeat_s,
+                        flowdesk_version=version())
+        self.waiting[handle.token] = handle
+        handle.key = key
+        # Held, not fire_and_forget: a run has nobody to talk to once this engine is gone, and
+        # held futures are released with the client. Deeper first, as the local scheduler does.
+        handle.future = self.client.submit(self._supervise, ticket, key=key, pure=False, retries=0,
+                                           priority=handle.depth)
+        handle.future.add_done_callback(lambda future, h=handle: self._task_ended(h, future))
+
+    def cancel(self, handle: RemoteWorker) -> None:
+        """Before its hello: the task need not run (if it does, its hello is refused)."""
+        self.waiting.pop(handle.token, None)
+        if handle.future is not None:
+            try:
+                handle.future.cancel()
+            except Exception:  # noqa: BLE001 - the client may be closing
+                log.debug("cancelling %s failed", handle.key, exc_info=True)
+
+    def _task_ended(self, handle: RemoteWorker, future: Any) -> None:
+        """Dask's callback thread: hand the end to the dispatcher thread."""
+        self._ends.put((handle, future))
+        self.wake()
+
+    def wake(self) -> None:
+        try:
+            self._wake_w.send(b"x")
+        except OSError:  # full (a wake-up is pending anyway) or closed (stopped)
+            pass
+
+    def ended(self) -> list[tuple[RemoteWorker, Any]]:
+        """(handle, future) of the tasks that ended since the last call."""
+        try:
+            while self.wake_r.recv(4096):
+                pass
+        except OSError:
+            pass
+        ended = []
+        while True:
+            try:
+                handle, future = self._ends.get_nowait()
+            except Empty:
+                return ended
+            if handle.conn is None:
+                self.waiting.pop(handle.token, None)
+            handle.future = None
+            ended.append((handle, future))
+            # Ended: the scheduler may forget it (a held future keeps its result there). Not
+            # before: a released running task would be cancelled under its supervisor.
+            future.release()
+
+    def _package_set(self) -> tuple[str, str] | None:
+        """The workspace's requirements (sha256, text) for the workers; None without any."""
+        path = packages.requirements_path(self._host.workspace.root)
+        try:
+            stat = path.stat()
+        except OSError:
+            return None
+        key = (stat.st_mtime_ns, stat.st_size)
+        if self._packages is None or self._packages[0] != key:
+            text = path.read_text(encoding="utf-8")
+            found = (packages.requirements_sha256(text), text) if text.strip() else None
+            self._packages = (key, found)
+            if found is not None and found[0] not in self._preinstalled:
+                self._preinstalled.add(found[0])
+                self._preinstall(found)
+        return self._packages[1]
 
     def _register_plugins(self) -> None:
         """Warm flow processes on every worker (idempotent: the first engine's settings serve
@@ -486,7 +519,7 @@ class DaskBackend:
         from ...cluster.plugin import FlowdeskWorkerPlugin
 
         options = self._host.options
-        self._client.register_plugin(FlowdeskWorkerPlugin(
+        self.client.register_plugin(FlowdeskWorkerPlugin(
             warm_per_worker=self._options.warm_per_worker, memory_limit_mb=options.memory_limit_mb,
             max_runs=options.worker_max_runs), name=FlowdeskWorkerPlugin.name)
         self._package_set()
@@ -496,9 +529,20 @@ class DaskBackend:
 
         plugin = PackagesPreinstall(package_set)
         try:
-            self._client.register_plugin(plugin, name=plugin.name)
+            self.client.register_plugin(plugin, name=plugin.name)
         except Exception:  # noqa: BLE001 - only a head start: the first execution installs anyway
             log.warning("could not register %s on the cluster", plugin.name, exc_info=True)
+
+    def close(self) -> None:
+        for closeable in (self.client, self.cluster):
+            if closeable is not None:
+                try:
+                    closeable.close()
+                except Exception:  # noqa: BLE001 - shutting down: nothing left to tell
+                    log.debug("closing %s failed", closeable, exc_info=True)
+        self.client = self.cluster = None
+        self.wake_r.close()
+        self._wake_w.close()
 
 
 _SIGTERM = 15
@@ -523,12 +567,15 @@ def why_it_ended(handle: RemoteWorker) -> Exit:
                 f"{handle.lost or _CLOSED}", lost=True)
 
 
-def _task_outcome(future: Any) -> str:
-    """Why a run's task ended before its supervisor said hello."""
+def _task_outcome(future: Any, connected: bool = False) -> str:
+    """Why a run's task ended before its supervisor said hello (or, ``connected``, before the
+    run ended)."""
     try:
         status = future.status
         if status == "error":
             error = future.exception(timeout=1)
+            if connected:
+                return f"its supervisor task on the cluster failed: {type(error).__name__}: {error}"
             if isinstance(error, ConnectionError):  # the supervisor's own words: it could not reach us
                 return f"{error}; can the Dask workers connect to this machine? (see [cluster] advertise)"
             return f"the Dask cluster could not run its task: {type(error).__name__}: {error}"
@@ -537,6 +584,8 @@ def _task_outcome(future: Any) -> str:
         result = future.result(timeout=1)
     except Exception as exc:  # noqa: BLE001
         return f"its Dask task ended before it started: {type(exc).__name__}: {exc}"
+    if connected:
+        return f"its supervisor task on the cluster ended ({result}) while the execution ran"
     return (f"its supervisor task ended ({result}) before it reached this engine's relay: "
             "can the Dask workers connect to this machine? (see [cluster] advertise)")
 
