@@ -31,7 +31,6 @@ if TYPE_CHECKING:
 
 CLUSTER_HELP = "start a local Dask cluster to run flows on, or list the workers of one"
 EXTRA_HINT = "pip install 'flowdesk[cluster]'"
-CONNECT_TIMEOUT_S = 5  # Dask retries a refused connection until then
 
 
 # -- flowdesk run --cluster -----------------------------------------------------------------
@@ -102,7 +101,10 @@ def add_parser(sub) -> argparse.ArgumentParser:
                             "workers and engines connect)")
     local.add_argument("--port", type=int, default=8786, help="the scheduler's port (default: 8786)")
     local.add_argument("--dashboard-port", type=int, default=8787, help="the dashboard's port (default: 8787)")
-    status = action("status", "list the workers of a Dask cluster (the workspace's, or --cluster ADDR)")
+    status = action("status", "list the workers of a Dask cluster (the workspace's, or --cluster ADDR)",
+                    workspace=False)
+    status.add_argument("--workspace", "-w", metavar="DIR",
+                        help="the workspace whose [cluster] settings apply (default: . when no --cluster is given)")
     status.add_argument("--cluster", metavar="ADDR",
                         help="the scheduler (tcp://HOST:8786); default: [cluster] scheduler in the workspace's config")
     return parser
@@ -174,42 +176,40 @@ def _root_cause(exc: BaseException) -> BaseException:
 
 
 def cmd_status(args) -> int:
-    scheduler = _status_scheduler(args)
-    require_distributed(f"asking the Dask cluster {scheduler}", None)
-    from distributed import Client
+    options = _status_options(args)
+    require_distributed(f"asking the Dask cluster {options.scheduler}", None)
+    import distributed
 
-    try:
-        client = Client(scheduler, timeout=CONNECT_TIMEOUT_S, set_as_default=False)
-    except (OSError, TimeoutError) as exc:
-        raise UsageError(f"no Dask scheduler answers at {scheduler} ({_reason(exc)}); start one "
-                         "(flowdesk cluster local, or dask scheduler) or check the address") from None
+    from .cluster.config import connect
+
+    client, _ = connect(distributed, options)  # ClusterError: the scheduler and what to do
     with client:
         info = client.scheduler_info(n_workers=-1) if _takes_n_workers(client) else client.scheduler_info()
         facts = client.run(_worker_facts, on_error="return")
-        print(describe_cluster(scheduler, info, facts, client.dashboard_link))
+        print(describe_cluster(options.scheduler, info, facts, client.dashboard_link))
     return EXIT_OK
 
 
-def _status_scheduler(args) -> str:
-    if args.cluster:
-        scheduler = args.cluster
-    else:
-        from .cluster.config import resolve_cluster
-        from .workspace import Workspace
+def _status_options(args) -> "ClusterOptions":
+    """The cluster ``status`` asks: ``--cluster``, else the workspace's (its scheduler also when
+    ``run_on`` is local). The workspace's TLS settings apply either way."""
+    from .cluster.config import resolve_cluster
+    from .workspace import Workspace
 
-        workspace = Workspace.open(args.workspace)
-        options = resolve_cluster(workspace, None, False)
-        configured = workspace.config().get("cluster", {}).get("scheduler")
-        if options is None and configured:  # run_on = "local": its cluster can still be asked about
-            options = resolve_cluster(workspace, configured, False)
-        if options is None:
-            raise UsageError("no cluster given: use --cluster tcp://HOST:8786, or set [cluster] run_on = \"cluster\" "
-                             "and scheduler in the workspace's .flowdesk/config.toml")
-        scheduler = options.scheduler
-    if is_local_cluster(scheduler):
+    workspace = None
+    if args.workspace is not None or not args.cluster:
+        workspace = Workspace.open(args.workspace or ".")
+    scheduler = args.cluster or os.environ.get("FLOWDESK_CLUSTER")
+    if not scheduler and workspace is not None:
+        scheduler = workspace.config().get("cluster", {}).get("scheduler")
+    if not scheduler:
+        raise UsageError("no cluster given: use --cluster tcp://HOST:8786, or set scheduler in the [cluster] "
+                         "section of the workspace's .flowdesk/config.toml")
+    options = resolve_cluster(workspace, scheduler, False)
+    if options.local_workers is not None:
         raise UsageError(f"'{scheduler}' is a cluster that each engine starts for itself and stops with it; "
                          "for one that stays, start it with: flowdesk cluster local --workers N")
-    return scheduler
+    return options
 
 
 def _takes_n_workers(client) -> bool:

@@ -159,7 +159,7 @@ def test_status_of_a_scheduler_nobody_runs(workspace):
     address = f"tcp://127.0.0.1:{free_port()}"
     result = run_cli("cluster", "status", "--cluster", address)
     assert result.returncode == 2 and "Traceback" not in result.stderr
-    assert f"no Dask scheduler answers at {address}" in result.stderr
+    assert f"cannot reach the Dask scheduler at {address}: Connection refused" in result.stderr
 
 
 def test_a_taken_port_is_named(workspace):
