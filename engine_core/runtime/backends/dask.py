@@ -22,7 +22,6 @@ import logging
 import secrets
 import socket
 import time
-from pathlib import Path
 from queue import Empty, SimpleQueue
 from typing import TYPE_CHECKING, Any
 
@@ -54,7 +53,6 @@ class RemoteWorker:
         self.retiring = False
         self.dead = False
         self.parked: list = []
-        self.site_dir: Path | None = None
         self.root_id = active.root_id
         self.depth = active.depth
         self.token = token
@@ -117,6 +115,11 @@ class RemoteWorker:
             tag = frame[0]
             if tag == "beat":
                 continue
+            if tag == protocol.DONE:
+                if frame[2] == "error" and frame[5]:  # its process is replaced (MemoryError): say where
+                    frame = (*frame[:3], f"{frame[3]} on {self.describe()}", *frame[4:])
+                kept.append(frame)
+                continue
             if tag == "exit":
                 self.exit = (frame[2], frame[3] if len(frame) > 3 else None)
             elif tag == "refuse":
@@ -154,7 +157,7 @@ class RemoteWorker:
         return f"worker {self.address} ({self.host})"
 
 
-_RELAY_TAGS = frozenset(("beat", "exit", "refuse"))
+_RELAY_TAGS = frozenset(("beat", "exit", "refuse", protocol.DONE))  # DONE: once per run
 _CLOSED = "its connection closed (the Dask worker died or was restarted)"
 
 
@@ -397,7 +400,7 @@ class DaskBackend:
         if self._relay is not None:
             self._relay.close_later(handle.conn)
         else:
-            _close(handle.conn)
+            handle.conn.close()
 
 
 class Submissions:
@@ -588,10 +591,3 @@ def _task_outcome(future: Any, connected: bool = False) -> str:
         return f"its supervisor task on the cluster ended ({result}) while the execution ran"
     return (f"its supervisor task ended ({result}) before it reached this engine's relay: "
             "can the Dask workers connect to this machine? (see [cluster] advertise)")
-
-
-def _close(sock) -> None:
-    try:
-        sock.close()
-    except OSError:
-        pass
