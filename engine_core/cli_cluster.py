@@ -224,7 +224,8 @@ def _reason(exc: BaseException) -> str:
 
 
 def _worker_facts(dask_worker=None) -> dict:
-    """Runs on each worker (``client.run``): the Flowdesk there, and what its plugin reports."""
+    """Runs on each worker (``client.run``): its machine's name, the Flowdesk there, and the
+    workspace package sets an engine had it install (cluster/plugin.py's PackagesPreinstall)."""
     import platform
 
     facts = {"host": platform.node()}
@@ -234,10 +235,9 @@ def _worker_facts(dask_worker=None) -> dict:
         facts["flowdesk"] = version()
     except ImportError:
         facts["flowdesk"] = None
-    for plugin in (getattr(dask_worker, "plugins", None) or {}).values():
-        describe = getattr(plugin, "flowdesk_status", None)
-        if callable(describe):
-            facts.update(describe())
+    plugins = getattr(dask_worker, "plugins", None) or {}
+    facts["package_sets"] = sorted(name.removeprefix("flowdesk-packages-") for name in plugins
+                                   if name.startswith("flowdesk-packages-"))
     return facts
 
 
@@ -258,8 +258,8 @@ def describe_cluster(scheduler: str, info: dict, facts: dict, dashboard: str | N
             parts.append(f"memory {worker['memory_limit'] / 2**30:.1f} GiB")
         if isinstance(fact, dict):
             parts.append(f"flowdesk {fact['flowdesk']}" if fact.get("flowdesk") else "flowdesk not installed")
-            if fact.get("package_sets") is not None:
-                parts.append(f"package sets {fact['package_sets']}")
+            if fact.get("package_sets"):
+                parts.append(f"package sets {', '.join(fact['package_sets'])}")
         else:
             parts.append(f"flowdesk not found ({_reason(fact) if isinstance(fact, BaseException) else 'no answer'})")
         lines.append("  " + " · ".join(parts))
