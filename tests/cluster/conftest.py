@@ -2,9 +2,10 @@
 (worker processes, as ``dask worker`` runs them), workspaces whose flows the test writes, and
 engines that run their executions on such a cluster.
 
-Every test here is skipped, with the reason, when ``distributed`` (the ``cluster`` extra) is not
-installed or the PostgreSQL server binaries are not on PATH: a cluster's engines and IDEs share
-one PostgreSQL database, so that is what these tests run on."""
+A test here that uses a cluster is skipped, with the reason, when ``distributed`` (the
+``cluster`` extra) is not installed, and one that uses the database when the PostgreSQL server
+binaries are not on PATH: a cluster's engines and IDEs share one PostgreSQL database, so that is
+what these tests run on."""
 
 from __future__ import annotations
 
@@ -18,40 +19,33 @@ from support import EXAMPLES, FlowWorkspace
 
 HERE = Path(__file__).resolve().parent
 
-
-def _missing() -> str | None:
-    if importlib.util.find_spec("distributed") is None:
-        return "distributed (Dask) is not installed: pip install 'flowdesk[cluster]' to run the cluster tests"
-    if not (shutil.which("initdb") and shutil.which("pg_ctl")):
-        return ("PostgreSQL server binaries (initdb, pg_ctl) are not on PATH: the cluster tests run on a "
-                "real PostgreSQL server, as a cluster's engines share one")
-    return None
-
-
-SKIP_REASON = _missing()
+_NO_DASK = "distributed (Dask) is not installed: pip install 'flowdesk[cluster]' to run the cluster tests"
+_NO_PG = ("PostgreSQL server binaries (initdb, pg_ctl) are not on PATH: the cluster tests run on a real "
+          "PostgreSQL server, as a cluster's engines share one")
+_CLUSTER_FIXTURES = {"local_cluster", "cluster_2x1", "cluster_engine"}
+_PG_FIXTURES = {"pg_url", "postgres_server"}
 
 
 def pytest_collection_modifyitems(config, items) -> None:
-    # A hook of this conftest sees every collected item: mark only the ones under this folder.
-    if SKIP_REASON is None:
+    """Skip, with the reason, the tests here that need what is missing (a conftest's hook sees
+    every collected item: only this folder's are looked at, by the fixtures they use)."""
+    no_dask = importlib.util.find_spec("distributed") is None
+    no_pg = not (shutil.which("initdb") and shutil.which("pg_ctl"))
+    if not (no_dask or no_pg):
         return
-    mark = pytest.mark.skip(reason=SKIP_REASON)
     for item in items:
-        if HERE in Path(item.path).parents:
-            item.add_marker(mark)
+        if HERE not in Path(item.path).parents:
+            continue
+        used = set(getattr(item, "fixturenames", ()))
+        if no_dask and used & _CLUSTER_FIXTURES:
+            item.add_marker(pytest.mark.skip(reason=_NO_DASK))
+        elif no_pg and used & _PG_FIXTURES:
+            item.add_marker(pytest.mark.skip(reason=_NO_PG))
 
 
 @pytest.fixture(scope="module")
 def pg_url(postgres_server) -> str:
     """A new, empty database on the session's PostgreSQL server, for one test module."""
-    from pg_server import new_database
-
-    return new_database(postgres_server)
-
-
-@pytest.fixture
-def fresh_db(postgres_server) -> str:
-    """A new, empty database for one test (tests that count every row of the database)."""
     from pg_server import new_database
 
     return new_database(postgres_server)
