@@ -35,6 +35,8 @@ from .plugin import FlowdeskWorkerPlugin, FlowProcess, plugin_for
 
 log = logging.getLogger("flowdesk.cluster")
 
+ENGINE_SILENT_S = 30.0
+"""An engine that acknowledges nothing for this long is gone (see _notice_a_vanished_engine)."""
 REFUSE_LINGER_S = 30.0
 """After a refuse, how long the task waits for the engine to end the run (release, kill or
 closing the connection) before giving its slot back anyway."""
@@ -99,6 +101,7 @@ class Supervision:
             # Raised, not returned: the engine's future shows it (when it still listens at all).
             raise ConnectionError(f"the worker {self.plugin.address} ({self.plugin.host}) cannot reach the "
                                   f"engine's relay at {t.relay}: {exc}") from None
+        _notice_a_vanished_engine(self.sock)
         try:
             relay.send(self.sock, ("hello", self.id, t.attempt, t.token, self.plugin.address,
                                    self.plugin.host, self.plugin.version))
@@ -349,6 +352,23 @@ class Supervision:
         except OSError as exc:
             # The engine does not read (10 s) or the connection broke: as if it were gone.
             raise _EngineGone(str(exc)) from None
+
+
+def _notice_a_vanished_engine(sock: socket.socket) -> None:
+    """An engine whose machine vanishes (power, network) sends no FIN: without these the
+    connection would look open for the kernel's ~15 minutes of retransmissions, and the flow
+    would run on without its engine. The heartbeats keep data in flight, so TCP_USER_TIMEOUT
+    ends the connection when the engine has acknowledged nothing for ENGINE_SILENT_S."""
+    options = [(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)]
+    for name, value in (("TCP_USER_TIMEOUT", int(ENGINE_SILENT_S * 1000)), ("TCP_KEEPIDLE", 10),
+                        ("TCP_KEEPINTVL", 5), ("TCP_KEEPCNT", 3)):
+        if hasattr(socket, name):  # Linux; elsewhere the platform's defaults apply
+            options.append((socket.IPPROTO_TCP, getattr(socket, name), value))
+    for level, option, value in options:
+        try:
+            sock.setsockopt(level, option, value)
+        except OSError:
+            pass
 
 
 class _EngineGone(Exception):

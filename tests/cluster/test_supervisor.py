@@ -5,7 +5,8 @@ left running after a kill or when its engine goes, that a blocked execution give
 back (secede) and gets it again, and what a worker that cannot run it says.
 
 The engine is a stand-in here (not the real DaskBackend: tests/cluster's other files run that)
-so that each relay message can be sent at the moment the test chooses."""
+so that each relay message can be sent at the moment the test chooses. No database: these
+tests need only ``distributed``."""
 
 from __future__ import annotations
 
@@ -432,11 +433,10 @@ def test_a_cancel_reaches_a_flow_whose_task_waits_for_a_slot(client, engine):
     """, "child"))
     assert child_link.recv()[3]["text"] == "holding the slot"
     parent_link.send((protocol.REPLY, call[1], True, {"id": child.execution_id, "status": "ENDED_SUCCESS"}))
-    assert parent_link.recv(timeout=5)[3]["text"] == "after the child"  # not held up by the rejoin
-    started = time.monotonic()
+    # Not held up by the rejoin (which waits for the child's 600 s): bounds far below that, for a busy machine.
+    assert parent_link.recv(timeout=10)[3]["text"] == "after the child"
     parent_link.send(("signal", signal.SIGTERM))
-    done = parent_link.recv_until(protocol.DONE, timeout=5)[-1]
-    assert done[2] == "cancelled" and time.monotonic() - started < 2
+    assert parent_link.recv_until(protocol.DONE, timeout=10)[-1][2] == "cancelled"
     parent_link.send(("release",))
     assert not parent_future.done()  # its rejoin waits for the child's slot
     child_link.send(("kill",))
