@@ -268,6 +268,24 @@ def test_sigterm_cancels_the_flow(client, engine):
     assert future.result(timeout=WAIT_S) == "done"
 
 
+def test_pause_stops_the_flows_process_group_and_resume_continues_it(client, engine):
+    marker = f"flowdesk-pause-{uuid.uuid4().hex}"
+    ticket, future, link = _start_sleeper(client, engine, marker)
+    (child_pid,) = pgrep(marker)
+
+    def state(pid: int) -> str:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rpartition(")")[2].split()[0]
+
+    link.send(("signal", signal.SIGSTOP))
+    wait_until(lambda: state(child_pid) == "T", timeout=10, what="what the flow started is stopped too")
+    link.send(("signal", signal.SIGCONT))
+    wait_until(lambda: state(child_pid) != "T", timeout=10, what="it runs again")
+    link.send(("kill",))
+    assert future.result(timeout=WAIT_S) == "killed"
+    wait_until(lambda: not pgrep(marker), timeout=5, what="no process left")
+
+
 def test_a_refused_claim_returns_duplicate(client, engine):
     ticket = engine.ticket()
     future = submit(client, ticket)
