@@ -39,6 +39,7 @@ from .editor.quick_fix import install as install_quick_fixes
 from .git import install as install_git
 from .visual import install as install_visuals
 from .journal import install as install_journal
+from .cluster import install as install_cluster
 
 _HISTORY_LIMIT = 2000
 
@@ -99,6 +100,7 @@ class MainWindow(QMainWindow):
         install_packages(self)  # sets self.packages; offers to install when requirements.txt changes
         install_quick_fixes(self)  # after the Packages panel: the Problems panel's fixes, relint after installs
         install_journal(self)  # sets self.journal: the Journal tab, "Debug this execution again", the replay banner
+        install_cluster(self)  # sets self.cluster: the "Run on" combo, the cluster status label, the Worker column
         install_help_menu(self)
         self.executions_dock.raise_()  # what a run shows; the features' panels were tabbed after it
 
