@@ -5,19 +5,19 @@ it on a worker, where it takes a warm flow process and connects back to this bac
 listener. Its hello carries the ticket's token; the run is then *claimed* with a conditional
 update of the execution's ``attempt`` (a Dask task runs at least once, not exactly once), and
 only after that claim commits does RUN go out. From there the supervisor forwards the flow's
-pipe frames verbatim both ways, so to the dispatcher a remote execution is a handle
-(:class:`RemoteWorker`) whose ``conn`` is a socket: ops, waits, journal and cancel are the
-local ones.
+pipe frames verbatim both ways: to the dispatcher a remote execution is a handle
+(:class:`RemoteWorker`) whose ``conn`` is a socket; ops, waits, journal, cancel are unchanged.
 
 Only a cluster has: beats (a vanished machine is noticed after ``lost_after_s``), tasks Dask
 lost before their hello, ``("secede",)`` hints when an execution blocks (its Dask thread goes
 to its children: deep trees on few threads), the LocalCluster of ``--cluster local[:N]``.
 
-Threads: everything runs on the dispatcher thread except the futures' done callbacks (Dask's
-callback thread), which only queue the handle and wake the dispatcher through a socket pair."""
+All of it runs on the dispatcher thread but the futures' done callbacks (Dask's thread): they
+only queue the end and wake the dispatcher."""
 
 from __future__ import annotations
 
+import collections
 import logging
 import secrets
 import socket
@@ -58,7 +58,6 @@ class RemoteWorker:
         self.token = token
         self.attempt = attempt  # the execution's attempt when submitted: the claim needs it unchanged
         self.future: Any = None
-        self.key: str | None = None
         self.pending_run: tuple | None = None  # RUN, sent once the claim has committed
         self.pending: list[tuple] = []  # signals and replies that came before the hello
         self.address: str | None = None  # the Dask worker's, e.g. tcp://10.0.0.5:40123
@@ -265,7 +264,9 @@ class DaskBackend:
         pass  # the worker plugin keeps flow processes warm on every Dask worker
 
     def stop_all(self) -> None:
-        for handle in [*self._tasks.waiting.values(), *self._by_conn.values(), *self._releasing]:
+        for handle in self._tasks.drop_waiting():  # closing the client drops their tasks
+            handle.dead = handle.over = True
+        for handle in [*self._by_conn.values(), *self._releasing]:
             self.kill(handle)
         if self._relay is not None:
             self._relay.close()
@@ -420,7 +421,7 @@ class Submissions:
         self.wake_r, self._wake_w = socket.socketpair()
         self.wake_r.setblocking(False)
         self._wake_w.setblocking(False)
-        self._keys: set[str] = set()
+        self._dropped: collections.Counter = collections.Counter()  # (id, attempt): tasks ended unclaimed
         self._packages: tuple[tuple[int, int], tuple[str, str] | None] | None = None
         self._preinstalled: set[str] = set()
 
@@ -439,10 +440,10 @@ class Submissions:
         self._register_plugins()
 
     def submit(self, handle: RemoteWorker, relay_address: str | None, *, tls: bool) -> None:
+        # The same attempt again (a run dropped before its claim) needs a new key: the old
+        # task may linger on the scheduler a moment after its release.
         key = task_key(self._host.session_id, handle.execution_id, handle.attempt)
-        while key in self._keys:  # the same attempt again (a run lost before its claim)
-            key += "+"
-        self._keys.add(key)
+        key += "+" * self._dropped.get((handle.execution_id, handle.attempt), 0)
         options = self._host.options
         ticket = Ticket(execution_id=handle.execution_id, root_id=handle.root_id, attempt=handle.attempt,
                         token=handle.token, relay=relay_address, tls=tls, packages=self._package_set(),
@@ -450,7 +451,6 @@ class Submissions:
                         cancel_grace_s=options.cancel_grace_s, heartbeat_s=self._options.heartbeat_s,
                         flowdesk_version=version())
         self.waiting[handle.token] = handle
-        handle.key = key
         # Held, not fire_and_forget: a run has nobody to talk to once this engine is gone, and
         # held futures are released with the client. Deeper first, as the local scheduler does.
         handle.future = self.client.submit(self._supervise, ticket, key=key, pure=False, retries=0,
@@ -458,13 +458,19 @@ class Submissions:
         handle.future.add_done_callback(lambda future, h=handle: self._task_ended(h, future))
 
     def cancel(self, handle: RemoteWorker) -> None:
-        """Before its hello: the task need not run (if it does, its hello is refused)."""
+        """Before its hello: the task need not run (if it runs, its hello is refused).
+        Released, not ``Future.cancel()``: that waits for the scheduler, on the dispatcher's
+        thread, once per execution of a cancelled tree; a task nobody holds is dropped too."""
         self.waiting.pop(handle.token, None)
-        if handle.future is not None:
-            try:
-                handle.future.cancel()
-            except Exception:  # noqa: BLE001 - the client may be closing
-                log.debug("cancelling %s failed", handle.key, exc_info=True)
+        future, handle.future = handle.future, None
+        if future is not None:
+            self._dropped[(handle.execution_id, handle.attempt)] += 1
+            future.release()
+
+    def drop_waiting(self) -> list[RemoteWorker]:
+        waiting = list(self.waiting.values())
+        self.waiting.clear()
+        return waiting
 
     def _task_ended(self, handle: RemoteWorker, future: Any) -> None:
         """Dask's callback thread: hand the end to the dispatcher thread."""
@@ -492,6 +498,7 @@ class Submissions:
                 return ended
             if handle.conn is None:
                 self.waiting.pop(handle.token, None)
+                self._dropped[(handle.execution_id, handle.attempt)] += 1
             handle.future = None
             ended.append((handle, future))
             # Ended: the scheduler may forget it (a held future keeps its result there). Not
