@@ -81,16 +81,23 @@ class Supervision:
             self._close_wake()
             return "engine gone"
         threading.Thread(target=self._relay_thread, name=f"flowdesk-relay-{self.id}", daemon=True).start()
-        # While the engine claims the run, get the flow process ready (normally: one taken from
-        # the warm set, the packages installed long ago).
         try:
-            why = self.plugin.refusal(self.ticket) or self._prepare()
-        except Exception as exc:  # a bug here must not leave the relay thread waiting forever
-            log.exception("preparing execution %s failed", self.id)
-            why = f"the worker {self.plugin.address} ({self.plugin.host}) could not start the execution: {exc!r}"
-        if why is not None:
-            self._to_relay(("refuse", why))
-        return self._serve_relay()
+            # While the engine claims the run, get the flow process ready (normally: one taken
+            # from the warm set, the packages installed long ago).
+            try:
+                why = self.plugin.refusal(self.ticket) or self._prepare()
+            except Exception as exc:
+                log.exception("preparing execution %s failed", self.id)
+                why = f"the worker {self.plugin.address} ({self.plugin.host}) could not start the execution: {exc!r}"
+            if why is not None:
+                self._to_relay(("refuse", why))
+            return self._serve_relay()
+        except BaseException:
+            # The task fails (a bug, the worker shutting down): the relay must not go on beating
+            # for an execution nobody serves. It kills the flow and closes the connection, so
+            # the engine sees the run end.
+            self._to_relay(("abort",))
+            raise
 
     def _connect(self) -> bool:
         t = self.ticket
@@ -165,6 +172,10 @@ class Supervision:
             result = self._relay()
         except _EngineGone:
             result = self._engine_gone()
+        except _Aborted:  # the task's thread has failed and left: nobody reads "end"
+            self._engine_gone()
+            self._close_wake()
+            return
         except Exception:  # a bug here must not leave a flow running without its engine
             log.exception("the relay of execution %s failed", self.id)
             result = "failed"
@@ -224,6 +235,8 @@ class Supervision:
             elif item[0] == "refuse":
                 self._send(("refuse", self.id, item[1]))
                 self.refused_at = time.monotonic()
+            elif item[0] == "abort":
+                raise _Aborted
 
     def _attach(self, flow: FlowProcess) -> None:
         self.flow = flow
@@ -372,6 +385,10 @@ def _notice_a_vanished_engine(sock: socket.socket) -> None:
 
 
 class _EngineGone(Exception):
+    pass
+
+
+class _Aborted(Exception):
     pass
 
 

@@ -286,6 +286,47 @@ def test_pause_stops_the_flows_process_group_and_resume_continues_it(client, eng
     wait_until(lambda: not pgrep(marker), timeout=5, what="no process left")
 
 
+def _fail_serving(marker: str | None) -> None:
+    """In a Dask worker: make the task's thread of the next supervisions fail (a stand-in for
+    a bug or the worker shutting down) once a process with ``marker`` runs; None: undo that."""
+    from engine_core.cluster import supervisor
+
+    if marker:
+        original = supervisor.Supervision._serve_relay
+
+        def failing(self):
+            wait_until(lambda: pgrep(marker), what="the flow's subprocess")
+            raise RuntimeError("injected failure")
+
+        failing.original = original
+        supervisor.Supervision._serve_relay = failing
+    else:
+        supervisor.Supervision._serve_relay = supervisor.Supervision._serve_relay.original
+
+
+def test_a_failing_task_ends_its_connection_and_its_flow(client, engine):
+    worker = sorted(client.scheduler_info()["workers"])[1]
+    marker = f"flowdesk-failing-{uuid.uuid4().hex}"
+    client.run(_fail_serving, marker, workers=[worker])
+    try:
+        ticket = engine.ticket()
+        future = submit(client, ticket, workers=[worker])
+        link = engine.accept()
+        link.recv()
+        link.send(run_message(ticket, f"""
+            import subprocess, sys
+            def handler(system, this, inputs):
+                subprocess.run([sys.executable, "-c", "import time; time.sleep(600)", "{marker}"])
+        """))
+        with pytest.raises(EOFError):
+            link.recv(timeout=20)  # the engine sees the run end (no beats for nobody)
+        with pytest.raises(RuntimeError, match="injected failure"):
+            future.result(timeout=WAIT_S)
+        wait_until(lambda: not pgrep(marker), timeout=5, what="no process of the flow left")
+    finally:
+        client.run(_fail_serving, None, workers=[worker])
+
+
 def test_a_refused_claim_returns_duplicate(client, engine):
     ticket = engine.ticket()
     future = submit(client, ticket)
