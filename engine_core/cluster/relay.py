@@ -18,6 +18,7 @@ credential: plain TCP is for trusted networks, as Dask's own tcp:// is.
 from __future__ import annotations
 
 import errno
+import io
 import pickle
 import select
 import socket
@@ -120,15 +121,19 @@ class FrameReader:
     on TLS, until the SSL object holds no decrypted bytes either: ``select`` cannot see those,
     so leaving them would stall the connection."""
 
-    __slots__ = ("sock", "_buffer", "_eof", "_tls", "_handshaken", "why")
+    __slots__ = ("sock", "_buffer", "_eof", "_tls", "_handshaken", "why", "trusted")
 
-    def __init__(self, sock: socket.socket) -> None:
+    def __init__(self, sock: socket.socket, *, trusted: bool = True) -> None:
         self.sock = sock
         self._buffer = b""
         self._eof = False
         self._tls = isinstance(sock, ssl.SSLSocket)
         self._handshaken = not self._tls
         self.why: str | None = None  # how the connection ended (for messages), once it has
+        # Untrusted (a connection to the engine that has not shown a ticket's token yet):
+        # frames are small and hold plain values only. A pickle may name any class and run
+        # code as it loads; on plain tcp:// anybody who reaches the port could send one.
+        self.trusted = trusted
 
     def read(self) -> list:
         """Every whole frame readable now (maybe none). EOFError once the peer has closed and
@@ -137,7 +142,7 @@ class FrameReader:
             raise EOFError(self.why)
         if not self._handshaken and not self._handshake():
             return []
-        data, sock = self._buffer, self.sock
+        chunks, sock = [self._buffer], self.sock
         while True:
             try:
                 chunk = sock.recv(_CHUNK)
@@ -149,11 +154,16 @@ class FrameReader:
             if not chunk:
                 self._end("the connection was closed")
                 break
-            data += chunk
+            chunks.append(chunk)
             if len(chunk) < _CHUNK and not (self._tls and sock.pending()):
                 break
-        self._buffer = data
-        messages = self._parse()
+        self._buffer = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+        try:
+            messages = self._parse()
+        except (pickle.UnpicklingError, ValueError, EOFError, TypeError) as exc:
+            self._end(f"it sent what is not a Flowdesk relay frame ({exc})")
+            self._buffer = b""
+            raise EOFError(self.why) from None
         if self._eof and not messages:
             raise EOFError(self.why)
         return messages
@@ -169,9 +179,12 @@ class FrameReader:
                     break
                 (size,) = _HUGE.unpack_from(data, at + head)
                 head += _HUGE.size
+            if not self.trusted and size > UNTRUSTED_MAX:
+                raise ValueError(f"a frame of {size} bytes before the hello was accepted")
             if end - at < head + size:
                 break
-            messages.append(pickle.loads(data[at + head:at + head + size]))
+            body = data[at + head:at + head + size]
+            messages.append(pickle.loads(body) if self.trusted else _plain_loads(body))
             at += head + size
         self._buffer = data[at:] if at else data
         return messages
@@ -199,6 +212,20 @@ def _no_delay(sock: socket.socket) -> None:
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     except OSError:  # pragma: no cover - not TCP
         pass
+
+
+UNTRUSTED_MAX = 1 << 16
+"""The largest frame an untrusted connection may send (a hello is ~200 bytes)."""
+
+
+class _PlainUnpickler(pickle.Unpickler):
+    def find_class(self, module, name):
+        raise pickle.UnpicklingError(f"{module}.{name} in a frame before the hello was accepted")
+
+
+def _plain_loads(body: bytes):
+    """Unpickle plain values only (tuples, strings, numbers, None...): no class is looked up."""
+    return _PlainUnpickler(io.BytesIO(body)).load()
 
 
 def _describe(exc: BaseException) -> str:
@@ -270,8 +297,9 @@ class RelayServer:
     sockets of finished runs, drained until the supervisor closes them (closing first, with
     its unread frames, would reset the connection and could lose our last frame: "release").
 
-    :meth:`poll` returns each new connection's first frames; who may connect is the caller's
-    decision (it knows the tickets): :meth:`refuse` or keep the socket."""
+    :meth:`poll` returns each new connection's first frames, read as untrusted (plain values,
+    small); who may connect is the caller's decision (it knows the tickets): :meth:`refuse`, or
+    keep the socket and set its reader's ``trusted``."""
 
     HELLO_S = 10.0  # a connection silent for this long after connecting is dropped
     CLOSING_S = 5.0  # how long a finished run's socket is drained before it is closed anyway
@@ -296,7 +324,7 @@ class RelayServer:
             if obj is self.listener:
                 now = time.monotonic()
                 while (sock := accept(self.listener, self._ssl)) is not None:
-                    self._hellos[sock] = (FrameReader(sock), now)
+                    self._hellos[sock] = (FrameReader(sock, trusted=False), now)
                     self._read_hello(sock, hellos)  # usually here already
             elif obj in self._hellos:
                 self._read_hello(obj, hellos)

@@ -199,3 +199,35 @@ def test_route_to_names_a_local_address():
     assert relay.route_to("127.0.0.1") == "127.0.0.1"
     address = relay.route_to("10.255.255.1", 8786)  # no packet is sent: only the route is looked up
     socket.inet_aton(address)
+
+
+def test_before_its_hello_is_accepted_a_connection_may_send_plain_values_only():
+    """On plain tcp:// anyone who reaches the engine's port may connect: what it sends before
+    showing a ticket's token must not be able to run code in the engine (a pickle can)."""
+    import os
+    import pickle
+
+    class Evil:
+        def __reduce__(self):
+            return (os.system, ("touch /tmp/flowdesk-relay-pwned",))
+
+    server = relay.RelayServer("127.0.0.1")
+    for payload in (pickle.dumps(("hello", Evil())), b"\x00" * 100):
+        attacker = relay.connect(server.address)
+        attacker.sendall(relay._SIZE.pack(len(payload)) + payload)
+        hellos = []
+        for _ in range(20):
+            hellos += server.poll(select.select(server.waitables(), [], [], 0.1)[0])
+        assert hellos == []
+        attacker.setblocking(True)
+        attacker.settimeout(5)
+        assert attacker.recv(10) == b""  # the engine closed it
+        attacker.close()
+    assert not os.path.exists("/tmp/flowdesk-relay-pwned")
+    big = relay.connect(server.address)  # a huge frame is refused before it is buffered
+    big.sendall(relay._SIZE.pack(1 << 30) + b"x" * 1000)
+    for _ in range(20):
+        assert server.poll(select.select(server.waitables(), [], [], 0.1)[0]) == []
+    assert server.waitables() == [server.listener]  # dropped: nothing of it is kept
+    big.close()
+    server.close()

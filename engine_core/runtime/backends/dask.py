@@ -264,8 +264,9 @@ class DaskBackend:
         pass  # the worker plugin keeps flow processes warm on every Dask worker
 
     def stop_all(self) -> None:
-        for handle in self._tasks.drop_waiting():  # closing the client drops their tasks
+        for handle in self._tasks.waiting.values():  # closing the client drops their tasks
             handle.dead = handle.over = True
+        self._tasks.waiting.clear()
         for handle in [*self._by_conn.values(), *self._releasing]:
             self.kill(handle)
         if self._relay is not None:
@@ -346,6 +347,7 @@ class DaskBackend:
             handle.over = True
             self.found_dead(handle)
             return
+        reader.trusted = True  # it showed the ticket's token: the supervisor this engine started
         handle.attach(sock, reader, address, host)
         self._by_conn[sock] = handle
         placed = getattr(ev, "ExecutionPlaced", None)
@@ -466,11 +468,6 @@ class Submissions:
         if future is not None:
             self._dropped[(handle.execution_id, handle.attempt)] += 1
             future.release()
-
-    def drop_waiting(self) -> list[RemoteWorker]:
-        waiting = list(self.waiting.values())
-        self.waiting.clear()
-        return waiting
 
     def _task_ended(self, handle: RemoteWorker, future: Any) -> None:
         """Dask's callback thread: hand the end to the dispatcher thread."""
