@@ -31,7 +31,8 @@ from queue import SimpleQueue
 
 from .. import protocol
 from . import relay
-from .plugin import FlowdeskWorkerPlugin, FlowProcess, plugin_for
+from .flow_processes import FlowProcess
+from .plugin import FlowdeskWorkerPlugin, plugin_for
 
 log = logging.getLogger("flowdesk.cluster")
 
@@ -326,10 +327,9 @@ class Supervision:
             except (EOFError, OSError):
                 break
             self._forward(messages)
-        code = flow.reap(timeout=5.0)
-        if code is None:  # its socket closed but it runs on: not ours to keep
+        if not flow.reap(timeout=5.0):  # its socket closed but it runs on: not ours to keep
             flow.kill()
-            code = flow.popen.returncode
+        code = flow.returncode  # None: unknown (its zygote died before it)
         if self.done:
             return None  # retired after its DONE, as asked: the engine releases the run next
         self._send(("exit", self.id, code, None))

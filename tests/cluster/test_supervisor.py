@@ -538,8 +538,9 @@ def test_a_closing_worker_leaves_no_flow_process():
             Client(cluster) as client:
         client.register_plugin(FlowdeskWorkerPlugin(warm_per_worker=2), name="flowdesk")
         worker_pid = next(iter(client.run(os.getpid).values()))
-        pattern = f"engine_core.worker.remote [0-9]+ {worker_pid} "
-        wait_until(lambda: len(pgrep(pattern)) == 2, timeout=20, what="two warm flow processes")
+        # The zygote and the flow processes it forked carry its command line; Popen-started ones their own.
+        pattern = f"engine_core.worker.remote (--zygote )?[0-9]+ {worker_pid}"
+        wait_until(lambda: len(pgrep(pattern)) >= 3, timeout=20, what="the zygote and two warm flow processes")
     wait_until(lambda: not pgrep(pattern), timeout=5, what="no flow process after the worker closed")
 
 
@@ -558,3 +559,25 @@ def test_a_killed_worker_leaves_no_flow_process():
             link.recv()  # the engine sees the relay end
         wait_until(lambda: not pgrep(marker), timeout=5, what="no process of the flow left")
     engine.close()
+
+
+def test_flows_run_on_when_the_zygote_dies(client, engine):
+    """The zygote forks flow processes; killed, new ones are started without it (Popen), and
+    those it forked before finish their executions."""
+    worker = sorted(client.scheduler_info()["workers"])[0]
+    worker_pid = client.run(os.getpid, workers=[worker])[worker]
+    found = subprocess.run(["pgrep", "-P", str(worker_pid), "-f", "engine_core.worker.remote --zygote"],
+                           capture_output=True, text=True).stdout.split()
+    assert len(found) == 1, "one zygote per Dask worker"
+    os.kill(int(found[0]), signal.SIGKILL)
+    # max_runs=1: each execution retires its process, so each needs a new one.
+    for source, expected in ((TRIVIAL, "success"), (TRIVIAL, "success"), (TRIVIAL, "success")):
+        ticket = engine.ticket(max_runs=1)
+        future = submit(client, ticket, workers=[worker])
+        link = engine.accept()
+        link.recv()
+        link.send(run_message(ticket, source))
+        done = link.recv_until(protocol.DONE)[-1]
+        assert done[2] == expected and done[5] is True, done
+        link.send(("release",))
+        assert future.result(timeout=WAIT_S) == "done"
