@@ -310,14 +310,20 @@ class Store:
 
 
 def _owner(conn, execution_id: int):
-    """The execution's status row and whether the engine session running it is registered;
-    LookupError when there is no such execution."""
+    """The execution's status row and whether the engine session running it is registered
+    (and, on another machine, was seen within :data:`SESSION_STALE_S`); LookupError when
+    there is no such execution."""
     row = conn.execute(sa.select(executions.c.status, executions.c.engine_session_id)
                        .where(executions.c.id == execution_id)).first()
     if row is None:
         raise LookupError(execution_id)
-    alive = conn.execute(sa.select(engine_sessions.c.id).where(engine_sessions.c.id == row.engine_session_id)).first()
-    return row, alive is not None
+    session = conn.execute(sa.select(engine_sessions.c.host, engine_sessions.c.started_at, engine_sessions.c.seen_at)
+                           .where(engine_sessions.c.id == row.engine_session_id)).first()
+    if session is None:
+        return row, False
+    stale = session.host != socket.gethostname() and \
+        (session.seen_at or session.started_at) < time.time() - SESSION_STALE_S
+    return row, not stale
 
 
 def _end_active(conn, where, status: str, message: str) -> int:

@@ -249,3 +249,18 @@ def test_a_running_engine_keeps_its_session_fresh(db_url, workspace):
         assert seen_at is not None and abs(time.time() - seen_at) < 5
         assert session_id not in engine.store.dead_sessions(now=time.time() + SESSION_STALE_S - 10)
         assert engine.describe_backend()["runs_on"] == "this machine"
+
+
+def test_cancel_of_an_execution_whose_engine_on_another_machine_is_gone(store, writer):
+    """``flowdesk cancel`` cannot ask an engine that is gone: the execution is ended here, as for
+    a gone engine on this machine; a live one on another machine is asked."""
+    gone = writer.open_session(4242, OTHER_HOST)
+    live = writer.open_session(4243, OTHER_HOST)
+    left, running = new_execution(writer, gone), new_execution(writer, live)
+    writer.touch_session(gone, time.time() - SESSION_STALE_S - 1)
+    writer.touch_session(live, time.time())
+    writer.commit()
+    assert store.request_cancel(left) == "cancelled"
+    assert (store.execution(left)["status"], store.execution(left)["message"]) == ("cancelled", "cancelled by user")
+    assert store.request_cancel(running) == "requested"
+    assert store.execution(running)["cancel_requested"]
