@@ -212,8 +212,10 @@ class DaskBackend:
         return dead
 
     def obtain(self, active: "Active", *, fresh: bool = False) -> RemoteWorker:
-        attempt = getattr(self._host.writer, "execution_attempt", None)
-        return RemoteWorker(self, active, secrets.token_hex(16), attempt(active.id) if attempt else 0)
+        # Never started: never claimed (a claim follows the round that marks it running), so
+        # its attempt is 0 without asking the database.
+        attempt = self._host.writer.execution_attempt(active.id) if active.started else 0
+        return RemoteWorker(self, active, secrets.token_hex(16), attempt)
 
     def deliver(self, handle: RemoteWorker, message: tuple) -> None:
         if handle.dead or handle.over:
@@ -340,8 +342,7 @@ class DaskBackend:
             return
         del waiting[handle.token]
         _, execution_id, attempt, _, address, host = hello[:6]
-        claim = getattr(self._host.writer, "claim_run", None)
-        if claim is not None and not claim(execution_id, attempt, host, address):
+        if not self._host.writer.claim_run(execution_id, attempt, host, address):
             self._relay.refuse(sock, "another run of this execution claimed it")
             handle.refused = f"another run of it claimed it before the one on worker {address} ({host})"
             handle.over = True
@@ -350,9 +351,7 @@ class DaskBackend:
         reader.trusted = True  # it showed the ticket's token: the supervisor this engine started
         handle.attach(sock, reader, address, host)
         self._by_conn[sock] = handle
-        placed = getattr(ev, "ExecutionPlaced", None)
-        if placed is not None:
-            self._host.emit(placed(execution_id, host, address, attempt + 1, time.time()))
+        self._host.emit(ev.ExecutionPlaced(execution_id, host, address, attempt + 1, time.time()))
         for message in [handle.pending_run, *handle.pending]:  # sent after the claim commits
             if message is not None:
                 self._host.signal(handle, message)
