@@ -93,7 +93,8 @@ def test_a_refused_hello_reaches_the_supervisor_before_the_close():
     sock, _, frames = hellos[0]
     assert frames == [("hello", 1, 0, "bad-token", "w", "h", "1")]
     server.refuse(sock, "this engine has no such run waiting")
-    assert _read_all(relay.FrameReader(supervisor), supervisor, 1) == [("refused", "this engine has no such run waiting")]
+    refused = _read_all(relay.FrameReader(supervisor), supervisor, 1)
+    assert refused == [("refused", "this engine has no such run waiting")]
     supervisor.close()
     select.select(server.waitables(), [], [], 5)
     server.poll(server.waitables())  # the supervisor closed: its socket is drained and closed

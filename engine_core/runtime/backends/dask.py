@@ -115,7 +115,7 @@ class RemoteWorker:
             if tag == "beat":
                 continue
             if tag == protocol.DONE:
-                if frame[2] == "error" and frame[5]:  # its process is replaced (MemoryError): say where
+                if frame[2] == "error" and frame[5] and frame[3]:  # its process is replaced (MemoryError): say where
                     frame = (*frame[:3], f"{frame[3]} on {self.describe()}", *frame[4:])
                 kept.append(frame)
                 continue
