@@ -94,6 +94,9 @@ def execution_details(record: dict, logs: list[dict], messages: list[dict], chil
         f"  inputs:   {record['inputs']}",
         f"  outputs:  {record['outputs']}",
     ]
+    if record.get("worker_host") or record.get("worker_address"):  # it ran on a Dask cluster
+        lines.append(f"  worker:   {record.get('worker_host') or '?'} ({record.get('worker_address') or '?'}), "
+                     f"attempt {record.get('attempt') or 1}")
     if children:
         lines.append("  children:")
         lines += [f"    #{c['id']} {c['name']} ({c['flow']}): {c['status']}" for c in children]

@@ -88,6 +88,13 @@ def test_an_ide_and_a_cli_engine_share_one_database(make_workspace, local_cluste
         assert all(r["worker_address"] for r in tree_rows)
     assert ours[0]["engine_session_id"] != cli_rows[0]["engine_session_id"]
 
+    # `flowdesk show` says where the CLI's root ran, as the IDE's details pane does.
+    show = subprocess.run([sys.executable, "-m", "engine_core.cli", "show", str(theirs), "-w", str(workspace),
+                           "--db", pg_url], capture_output=True, text=True, timeout=60)
+    assert show.returncode == 0, show.stderr
+    root = next(r for r in cli_rows if r["id"] == theirs)
+    assert f"  worker:   {root['worker_host']} ({root['worker_address']}), attempt 1" in show.stdout.splitlines()
+
     # The IDE's engine saw the CLI's executions: created, each log line, each end, promptly.
     cli_ids = {r["id"] for r in cli_rows}
     created = {e.id for _, e in seen.of("ExecutionCreated") if e.id in cli_ids}
