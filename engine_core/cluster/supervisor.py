@@ -101,42 +101,18 @@ class Supervision:
             raise
 
     def _connect(self) -> bool:
-        t = self.ticket
-        try:
-            context = self.plugin.ssl_context() if t.tls else None
-            self.sock = relay.connect(t.relay, context)
-        except (OSError, RuntimeError) as exc:
-            # Raised, not returned: the engine's future shows it (when it still listens at all).
-            raise ConnectionError(f"the worker {self.plugin.address} ({self.plugin.host}) cannot reach the "
-                                  f"engine's relay at {t.relay}: {exc}") from None
-        _notice_a_vanished_engine(self.sock)
-        try:
-            relay.send(self.sock, ("hello", self.id, t.attempt, t.token, self.plugin.address,
-                                   self.plugin.host, self.plugin.version))
-        except OSError:
-            self.sock.close()
-            return False
-        return True
+        self.sock = greet(self.ticket, self.plugin)
+        return self.sock is not None
 
     def _close_wake(self) -> None:
         os.close(self._wake_r)
         os.close(self._wake_w)
 
     def _prepare(self) -> str | None:
-        from ..packages import PackagesError, cluster_sets
-
-        t = self.ticket
-        try:
-            site = cluster_sets.site_dir(t.packages)
-        except PackagesError as exc:
-            return (f"the worker {self.plugin.address} ({self.plugin.host}) could not install the "
-                    f"workspace's packages: {exc}")
-        try:
-            process = self.plugin.flows.take(self.plugin.key(site, t.memory_limit_mb, t.max_runs))
-        except (OSError, RuntimeError) as exc:
-            return f"the worker {self.plugin.address} ({self.plugin.host}) could not start a flow process: {exc}"
-        self._to_relay(("attach", process))
-        return None
+        process, why = take_flow_process(self.ticket, self.plugin)
+        if process is not None:
+            self._to_relay(("attach", process))
+        return why
 
     def _serve_relay(self) -> str:
         """Do what only the task's thread can (secede, rejoin) until the relay thread ends."""
@@ -365,6 +341,39 @@ class Supervision:
         except OSError as exc:
             # The engine does not read (10 s) or the connection broke: as if it were gone.
             raise _EngineGone(str(exc)) from None
+
+
+def greet(t, plugin: FlowdeskWorkerPlugin) -> socket.socket | None:
+    """Connect to the ticket's engine and say hello; None when it closed at once."""
+    try:
+        context = plugin.ssl_context() if t.tls else None
+        sock = relay.connect(t.relay, context)
+    except (OSError, RuntimeError) as exc:
+        # Raised, not returned: the engine's future shows it (when it still listens at all).
+        raise ConnectionError(f"the worker {plugin.address} ({plugin.host}) cannot reach the "
+                              f"engine's relay at {t.relay}: {exc}") from None
+    _notice_a_vanished_engine(sock)
+    try:
+        relay.send(sock, ("hello", t.execution_id, t.attempt, t.token, plugin.address, plugin.host, plugin.version))
+    except OSError:
+        sock.close()
+        return None
+    return sock
+
+
+def take_flow_process(t, plugin: FlowdeskWorkerPlugin) -> tuple[FlowProcess | None, str | None]:
+    """A flow process for the ticket (the workspace's packages installed first), or why not."""
+    from ..packages import PackagesError, cluster_sets
+
+    try:
+        site = cluster_sets.site_dir(t.packages)
+    except PackagesError as exc:
+        return None, (f"the worker {plugin.address} ({plugin.host}) could not install the "
+                      f"workspace's packages: {exc}")
+    try:
+        return plugin.flows.take(plugin.key(site, t.memory_limit_mb, t.max_runs)), None
+    except (OSError, RuntimeError) as exc:
+        return None, f"the worker {plugin.address} ({plugin.host}) could not start a flow process: {exc}"
 
 
 def _notice_a_vanished_engine(sock: socket.socket) -> None:
