@@ -36,3 +36,33 @@ def postgres_server():
 
     with running_postgres() as port:
         yield f"postgresql://flowdesk@127.0.0.1:{port}"
+
+
+# A store and a writer on each database Flowdesk supports: SQLite, and PostgreSQL on the
+# session's server (skipped without its binaries), for tests that check what is written row
+# by row. A module with its own fixture of one of these names uses that one.
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def db_url(request, tmp_path):
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'flowdesk.db'}"
+    from pg_server import new_database
+
+    return new_database(request.getfixturevalue("postgres_server"))
+
+
+@pytest.fixture
+def store(db_url):
+    from engine_core import Store
+
+    opened = Store(db_url)
+    yield opened
+    opened.close()
+
+
+@pytest.fixture
+def writer(store):
+    from engine_core.store.writer import Writer
+
+    opened = Writer(store.engine)
+    yield opened
+    opened.close()

@@ -11,7 +11,6 @@ import json
 import threading
 import time
 
-import pytest
 import sqlalchemy as sa
 
 from engine_core import Store
@@ -22,29 +21,6 @@ from engine_core.store.writer import Writer
 
 SECRET_REF = {"$flowdesk_secret": {"keyring_service": "flowdesk", "key": "work space/db_password"}}
 DAY = 86400.0
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def db_url(request, tmp_path):
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'flowdesk.db'}"
-    from pg_server import new_database
-
-    return new_database(request.getfixturevalue("postgres_server"))
-
-
-@pytest.fixture
-def store(db_url):
-    opened = Store(db_url)
-    yield opened
-    opened.close()
-
-
-@pytest.fixture
-def writer(store):
-    opened = Writer(store.engine)
-    yield opened
-    opened.close()
 
 
 def new_execution(writer: Writer, session: int, flow: str = "Flow", *, parent: int | None = None,

@@ -26,29 +26,6 @@ from engine_core.store.writer import Writer
 OTHER_HOST = socket.gethostname() + "-elsewhere"
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def db_url(request, tmp_path):
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'flowdesk.db'}"
-    from pg_server import new_database
-
-    return new_database(request.getfixturevalue("postgres_server"))
-
-
-@pytest.fixture
-def store(db_url):
-    opened = Store(db_url)
-    yield opened
-    opened.close()
-
-
-@pytest.fixture
-def writer(store):
-    opened = Writer(store.engine)
-    yield opened
-    opened.close()
-
-
 def _alembic(engine: sa.Engine, action: str, revision: str) -> None:
     from alembic import command
 
