@@ -21,9 +21,12 @@ from .writer import answer_message, message_record, upsert_setting
 
 _ACTIVE = ("queued", "running", "paused")
 STOPPED_MESSAGE = "engine stopped while running"
-SESSION_STALE_S = 30.0
+SESSION_STALE_S = 60.0
 """Another machine's engine session not seen for this long is taken as gone (its engine
-refreshes ``engine_sessions.seen_at`` every ``runtime.engine`` ``_TOUCH_S``)."""
+refreshes ``engine_sessions.seen_at`` every ``runtime.engine`` ``_TOUCH_S``). Well past the
+30 s after which Dask workers kill the flows of an engine that stopped answering
+(``cluster.supervisor.ENGINE_SILENT_S``): an engine that was only stalled must not have its
+executions resumed elsewhere while its own runs of them still go on."""
 _SECRET_KEY = "$flowdesk_secret"  # vcs.secrets.REFERENCE_KEY (not imported: vcs pulls in git helpers)
 
 
