@@ -7,7 +7,8 @@ machine (for trying the cluster path, and for tests) and keeps it until Ctrl+C o
 ``cluster_options`` is what ``flowdesk run`` asks: without ``--cluster``, ``FLOWDESK_CLUSTER`` or a
 ``[cluster]`` table in the workspace's config it answers None without importing anything of the
 cluster, so a local run neither imports ``distributed`` nor gets slower. ``distributed`` itself is
-imported only by the two commands here and by the engine's Dask backend.
+imported only in engine_core/cluster (``cluster.local`` for the two commands here) and by the
+engine's Dask backend.
 
 Exit codes: 0 done (a cluster stopped by Ctrl+C/SIGTERM too); 1 the scheduler answered but the
 request failed; 2 usage: no cluster named, no scheduler at the address, no ``distributed``."""
@@ -155,12 +156,10 @@ def cmd_local(args) -> int:
 
 
 def _start_local(args):
-    from distributed import LocalCluster
+    from .cluster.local import start_local
 
     try:
-        return LocalCluster(n_workers=args.workers, threads_per_worker=args.threads, processes=True,
-                            host=args.host, scheduler_port=args.port,
-                            dashboard_address=f"{args.host}:{args.dashboard_port}", silence_logs=40)
+        return start_local(args.workers, args.threads, args.host, args.port, args.dashboard_port)
     except (OSError, RuntimeError) as exc:  # the port is taken, the host is not this machine's
         cause = _root_cause(exc)
         raise UsageError(f"cannot start a Dask scheduler on {args.host}:{args.port}: "
@@ -178,15 +177,10 @@ def _root_cause(exc: BaseException) -> BaseException:
 def cmd_status(args) -> int:
     options = _status_options(args)
     require_distributed(f"asking the Dask cluster {options.scheduler}", None)
-    import distributed
+    from .cluster.local import query_status
 
-    from .cluster.config import connect
-
-    client, _ = connect(distributed, options)  # ClusterError: the scheduler and what to do
-    with client:
-        info = client.scheduler_info(n_workers=-1) if _takes_n_workers(client) else client.scheduler_info()
-        facts = client.run(_worker_facts, on_error="return")
-        print(describe_cluster(options.scheduler, info, facts, client.dashboard_link))
+    info, facts, dashboard = query_status(options)  # ClusterError: the scheduler and what to do
+    print(describe_cluster(options.scheduler, info, facts, dashboard))
     return EXIT_OK
 
 
@@ -212,33 +206,9 @@ def _status_options(args) -> "ClusterOptions":
     return options
 
 
-def _takes_n_workers(client) -> bool:
-    import inspect
-
-    return "n_workers" in inspect.signature(client.scheduler_info).parameters
-
-
 def _reason(exc: BaseException) -> str:
     text = str(exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__
-
-
-def _worker_facts(dask_worker=None) -> dict:
-    """Runs on each worker (``client.run``): its machine's name, the Flowdesk there, and the
-    workspace package sets an engine had it install (cluster/plugin.py's PackagesPreinstall)."""
-    import platform
-
-    facts = {"host": platform.node()}
-    try:
-        from engine_core import version
-
-        facts["flowdesk"] = version()
-    except ImportError:
-        facts["flowdesk"] = None
-    plugins = getattr(dask_worker, "plugins", None) or {}
-    facts["package_sets"] = sorted(name.removeprefix("flowdesk-packages-") for name in plugins
-                                   if name.startswith("flowdesk-packages-"))
-    return facts
 
 
 def describe_cluster(scheduler: str, info: dict, facts: dict, dashboard: str | None) -> str:
