@@ -12,8 +12,9 @@ pidfd of each child (it cannot be mistaken for a later process with the same pid
 their exit codes, since only it can reap them. Without a zygote (it failed to start, or died)
 flow processes are started with Popen, as before.
 
-``FlowProcesses`` keeps ``warm`` idle processes per key (package set, memory limit, max runs)
-ready, takes back those whose execution ended normally, and reaps the ones that end."""
+``FlowProcesses`` keeps ``warm`` idle processes per key (package set, memory limit, max runs,
+and the workspace when the ticket names one) ready, takes back those whose execution ended
+normally, and reaps the ones that end."""
 
 from __future__ import annotations
 
@@ -32,10 +33,15 @@ import time
 
 log = logging.getLogger("flowdesk.cluster")
 
-Key = tuple  # (site dir or None, memory limit in MB (0: none), max_runs): processes are alike per key
+Key = tuple
+"""(site dir or None, memory limit in MB (0: none), max_runs[, workspace]): processes are alike
+per key. A process that ran an execution keeps that flow's module globals, ``os.environ`` and
+``sys.modules``: with the workspace in the key it goes back only to that workspace's executions.
+The first three alone are a *base* key, whose idle processes a workspace's key may take while
+they are fresh (never ran anything: no workspace's state)."""
 KEPT_KEYS = 4
-"""Package sets (keys) kept warm at once; an older one's idle processes are stopped (a workspace
-whose requirements changed does not pin processes of its old set forever)."""
+"""Keys (package sets, workspaces) kept warm at once; an older one's idle processes are stopped (a
+workspace whose requirements changed, or that no engine runs any more, does not pin processes forever)."""
 FORK_TIMEOUT_S = 10.0
 """A zygote that has not forked within this is taken for hung: it is killed, Popen takes over."""
 ZYGOTE_RETRY_S = 30.0
@@ -141,7 +147,7 @@ class FlowProcess:
 
 
 def _flow_args(key: Key) -> list[str]:
-    site, memory_limit_mb, max_runs = key
+    site, memory_limit_mb, max_runs = key[:3]  # the workspace changes no setting of the process
     return [str(memory_limit_mb or 0), str(max_runs), site or ""]
 
 
@@ -152,19 +158,27 @@ def _pidfd(pid: int) -> int | None:
         return None
 
 
-def spawn(key: Key, parent_pid: int) -> FlowProcess:
-    """A flow process in a new interpreter (no zygote)."""
-    ours, theirs = socket.socketpair()
+def _start_remote(mode: list[str], parent_pid: int, args: list[str],
+                  *pair: int) -> tuple[subprocess.Popen, socket.socket]:
+    """``python -m engine_core.worker.remote [mode] FD PARENT [args]`` holding one end of a new
+    socketpair (``pair``: its family and type); the Popen and our end. Their end is closed here
+    once the child has it, so our end sees EOF when the child ends."""
+    ours, theirs = socket.socketpair(*pair)
     try:
         popen = subprocess.Popen(
-            [sys.executable, "-m", "engine_core.worker.remote", str(theirs.fileno()), str(parent_pid),
-             *_flow_args(key)],
+            [sys.executable, "-m", "engine_core.worker.remote", *mode, str(theirs.fileno()), str(parent_pid), *args],
             pass_fds=[theirs.fileno()], stdin=subprocess.DEVNULL)
     except BaseException:
         ours.close()
         raise
     finally:
         theirs.close()
+    return popen, ours
+
+
+def spawn(key: Key, parent_pid: int) -> FlowProcess:
+    """A flow process in a new interpreter (no zygote)."""
+    popen, ours = _start_remote([], parent_pid, _flow_args(key))
     return FlowProcess(Spawned(popen), ours, key, _pidfd(popen.pid))
 
 
@@ -174,18 +188,7 @@ class Zygote:
     carry the child's pid and pidfd; exit notices its exit code."""
 
     def __init__(self, parent_pid: int) -> None:
-        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        try:
-            self.popen = subprocess.Popen(
-                [sys.executable, "-m", "engine_core.worker.remote", "--zygote", str(theirs.fileno()),
-                 str(parent_pid)],
-                pass_fds=[theirs.fileno()], stdin=subprocess.DEVNULL)
-        except BaseException:
-            ours.close()
-            raise
-        finally:
-            theirs.close()
-        self.sock = ours
+        self.popen, self.sock = _start_remote(["--zygote"], parent_pid, [], socket.AF_UNIX, socket.SOCK_SEQPACKET)
         self.broken = False
         self._lock = threading.Lock()  # one fork request at a time
         self._replies: queue.SimpleQueue = queue.SimpleQueue()
@@ -350,16 +353,26 @@ class FlowProcesses:
         with self._cond:
             if self.closed:
                 raise RuntimeError("the Dask worker is closing")
-            idle = self._idle.get(key, [])
-            process = None
-            while idle:
-                candidate = idle.pop()
-                if candidate.alive():
-                    process = candidate
-                    break
-                self._exiting.append(candidate)
+            process = self._pop_idle(key)
+            if process is None and len(key) > 3:
+                # The plugin keeps base keys warm before any workspace ran there. Their idle
+                # processes are fresh only while no ticket without a workspace puts one back
+                # under a base key, which holds as long as all tickets carry a workspace or none do.
+                process = self._pop_idle(key[:3])
+                if process is not None:
+                    process.key = key  # it now holds this workspace's state: back to it only
         self.want(key)  # also wakes the top-up thread to replace the one taken
         return process if process is not None else self.start(key)
+
+    def _pop_idle(self, key: Key) -> FlowProcess | None:
+        """A live idle process of ``key``, or None (caller holds the lock)."""
+        idle = self._idle.get(key, [])
+        while idle:
+            candidate = idle.pop()
+            if candidate.alive():
+                return candidate
+            self._exiting.append(candidate)
+        return None
 
     def put(self, process: FlowProcess) -> None:
         """Back after an execution that ended normally (its DONE did not retire it)."""

@@ -2,8 +2,9 @@
 
 ``FlowdeskWorkerPlugin`` (name "flowdesk", registered by the engine, idempotent: the first
 engine's options win for every engine and workspace that uses the cluster) notes who the
-worker is, keeps ``warm_per_worker`` flow processes started per package set so that an
-execution starts without a process spawn, and kills them when the worker closes.
+worker is, keeps ``warm_per_worker`` flow processes started per package set (and per workspace
+once one ran there: ``key_for``) so that an execution starts without a process spawn, and kills
+them when the worker closes.
 ``PackagesPreinstall`` (one per requirements text) installs a workspace's packages when a
 worker starts or the engine registers it, before that workspace's first execution there.
 
@@ -71,6 +72,16 @@ class FlowdeskWorkerPlugin(WorkerPlugin):
     def key(self, site, memory_limit_mb: int | None, max_runs: int) -> Key:
         """Flow processes are interchangeable when these match (no memory limit: 0)."""
         return (None if site is None else str(site), int(memory_limit_mb or 0), int(max_runs))
+
+    def key_for(self, ticket, site) -> Key:
+        """The key of the ticket's flow process. Every engine and workspace using the cluster
+        shares this plugin, and a reused process keeps the module globals, ``os.environ`` and
+        ``sys.modules`` its last flow left: with the ticket's workspace in the key, processes are
+        reused only within one workspace, as on a local engine. A ticket without a
+        ``workspace_key`` (an engine that does not send one) gets the shared key it always had."""
+        key = self.key(site, ticket.memory_limit_mb, ticket.max_runs)
+        workspace = getattr(ticket, "workspace_key", None)
+        return key if not workspace else (*key, str(workspace))
 
     def default_key(self, site) -> Key:
         """The key of this plugin's settings (the registering engine's options)."""
