@@ -108,15 +108,14 @@ def test_the_switch_waits_for_the_running_executions(qtbot, make_window, workspa
     execution_id = local_engine.submit("Slow", {})
     qtbot.waitUntil(local_engine.busy, timeout=5000)
 
-    feature.combo.setCurrentIndex(CLUSTER)
-    feature.combo.activated.emit(CLUSTER)
-    assert config(workspace)["cluster"]["run_on"] == "cluster"
-    assert window.statusBar().currentMessage() == \
-        "Run on: Cluster (local:1) takes effect when the running executions end"
-    assert window.bridge.engine is local_engine  # the slow run goes on where it started
-
+    # Armed before the switch: the reopen (once the run ends) may complete before a wait set up later.
     with qtbot.waitSignal(window.bridge.opened, timeout=60000):
-        pass  # the run ends; then the engine reopens on the cluster
+        feature.combo.setCurrentIndex(CLUSTER)
+        feature.combo.activated.emit(CLUSTER)
+        assert config(workspace)["cluster"]["run_on"] == "cluster"
+        assert window.statusBar().currentMessage() == \
+            "Run on: Cluster (local:1) takes effect when the running executions end"
+        assert window.bridge.engine is local_engine  # the slow run goes on where it started
     assert window.bridge.engine is not local_engine
     assert window.bridge.engine.options.cluster.scheduler == "local:1"
     assert window.bridge.engine.store.execution(execution_id)["status"] == "success"

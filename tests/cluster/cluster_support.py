@@ -78,6 +78,16 @@ class Recorder:
             return [(t, e) for t, e in self.events if type(e).__name__ == kind
                     and all(getattr(e, k) == v for k, v in match.items())]
 
+    def by_execution(self, ids) -> dict[int, list]:
+        """The events of executions ``ids``, per execution, in arrival order."""
+        ids = set(ids)
+        found: dict[int, list] = {i: [] for i in ids}
+        with self._cond:
+            for _, event in self.events:
+                if getattr(event, "id", None) in ids:
+                    found[event.id].append(event)
+        return found
+
     def wait(self, predicate: Callable[[Any], bool], timeout: float = WAIT_S, what: str = "an event"):
         with self._cond:
             if not self._cond.wait_for(lambda: any(predicate(e) for _, e in self.events), timeout):

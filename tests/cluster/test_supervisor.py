@@ -336,19 +336,15 @@ def test_a_refused_claim_returns_duplicate(client, engine):
     assert future.result(timeout=WAIT_S) == "duplicate"
 
 
-def test_a_blocked_execution_gives_its_slot_back(client, engine):
-    """One worker thread: the parent's call (a child it waits for) secedes, the child runs in
-    the freed slot, the reply rejoins the parent."""
-    worker = sorted(client.scheduler_info()["workers"])[0]
+def _child_beside_a_seceded_parent(client, engine, worker: str, parent_source: str, child_source: str):
+    """A parent run on ``worker`` (one thread) that starts a child and is told to secede, then
+    the child submitted to the same worker, given its RUN. ``(ticket, future, link)`` of each and
+    the parent's start_flow call (not answered yet)."""
     parent = engine.ticket()
     parent_future = submit(client, parent, workers=[worker])
     parent_link = engine.accept()
     parent_link.recv()
-    parent_link.send(run_message(parent, """
-        def handler(system, this, inputs):
-            this.flow("child")
-            this.log("after the child")
-    """))
+    parent_link.send(run_message(parent, parent_source))
     call = parent_link.recv()
     assert call[0] == protocol.CALL and call[3] == "start_flow", call
     parent_link.send(("secede",))
@@ -356,7 +352,20 @@ def test_a_blocked_execution_gives_its_slot_back(client, engine):
     child_future = submit(client, child, workers=[worker])
     child_link = engine.accept(timeout=20)  # only possible if the parent gave the slot back
     child_link.recv()
-    child_link.send(run_message(child, TRIVIAL, "child"))
+    child_link.send(run_message(child, child_source, "child"))
+    return (parent, parent_future, parent_link), call, (child, child_future, child_link)
+
+
+def test_a_blocked_execution_gives_its_slot_back(client, engine):
+    """One worker thread: the parent's call (a child it waits for) secedes, the child runs in
+    the freed slot, the reply rejoins the parent."""
+    worker = sorted(client.scheduler_info()["workers"])[0]
+    (parent, parent_future, parent_link), call, (child, child_future, child_link) = _child_beside_a_seceded_parent(
+        client, engine, worker, """
+            def handler(system, this, inputs):
+                this.flow("child")
+                this.log("after the child")
+        """, TRIVIAL)
     assert child_link.recv_until(protocol.DONE)[-1][2] == "success"
     child_link.send(("release",))
     assert child_future.result(timeout=WAIT_S) == "done"
@@ -467,29 +476,19 @@ def test_a_cancel_reaches_a_flow_whose_task_waits_for_a_slot(client, engine):
     """The parent seceded; a long child holds the worker's only thread; the parent's reply goes
     through at once and its rejoin waits for the slot, while a SIGTERM still cancels it."""
     worker = sorted(client.scheduler_info()["workers"])[1]
-    parent = engine.ticket()
-    parent_future = submit(client, parent, workers=[worker])
-    parent_link = engine.accept()
-    parent_link.recv()
-    parent_link.send(run_message(parent, """
-        import time
-        def handler(system, this, inputs):
-            this.flow("child")
-            this.log("after the child")
-            time.sleep(600)
-    """))
-    call = parent_link.recv()
-    parent_link.send(("secede",))
-    child = engine.ticket()
-    child_future = submit(client, child, workers=[worker])
-    child_link = engine.accept(timeout=20)
-    child_link.recv()
-    child_link.send(run_message(child, """
-        import time
-        def handler(system, this, inputs):
-            this.log("holding the slot")
-            time.sleep(600)
-    """, "child"))
+    (_, parent_future, parent_link), call, (child, child_future, child_link) = _child_beside_a_seceded_parent(
+        client, engine, worker, """
+            import time
+            def handler(system, this, inputs):
+                this.flow("child")
+                this.log("after the child")
+                time.sleep(600)
+        """, """
+            import time
+            def handler(system, this, inputs):
+                this.log("holding the slot")
+                time.sleep(600)
+        """)
     assert child_link.recv()[3]["text"] == "holding the slot"
     parent_link.send((protocol.REPLY, call[1], True, {"id": child.execution_id, "status": "ENDED_SUCCESS"}))
     # Not held up by the rejoin (which waits for the child's 600 s): bounds far below that, for a busy machine.
@@ -561,23 +560,111 @@ def test_a_killed_worker_leaves_no_flow_process():
     engine.close()
 
 
-def test_flows_run_on_when_the_zygote_dies(client, engine):
-    """The zygote forks flow processes; killed, new ones are started without it (Popen), and
-    those it forked before finish their executions."""
-    worker = sorted(client.scheduler_info()["workers"])[0]
-    worker_pid = client.run(os.getpid, workers=[worker])[worker]
+def _set_zygote_retry(dask_worker=None, seconds: float = 0.0) -> float:
+    """Runs on a worker (``client.run``): sets flow_processes.ZYGOTE_RETRY_S, returns the old value."""
+    from engine_core.cluster import flow_processes
+
+    old, flow_processes.ZYGOTE_RETRY_S = flow_processes.ZYGOTE_RETRY_S, seconds
+    return old
+
+
+PARENT_PID_FLOW = """
+    import os
+    import time
+    def handler(system, this, inputs):
+        this.log("parent", os.getppid())
+        while not os.path.exists({gate!r}):
+            time.sleep(0.02)
+"""
+
+
+def _zygotes(worker_pid: int) -> list[int]:
     found = subprocess.run(["pgrep", "-P", str(worker_pid), "-f", "engine_core.worker.remote --zygote"],
                            capture_output=True, text=True).stdout.split()
+    return [int(pid) for pid in found]
+
+
+def _parent_pid(link) -> int:
+    """The flow's first log line: ``parent <pid of the process that started it>``."""
+    frame = link.recv()
+    assert frame[0] == protocol.NOTE and frame[2] == "log", frame
+    return int(frame[3]["text"].removeprefix("parent "))
+
+
+def test_flows_run_on_when_the_zygote_dies(client, engine, tmp_path):
+    """The zygote forks flow processes; killed, new ones are started without it (Popen: the
+    Dask worker is their parent), and those it forked before finish their executions."""
+    worker = sorted(client.scheduler_info()["workers"])[0]
+    worker_pid = client.run(os.getpid, workers=[worker])[worker]
+    found = _zygotes(worker_pid)
     assert len(found) == 1, "one zygote per Dask worker"
-    os.kill(int(found[0]), signal.SIGKILL)
-    # max_runs=1: each execution retires its process, so each needs a new one.
-    for source, expected in ((TRIVIAL, "success"), (TRIVIAL, "success"), (TRIVIAL, "success")):
-        ticket = engine.ticket(max_runs=1)
-        future = submit(client, ticket, workers=[worker])
-        link = engine.accept()
-        link.recv()
-        link.send(run_message(ticket, source))
-        done = link.recv_until(protocol.DONE)[-1]
-        assert done[2] == expected and done[5] is True, done
-        link.send(("release",))
-        assert future.result(timeout=WAIT_S) == "done"
+    zygote = found[0]
+    # Without this, a zygote last started over ZYGOTE_RETRY_S ago is started again at the next
+    # flow process, and the flows below would not show the Popen path.
+    retry = client.run(_set_zygote_retry, seconds=3600.0, workers=[worker])[worker]
+    gate = tmp_path / "gate"
+    try:
+        # A memory limit no other test uses: a key with no idle process, so the zygote forks one now.
+        forked = engine.ticket(memory_limit_mb=1001, max_runs=1)
+        forked_future = submit(client, forked, workers=[worker])
+        forked_link = engine.accept()
+        forked_link.recv()
+        forked_link.send(run_message(forked, PARENT_PID_FLOW.format(gate=str(gate))))
+        assert _parent_pid(forked_link) == zygote
+        forked_link.send(("secede",))  # the worker's only slot, for the flows below while this one waits
+        os.kill(zygote, signal.SIGKILL)
+        wait_until(lambda: not _zygotes(worker_pid), timeout=10, what="the zygote gone")
+        # Flows started now (keys of their own again: no process the zygote forked earlier is
+        # idle for them) run in processes the Dask worker started itself.
+        for memory_limit_mb in (1002, 1003):
+            ticket = engine.ticket(memory_limit_mb=memory_limit_mb, max_runs=1)
+            future = submit(client, ticket, workers=[worker])
+            link = engine.accept()
+            link.recv()
+            link.send(run_message(ticket, PARENT_PID_FLOW.format(gate="/")))  # "/" exists: no wait
+            assert _parent_pid(link) == worker_pid
+            done = link.recv_until(protocol.DONE)[-1]
+            assert done[2] == "success" and done[5] is True, done
+            link.send(("release",))
+            assert future.result(timeout=WAIT_S) == "done"
+        # The flow forked before the zygote died ends its execution normally.
+        gate.touch()
+        done = forked_link.recv_until(protocol.DONE)[-1]
+        assert done[:3] == (protocol.DONE, forked.execution_id, "success") and done[5] is True, done
+        forked_link.send(("release",))
+        assert forked_future.result(timeout=WAIT_S) == "done"
+    finally:
+        client.run(_set_zygote_retry, seconds=retry, workers=[worker])
+
+
+def test_a_workspaces_flow_processes_go_back_to_it_only():
+    """Review L5: a flow process that ran a workspace's execution keeps its module globals,
+    os.environ and sys.modules, so with the ticket's workspace in the key it is reused by that
+    workspace only; a fresh warm process (base key) may go to any. No workspace: today's key."""
+    from types import SimpleNamespace
+
+    from engine_core.cluster.flow_processes import FlowProcesses
+
+    plugin = FlowdeskWorkerPlugin(warm_per_worker=1, memory_limit_mb=1024, max_runs=500)
+    base = plugin.key(None, 1024, 500)
+    assert plugin.key_for(SimpleNamespace(memory_limit_mb=1024, max_runs=500), None) == base
+    key_a, key_b = (plugin.key_for(SimpleNamespace(memory_limit_mb=1024, max_runs=500, workspace_key=w), None)
+                    for w in ("workspace-a", "workspace-b"))
+    assert key_a[:3] == key_b[:3] == base and key_a != key_b
+    flows = FlowProcesses(warm=1, idle_cap=2, zygote=False)
+    taken = []
+    try:
+        flows.want(base)
+        wait_until(lambda: flows.idle_count(base) == 1, what="a warm process of the base key")
+        fresh = flows._idle[base][-1]
+        used = flows.take(key_a)
+        assert used is fresh and used.key == key_a  # fresh: any workspace may have it
+        flows.put(used)  # it ran workspace a's execution
+        assert used in flows._idle[key_a]
+        for _ in range(3):  # what is idle for workspace b or the base key, or started for it
+            taken.append(flows.take(key_b))
+            assert taken[-1] is not used and taken[-1].key == key_b
+    finally:
+        for process in taken:
+            process.kill()
+        flows.close()

@@ -120,31 +120,36 @@ def _pids(path: Path) -> list[int]:
 
 def _run_and_lose_worker(workspace, monkeypatch, tmp_path, source: str, durable: bool):
     """Run flow ``Lost`` on an engine whose worker deaths count as lost machines; kill its
-    worker (SIGKILL) while it sleeps; return its record, the events and the pids it ran in."""
+    worker (SIGKILL) while it waits at its gate; return its record, the events and the pids it
+    ran in. The gate opens only after the kill: the first run cannot end on its own however
+    slow the machine, and a resumed run goes through."""
     monkeypatch.setattr(backends, "create", lambda host: _LosingBackend(host))
-    pids = tmp_path / "pids.txt"
+    pids, waiting, gate = tmp_path / "pids.txt", tmp_path / "waiting", tmp_path / "gate"
     workspace.write_flow("Lost", source)
     with Engine(workspace.root, options=OPTIONS) as engine:
         events = EventLog(engine)
-        execution_id = engine.submit("Lost", {"pids": str(pids)})
-        if durable:  # killed in its (journaled) sleep: the resumed run sleeps only what is left
-            _wait(lambda: any(e["op"] == "sleep" for e in engine.store.journal(execution_id)), "the sleep")
-        else:
-            _wait(lambda: _pids(pids), "the flow to start")
-            time.sleep(0.3)
+        execution_id = engine.submit("Lost", {"pids": str(pids), "waiting": str(waiting), "gate": str(gate)})
+        _wait(waiting.exists, "the flow at its gate")
+        if durable:  # its journal holds the sleep: the resumed run replays up to there
+            _wait(lambda: any(e["op"] == "sleep" for e in engine.store.journal(execution_id)), "the journaled sleep")
         os.kill(_pids(pids)[0], signal.SIGKILL)
+        gate.touch()
         record = engine.wait(execution_id, WAIT_S)
     return record, events.events, _pids(pids)
 
 
 LOST_FLOW = textwrap.dedent("""
     import os
+    import time
 
     def handler(system, this, inputs):
         with open(inputs['pids'], 'a') as f:
             f.write(f"{os.getpid()}\\n")
         this.set_output(before=True)
-        this.sleep(1.5)
+        this.sleep(0.01)
+        open(inputs['waiting'], 'w').close()
+        while not os.path.exists(inputs['gate']):
+            time.sleep(0.02)
         this.set_output(after=True)
 """)
 
@@ -178,11 +183,17 @@ def test_resumed_execution_waiting_for_a_lock_gets_it_not_its_lost_run(workspace
     run waits for it again and must be the one that gets it (else it waits for itself)."""
     monkeypatch.setattr(backends, "create", lambda host: _LosingBackend(host))
     pids = tmp_path / "pids.txt"
+    holding, gate = tmp_path / "holding", tmp_path / "gate"
     workspace.write_flow("Holder", """
+        import os
+        import time
+
         def handler(system, this, inputs):
             lock = system.setting('the lock')
             lock.acquire()
-            this.sleep(2.0)
+            open(inputs['holding'], 'w').close()
+            while not os.path.exists(inputs['gate']):  # until the waiter was killed in its wait
+                time.sleep(0.02)
             lock.release()
     """)
     workspace.write_flow("Waiter", """
@@ -197,11 +208,12 @@ def test_resumed_execution_waiting_for_a_lock_gets_it_not_its_lost_run(workspace
             lock.release()
     """)
     with Engine(workspace.root, options=OPTIONS) as engine:
-        holder = engine.submit("Holder", {})
-        _wait(lambda: any(e["op"] == "sleep" for e in engine.store.journal(holder)), "the holder's sleep")
+        holder = engine.submit("Holder", {"holding": str(holding), "gate": str(gate)})
+        _wait(holding.exists, "the holder to hold the lock")
         waiter = engine.submit("Waiter", {"pids": str(pids)})
         _wait(lambda: any(e["op"] == "lock_acquire" for e in engine.store.journal(waiter)), "the lock wait")
         os.kill(_pids(pids)[0], signal.SIGKILL)
+        gate.touch()  # the lock frees only now: the lost run's request is still parked
         record = engine.wait(waiter, WAIT_S)
         assert engine.wait(holder, WAIT_S)["status"] == "success"
     assert (record["status"], record["outputs"]) == ("success", {"got": True}), record["message"]
