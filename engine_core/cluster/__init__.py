@@ -13,11 +13,14 @@ options for every run, local ones too.
 
 from __future__ import annotations
 
+import hashlib
+import os
+import socket
 from dataclasses import dataclass
 
 from .config import ClusterError, ClusterOptions
 
-__all__ = ["PROTOCOL", "ClusterError", "ClusterOptions", "Ticket", "task_key"]
+__all__ = ["PROTOCOL", "ClusterError", "ClusterOptions", "Ticket", "task_key", "workspace_key"]
 
 PROTOCOL = 1
 """The relay protocol's version (protocol.py's docstring has its messages). A Dask worker whose
@@ -47,9 +50,20 @@ class Ticket:
     heartbeat_s: float
     flowdesk_version: str
     protocol: int = PROTOCOL
+    workspace_key: str | None = None
+    """Identifies the engine's workspace (its machine and folder): warm flow processes are
+    reused only by tickets with the same value, since a flow's module globals, ``os.environ``
+    and ``sys.modules`` carry over between the runs of one process."""
 
 
 def task_key(session_id: int | None, execution_id: int, attempt: int) -> str:
     """The Dask task key of one run: unique per engine session, execution and attempt, and
     readable on the dashboard."""
     return f"flowdesk-{session_id}-{execution_id}-{attempt}"
+
+
+def workspace_key(root: str | os.PathLike) -> str:
+    """:attr:`Ticket.workspace_key` of a workspace folder on this machine: the same folder on
+    two machines is two workspaces; two engines on one folder share, as local reuse does."""
+    where = f"{socket.gethostname()}\0{os.path.realpath(root)}"
+    return hashlib.sha256(where.encode()).hexdigest()[:16]
