@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import errno
 import io
+import logging
 import pickle
 import select
 import socket
@@ -32,6 +33,8 @@ _CHUNK = 1 << 16
 SEND_TIMEOUT_S = 10.0
 """How long :func:`send` waits for a peer that stops reading before calling the connection dead."""
 _AGAIN = (BlockingIOError, InterruptedError, ssl.SSLWantReadError, ssl.SSLWantWriteError)
+
+log = logging.getLogger(__name__)
 
 
 def listen(host: str, ssl_ctx: ssl.SSLContext | None = None) -> socket.socket:
@@ -51,10 +54,16 @@ def accept(listener: socket.socket, ssl_ctx: ssl.SSLContext | None = None) -> so
         sock, _ = listener.accept()
     except _AGAIN:
         return None
-    sock.setblocking(False)
-    _no_delay(sock)
-    if ssl_ctx is not None:
-        sock = ssl_ctx.wrap_socket(sock, server_side=True, do_handshake_on_connect=False)
+    except ConnectionAbortedError:  # that one gave up already: the next
+        return accept(listener, ssl_ctx)
+    try:
+        sock.setblocking(False)
+        _no_delay(sock)
+        if ssl_ctx is not None:
+            sock = ssl_ctx.wrap_socket(sock, server_side=True, do_handshake_on_connect=False)
+    except BaseException:
+        sock.close()
+        raise
     return sock
 
 
@@ -93,26 +102,51 @@ def frame(message) -> bytes:
     return _SIZE.pack(-1) + _HUGE.pack(size) + body
 
 
-def send(sock: socket.socket, message, *, data: bytes | None = None) -> None:
+def send(sock: socket.socket, message, *, data: bytes | None = None, timeout: float = SEND_TIMEOUT_S) -> None:
     """Send one message as one frame (or ``data``: frames built already, e.g. forwarded as
     read from a flow's pipe). Usually one ``send``; a peer whose buffers are full is waited
-    for, at most :data:`SEND_TIMEOUT_S`, then ConnectionError. Works on TLS sockets (which
-    have no raw-fd write)."""
+    for until it has read nothing for ``timeout`` s, then ConnectionError. Works on TLS
+    sockets (which have no raw-fd write)."""
     view = memoryview(frame(message) if data is None else data)
     deadline = None
     while view:
         try:
             view = view[sock.send(view):]
+            deadline = None  # it reads: a large frame to a slow peer is not a dead peer
             continue
         except ssl.SSLWantReadError:
-            want = ([sock], [])
+            events = select.POLLIN
         except (BlockingIOError, InterruptedError, ssl.SSLWantWriteError):
-            want = ([], [sock])
+            events = select.POLLOUT
         now = time.monotonic()
-        deadline = deadline or now + SEND_TIMEOUT_S
+        deadline = deadline or now + timeout
         if now >= deadline:
-            raise ConnectionError(f"the relay peer read nothing for {SEND_TIMEOUT_S:.0f} s")
-        select.select(*want, [], deadline - now)
+            raise ConnectionError(f"the relay peer read nothing for {timeout:g} s")
+        _wait(sock, events, deadline - now)
+
+
+def _wait(sock: socket.socket, events: int, timeout: float) -> None:
+    # poll, not select: a busy Dask worker (or an engine with many runs) has fds past 1024,
+    # which select refuses with ValueError.
+    poller = select.poll()
+    try:
+        poller.register(sock, events)
+    except ValueError:  # closed meanwhile (fileno -1): callers expect OSError of a dead peer
+        raise ConnectionError("the relay connection was closed") from None
+    poller.poll(timeout * 1000)
+
+
+def readable(socks: list) -> set:
+    """Those of ``socks`` with something to read now (or at EOF), without waiting."""
+    found = {sock for sock in socks if isinstance(sock, ssl.SSLSocket) and sock.pending()}
+    poller, by_fd = select.poll(), {}
+    for sock in socks:
+        fd = sock.fileno()
+        if fd >= 0 and sock not in found:
+            by_fd[fd] = sock
+            poller.register(fd, select.POLLIN)
+    found.update(by_fd[fd] for fd, _ in poller.poll(0))
+    return found
 
 
 class FrameReader:
@@ -303,6 +337,7 @@ class RelayServer:
 
     HELLO_S = 10.0  # a connection silent for this long after connecting is dropped
     CLOSING_S = 5.0  # how long a finished run's socket is drained before it is closed anyway
+    ACCEPT_PAUSE_S = 1.0  # after accept failed (EMFILE...): the listener is not watched for this long
 
     def __init__(self, host: str, ssl_ctx: ssl.SSLContext | None = None) -> None:
         self._ssl = ssl_ctx
@@ -313,9 +348,12 @@ class RelayServer:
         self.address = join_address(host, self.listener.getsockname()[1])
         self._hellos: dict[socket.socket, tuple[FrameReader, float]] = {}
         self._closing: dict[socket.socket, float] = {}
+        self._accept_at = 0.0  # the listener is watched again from then (see _accept)
+        self._warned_at = float("-inf")
 
     def waitables(self) -> list:
-        return [self.listener, *self._hellos, *self._closing]
+        listening = [self.listener] if time.monotonic() >= self._accept_at else []
+        return [*listening, *self._hellos, *self._closing]
 
     def poll(self, ready: list) -> list[tuple[socket.socket, FrameReader, list]]:
         """(socket, its reader, its first frames) of connections whose first frames came."""
@@ -323,7 +361,7 @@ class RelayServer:
         for obj in ready:
             if obj is self.listener:
                 now = time.monotonic()
-                while (sock := accept(self.listener, self._ssl)) is not None:
+                while (sock := self._accept(now)) is not None:
                     self._hellos[sock] = (FrameReader(sock, trusted=False), now)
                     self._read_hello(sock, hellos)  # usually here already
             elif obj in self._hellos:
@@ -331,6 +369,20 @@ class RelayServer:
             elif obj in self._closing:
                 self._drain(obj)
         return hellos
+
+    def _accept(self, now: float) -> socket.socket | None:
+        """The next connection, or None. Out of file descriptors (EMFILE, ENFILE) the listener
+        stays readable: instead of failing (or spinning) every round, it is left alone for
+        ACCEPT_PAUSE_S while runs end and give theirs back; the waiting peers stay queued."""
+        try:
+            return accept(self.listener, self._ssl)
+        except OSError as exc:
+            self._accept_at = now + self.ACCEPT_PAUSE_S
+            if now - self._warned_at > 60.0:
+                self._warned_at = now
+                log.warning("the relay cannot accept connections (%s); retrying every %g s",
+                            _describe(exc), self.ACCEPT_PAUSE_S)
+            return None
 
     def _read_hello(self, sock: socket.socket, hellos: list) -> None:
         reader, _ = self._hellos[sock]
@@ -344,9 +396,9 @@ class RelayServer:
             del self._hellos[sock]
             hellos.append((sock, reader, frames))
 
-    def refuse(self, sock: socket.socket, why: str) -> None:
+    def refuse(self, sock: socket.socket, why: str, timeout: float = SEND_TIMEOUT_S) -> None:
         try:
-            send(sock, ("refused", why))
+            send(sock, ("refused", why), timeout=timeout)
         except OSError:
             sock.close()
             return

@@ -232,3 +232,88 @@ def test_before_its_hello_is_accepted_a_connection_may_send_plain_values_only():
     assert server.waitables() == [server.listener]  # dropped: nothing of it is kept
     big.close()
     server.close()
+
+
+def test_send_waits_for_a_full_peer_on_a_descriptor_past_1024_then_times_out():
+    # select.select refuses fds >= 1024 (ValueError): a busy Dask worker or an engine with
+    # many runs has such sockets, and send must wait on them like on any other.
+    import os
+    import resource
+    import time
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if max(soft, hard) < 1600:
+        pytest.skip("the file descriptor limit is below 1600")
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, 1600), hard))
+    a, peer = socket.socketpair()
+    try:
+        high = socket.socket(fileno=os.dup2(a.fileno(), 1500))
+        a.close()
+        high.setblocking(False)
+        started = time.monotonic()
+        with pytest.raises(ConnectionError, match="read nothing for 0.3 s"):
+            for _ in range(1000):  # the peer never reads: its buffers fill, then send waits
+                relay.send(high, ("log", "x" * 65536), timeout=0.3)
+        assert time.monotonic() - started < 5
+        high.close()
+    finally:
+        peer.close()
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+
+
+def test_send_to_a_slow_reader_that_keeps_reading_does_not_time_out():
+    engine, supervisor = _pair()
+    big = ("reply", 1, True, "x" * 8_000_000)
+
+    def slow_reader(got=[]):
+        reader = relay.FrameReader(supervisor)
+        while not got:
+            select.select([supervisor], [], [], 5)
+            got += reader.read()
+            threading.Event().wait(0.01)
+        return got
+
+    box = {}
+    thread = threading.Thread(target=lambda: box.update(frames=slow_reader()))
+    thread.start()
+    relay.send(engine, big, timeout=0.5)  # longer than 0.5 s in all, but never 0.5 s without progress
+    thread.join(30)
+    assert box["frames"] == [big]
+    engine.close()
+    supervisor.close()
+
+
+def test_the_listener_survives_running_out_of_file_descriptors():
+    import resource
+
+    server = relay.RelayServer("127.0.0.1")
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    client = socket.create_connection(relay.split_address(server.address))
+    filler = []
+    try:
+        # Every descriptor taken: accept() fails with EMFILE while the peer waits in the backlog.
+        resource.setrlimit(resource.RLIMIT_NOFILE, (256, hard))
+        try:
+            while True:
+                filler.append(socket.socket())
+        except OSError:
+            pass
+        assert select.select([server.listener], [], [], 5)[0]
+        assert server.poll([server.listener]) == []  # no exception: logged, and paused
+        assert server.listener not in server.waitables()  # not watched (no busy loop) for a while
+    finally:
+        for sock in filler:
+            sock.close()
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+    relay.send(client, ("hello", 1, 0, "t", "w", "h", "1"))
+    hellos = []
+    deadline = threading.Event()
+    for _ in range(100):  # watched again after ACCEPT_PAUSE_S: the waiting peer is accepted
+        ready = select.select(server.waitables(), [], [], 0.1)[0]
+        hellos += server.poll(ready)
+        if hellos:
+            break
+        deadline.wait(0.05)
+    assert [frames for _, _, frames in hellos] == [[("hello", 1, 0, "t", "w", "h", "1")]]
+    client.close()
+    server.close()
