@@ -13,24 +13,21 @@ lost before their hello, ``("secede",)`` hints when an execution blocks (its Das
 to its children: deep trees on few threads), the LocalCluster of ``--cluster local[:N]``.
 
 All of it runs on the dispatcher thread but the futures' done callbacks (Dask's thread): they
-only queue the end and wake the dispatcher."""
+read how the task ended, queue that and wake the dispatcher (:mod:`.dask_submit`)."""
 
 from __future__ import annotations
 
-import collections
 import logging
 import secrets
-import socket
 import time
-from queue import Empty, SimpleQueue
 from typing import TYPE_CHECKING, Any
 
 from ... import events as ev
-from ... import packages, protocol, version
-from ...cluster import Ticket, relay, task_key
-from ...cluster.config import ClusterError, connect
+from ... import protocol
+from ...cluster import relay
 from ..pool import describe_exit
 from . import Exit
+from .dask_submit import Submissions
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..active import Active
@@ -156,6 +153,13 @@ class RemoteWorker:
         return f"worker {self.address} ({self.host})"
 
 
+def _is_hello(frame: Any) -> bool:
+    """("hello", execution id, attempt, token, worker address, host, version, ...)."""
+    return (isinstance(frame, tuple) and len(frame) >= 7 and frame[0] == "hello"
+            and type(frame[1]) is int and type(frame[2]) is int
+            and isinstance(frame[3], str) and isinstance(frame[4], str) and isinstance(frame[5], str))
+
+
 _RELAY_TAGS = frozenset(("beat", "exit", "refuse", protocol.DONE))  # DONE: once per run
 _CLOSED = "its connection closed (the Dask worker died or was restarted)"
 
@@ -172,8 +176,13 @@ class DaskBackend:
         self._releasing: list[RemoteWorker] = []
         self._dead: list[RemoteWorker] = []
         self._orphans: dict[RemoteWorker, tuple[float, str]] = {}  # task ended, socket still open
+        self._claimed: list[RemoteWorker] = []  # claimed this round: RUN goes out after its commit
         self.secede: set[RemoteWorker] = set()
         self._next_check = 0.0
+        # Below lost_after_s: a supervisor that stops reading holds the dispatcher thread (and
+        # every other run) for at most this long per message. The simplest bound: a write
+        # buffer per handle would avoid the wait, at the cost of a second path for every send.
+        self._send_timeout = min(relay.SEND_TIMEOUT_S, self._options.lost_after_s / 4)
 
     # -- ExecutionBackend -----------------------------------------------------------------
     def start(self) -> None:
@@ -198,18 +207,24 @@ class DaskBackend:
         return self._tasks.client
 
     def poll(self, ready: list) -> list[RemoteWorker]:
+        if self._claimed:
+            self._unclaimed()
         if self._tasks.wake_r in ready:
             self._tasks_ended()
         for sock, reader, frames in self._relay.poll(ready):
             self._hello(sock, reader, frames)
         now = time.monotonic()
+        for obj in ready:  # something came: alive, whatever the beats' timing says
+            handle = self._by_conn.get(obj)
+            if handle is not None:
+                handle.last_seen = now
         if now >= self._next_check:
             self._next_check = now + _CHECK_S
             self._check(now)
-        if not self._dead:
-            return []
-        dead, self._dead = [h for h in self._dead if not h.dead], []
-        return dead
+        # Kept until reaped (inbox.died makes them dead): a round that rolls back must not lose
+        # an end taken from Dask or the relay, or that execution would never end.
+        self._dead = [h for h in self._dead if not h.dead]
+        return list(self._dead)
 
     def obtain(self, active: "Active", *, fresh: bool = False) -> RemoteWorker:
         # Never started: never claimed (a claim follows the round that marks it running), so
@@ -224,9 +239,12 @@ class DaskBackend:
             self._deliver_queued(handle, message)
             return
         try:
-            relay.send(handle.conn, message)
+            relay.send(handle.conn, message, timeout=self._send_timeout)
         except OSError as exc:
             self._lose(handle, f"sending to it failed ({exc})")
+            return
+        if message[0] == protocol.RUN:
+            handle.pending_run = None  # its round committed: see _unclaimed
 
     def flush(self) -> None:
         if self.secede:
@@ -250,9 +268,13 @@ class DaskBackend:
         self._releasing.append(handle)
 
     def kill(self, handle: RemoteWorker) -> None:
-        if handle.conn is not None and not handle.over:
+        # Whenever the flow may still run: not only before its end but also once it was given
+        # up on (lost: beats stopped or EOF), since a lost worker may come back, and its run
+        # must not go on beside the one that replaces it. Not after its own exit or refuse.
+        if (handle.conn is not None and not (handle.dead or handle.released)
+                and handle.exit is None and handle.refused is None):
             try:
-                relay.send(handle.conn, ("kill",))
+                relay.send(handle.conn, ("kill",), timeout=self._send_timeout)
             except OSError:
                 pass
         self._forget(handle)
@@ -276,19 +298,7 @@ class DaskBackend:
         self._tasks.close()
 
     def describe(self) -> dict:
-        client = self._tasks.client
-        described = {"runs_on": "cluster", "scheduler": self._options.scheduler, "dashboard": None, "workers": None,
-                     "relay": self.relay_address}  # where the workers must be able to connect to
-        if client is None:
-            return described
-        try:
-            if self._tasks.cluster is not None:  # local[:N]: the address it was given
-                described["scheduler"] = client.scheduler.address
-            described["dashboard"] = client.dashboard_link
-            described["workers"] = len(client.scheduler_info(n_workers=-1)["workers"])
-        except Exception:  # noqa: BLE001 - a scheduler gone meanwhile: say what is known
-            log.debug("describing the cluster failed", exc_info=True)
-        return described
+        return self._tasks.describe(self.relay_address)
 
     # -- before the hello -----------------------------------------------------------------
     def _deliver_queued(self, handle: RemoteWorker, message: tuple) -> None:
@@ -306,18 +316,18 @@ class DaskBackend:
             handle.pending.append(message)
 
     def _tasks_ended(self) -> None:
-        for handle, future in self._tasks.ended():
+        for handle, outcome in self._tasks.ended():
             if handle.dead or handle.over:
                 continue
             if handle.conn is None:
-                handle.ended = _task_outcome(future)
+                handle.ended = outcome.text()
                 handle.over = True
                 self.found_dead(handle)
             elif not handle.released:
                 # Connected, and its task ended first: normally its exit frame or EOF is on the
                 # way (the socket is the faster path). If neither comes, the supervisor failed
                 # and left its connection open: end the run with what Dask says.
-                self._orphans[handle] = (time.monotonic() + _ORPHAN_S, _task_outcome(future, connected=True))
+                self._orphans[handle] = (time.monotonic() + _ORPHAN_S, outcome.text(connected=True))
 
     # -- the relay ------------------------------------------------------------------------
     def _open_relay(self) -> None:
@@ -334,16 +344,35 @@ class DaskBackend:
         self.relay_address = self._relay.address
 
     def _hello(self, sock, reader: relay.FrameReader, frames: list) -> None:
-        """A supervisor's first frames: the run is claimed (RUN goes out after the commit) or refused."""
+        """A supervisor's first frames: the run is claimed (RUN goes out after the commit) or
+        refused. Whoever reaches the port may send anything (plain values): nothing in it
+        may fail the round, which would roll back the other claims and ends it holds."""
         hello, waiting = frames[0], self._tasks.waiting
-        handle = waiting.get(hello[3]) if hello[0] == "hello" and len(hello) >= 7 else None
+        if not _is_hello(hello):
+            log.warning("refused a relay connection: its first frame is not a Flowdesk hello (%.80r)", hello)
+            self._relay.refuse(sock, "the first frame must be a Flowdesk hello", timeout=self._send_timeout)
+            return
+        handle = waiting.get(hello[3])
         if handle is None or handle.execution_id != hello[1] or handle.attempt != hello[2]:
-            self._relay.refuse(sock, "this engine has no such run waiting (cancelled, or claimed already)")
+            self._relay.refuse(sock, "this engine has no such run waiting (cancelled, or claimed already)",
+                               timeout=self._send_timeout)
             return
         del waiting[handle.token]
-        _, execution_id, attempt, _, address, host = hello[:6]
+        try:
+            self._claim(handle, sock, reader, frames)
+        except Exception as exc:  # noqa: BLE001 - a failing claim ends this run, not the round
+            log.exception("claiming the run of execution %s failed", handle.execution_id)
+            if handle.conn is None:  # not attached: nobody else closes it
+                sock.close()
+            if not handle.over:
+                handle.refused = f"the engine could not claim its run on worker {hello[4]} ({hello[5]}): {exc}"
+                handle.over = True
+                self.found_dead(handle)
+
+    def _claim(self, handle: RemoteWorker, sock, reader: relay.FrameReader, frames: list) -> None:
+        _, execution_id, attempt, _, address, host = frames[0][:6]
         if not self._host.writer.claim_run(execution_id, attempt, host, address):
-            self._relay.refuse(sock, "another run of this execution claimed it")
+            self._relay.refuse(sock, "another run of this execution claimed it", timeout=self._send_timeout)
             handle.refused = f"another run of it claimed it before the one on worker {address} ({host})"
             handle.over = True
             self.found_dead(handle)
@@ -355,18 +384,43 @@ class DaskBackend:
         for message in [handle.pending_run, *handle.pending]:  # sent after the claim commits
             if message is not None:
                 self._host.signal(handle, message)
-        handle.pending_run, handle.pending = None, []
+        handle.pending = []  # pending_run stays until it is sent: see _unclaimed
+        self._claimed.append(handle)
         if len(frames) > 1:  # a refuse or beats right behind the hello
             try:
                 handle.relay_frames(frames[1:], 0)
             except EOFError:
                 pass
 
+    def _unclaimed(self) -> None:
+        """The round after a claim: its RUN went out, unless that round rolled back (its claim
+        and RUN with it). Such a run is ended here, and its supervisor told ("refused", which
+        gives its flow process back): left alone it would wait for a RUN for ever while it
+        beats, and its execution would stay running. Not claimed again: whatever failed that
+        round may fail again, and a refused run's end goes through the next round like any."""
+        claimed, self._claimed = self._claimed, []
+        for handle in claimed:
+            if handle.pending_run is None or handle.dead or handle.over:
+                continue
+            self._by_conn.pop(handle.conn, None)
+            self._relay.refuse(handle.conn, "the engine could not record the claim", timeout=self._send_timeout)
+            handle.refused = (f"the engine could not record its start on {handle.describe()} "
+                              "(a failed round: see the engine's log); it did not run")
+            handle.over = True
+            self.found_dead(handle)
+
     def _check(self, now: float) -> None:
         lost_after = self._options.lost_after_s
-        for handle in list(self._by_conn.values()):
-            if not handle.over and now - handle.last_seen > lost_after:
-                self._lose(handle, f"no heartbeat for {lost_after:g} s")
+        stale = [h for h in self._by_conn.values() if not h.over and now - h.last_seen > lost_after]
+        if stale:
+            # last_seen is as of the last read: after a slow round (a commit, a send, a busy
+            # GIL) beats may be waiting unread. Only a run with nothing to read is lost.
+            readable = relay.readable([h.conn for h in stale])
+            for handle in stale:
+                if handle.conn in readable:
+                    handle.last_seen = now
+                else:
+                    self._lose(handle, f"no heartbeat for {lost_after:g} s")
         self._relay.expire(now)
         for handle, (deadline, why) in list(self._orphans.items()):
             if handle.dead or handle.over:
@@ -399,156 +453,12 @@ class DaskBackend:
             self._tasks.cancel(handle)
             return
         self._by_conn.pop(handle.conn, None)
-        if self._relay is not None:
+        if self._relay is not None and handle.lost is None:
             self._relay.close_later(handle.conn)
         else:
+            # Given up on: closed at once (after the kill above), not drained for CLOSING_S,
+            # so that a supervisor still there stops its flow as soon as it reads again.
             handle.conn.close()
-
-
-class Submissions:
-    """The Dask client's side: one task per run (held futures), cancels, the futures' ends
-    (handed over from Dask's callback thread through a wake-up socket), the worker plugins."""
-
-    def __init__(self, host: "BackendHost"):
-        self._host = host
-        self._options = host.options.cluster
-        self.client: Any = None
-        self.cluster: Any = None  # the LocalCluster of "local[:N]", ours to close
-        self._supervise: Any = None
-        self.waiting: dict[str, RemoteWorker] = {}  # token -> submitted, no hello yet
-        self._ends: SimpleQueue = SimpleQueue()  # (handle, future) that ended, from Dask's callback thread
-        # A socket pair, not a pipe: Dask's callback thread may still write after close(), and
-        # a closed socket object refuses that (a closed fd's number may be in use again).
-        self.wake_r, self._wake_w = socket.socketpair()
-        self.wake_r.setblocking(False)
-        self._wake_w.setblocking(False)
-        self._dropped: collections.Counter = collections.Counter()  # (id, attempt): tasks ended unclaimed
-        self._packages: tuple[tuple[int, int], tuple[str, str] | None] | None = None
-        self._preinstalled: set[str] = set()
-
-    def start(self) -> None:
-        try:
-            import distributed
-        except ImportError:
-            raise ClusterError("running on a Dask cluster needs Dask's 'distributed' package: "
-                               "pip install 'flowdesk[cluster]'") from None
-        try:
-            from ...cluster.supervisor import supervise
-        except ImportError as exc:
-            raise ClusterError(f"this Flowdesk cannot run executions on a cluster: {exc}") from None
-        self._supervise = supervise
-        self.client, self.cluster = connect(distributed, self._options)
-        self._register_plugins()
-
-    def submit(self, handle: RemoteWorker, relay_address: str | None, *, tls: bool) -> None:
-        # The same attempt again (a run dropped before its claim) needs a new key: the old
-        # task may linger on the scheduler a moment after its release.
-        key = task_key(self._host.session_id, handle.execution_id, handle.attempt)
-        key += "+" * self._dropped.get((handle.execution_id, handle.attempt), 0)
-        options = self._host.options
-        ticket = Ticket(execution_id=handle.execution_id, root_id=handle.root_id, attempt=handle.attempt,
-                        token=handle.token, relay=relay_address, tls=tls, packages=self._package_set(),
-                        memory_limit_mb=options.memory_limit_mb, max_runs=options.worker_max_runs,
-                        cancel_grace_s=options.cancel_grace_s, heartbeat_s=self._options.heartbeat_s,
-                        flowdesk_version=version())
-        self.waiting[handle.token] = handle
-        # Held, not fire_and_forget: a run has nobody to talk to once this engine is gone, and
-        # held futures are released with the client. Deeper first, as the local scheduler does.
-        handle.future = self.client.submit(self._supervise, ticket, key=key, pure=False, retries=0,
-                                           priority=handle.depth)
-        handle.future.add_done_callback(lambda future, h=handle: self._task_ended(h, future))
-
-    def cancel(self, handle: RemoteWorker) -> None:
-        """Before its hello: the task need not run (if it runs, its hello is refused).
-        Released, not ``Future.cancel()``: that waits for the scheduler, on the dispatcher's
-        thread, once per execution of a cancelled tree; a task nobody holds is dropped too."""
-        self.waiting.pop(handle.token, None)
-        future, handle.future = handle.future, None
-        if future is not None:
-            self._dropped[(handle.execution_id, handle.attempt)] += 1
-            future.release()
-
-    def _task_ended(self, handle: RemoteWorker, future: Any) -> None:
-        """Dask's callback thread: hand the end to the dispatcher thread."""
-        self._ends.put((handle, future))
-        self.wake()
-
-    def wake(self) -> None:
-        try:
-            self._wake_w.send(b"x")
-        except OSError:  # full (a wake-up is pending anyway) or closed (stopped)
-            pass
-
-    def ended(self) -> list[tuple[RemoteWorker, Any]]:
-        """(handle, future) of the tasks that ended since the last call."""
-        try:
-            while self.wake_r.recv(4096):
-                pass
-        except OSError:
-            pass
-        ended = []
-        while True:
-            try:
-                handle, future = self._ends.get_nowait()
-            except Empty:
-                return ended
-            if handle.conn is None:
-                self.waiting.pop(handle.token, None)
-                self._dropped[(handle.execution_id, handle.attempt)] += 1
-            handle.future = None
-            ended.append((handle, future))
-            # Ended: the scheduler may forget it (a held future keeps its result there). Not
-            # before: a released running task would be cancelled under its supervisor.
-            future.release()
-
-    def _package_set(self) -> tuple[str, str] | None:
-        """The workspace's requirements (sha256, text) for the workers; None without any."""
-        path = packages.requirements_path(self._host.workspace.root)
-        try:
-            stat = path.stat()
-        except OSError:
-            return None
-        key = (stat.st_mtime_ns, stat.st_size)
-        if self._packages is None or self._packages[0] != key:
-            text = path.read_text(encoding="utf-8")
-            found = (packages.requirements_sha256(text), text) if text.strip() else None
-            self._packages = (key, found)
-            if found is not None and found[0] not in self._preinstalled:
-                self._preinstalled.add(found[0])
-                self._preinstall(found)
-        return self._packages[1]
-
-    def _register_plugins(self) -> None:
-        """Warm flow processes on every worker (idempotent: the first engine's settings serve
-        every engine of the cluster), and the workspace's packages installed before its first
-        execution there."""
-        from ...cluster.plugin import FlowdeskWorkerPlugin
-
-        options = self._host.options
-        self.client.register_plugin(FlowdeskWorkerPlugin(
-            warm_per_worker=self._options.warm_per_worker, memory_limit_mb=options.memory_limit_mb,
-            max_runs=options.worker_max_runs), name=FlowdeskWorkerPlugin.name)
-        self._package_set()
-
-    def _preinstall(self, package_set: tuple[str, str]) -> None:
-        from ...cluster.plugin import PackagesPreinstall
-
-        plugin = PackagesPreinstall(package_set)
-        try:
-            self.client.register_plugin(plugin, name=plugin.name)
-        except Exception:  # noqa: BLE001 - only a head start: the first execution installs anyway
-            log.warning("could not register %s on the cluster", plugin.name, exc_info=True)
-
-    def close(self) -> None:
-        for closeable in (self.client, self.cluster):
-            if closeable is not None:
-                try:
-                    closeable.close()
-                except Exception:  # noqa: BLE001 - shutting down: nothing left to tell
-                    log.debug("closing %s failed", closeable, exc_info=True)
-        self.client = self.cluster = None
-        self.wake_r.close()
-        self._wake_w.close()
 
 
 _SIGTERM = 15
@@ -571,26 +481,3 @@ def why_it_ended(handle: RemoteWorker) -> Exit:
         return Exit(handle.ended or "its Dask task ended before it started")
     return Exit(f"the Dask worker {handle.address} ({handle.host}) running it was lost: "
                 f"{handle.lost or _CLOSED}", lost=True)
-
-
-def _task_outcome(future: Any, connected: bool = False) -> str:
-    """Why a run's task ended before its supervisor said hello (or, ``connected``, before the
-    run ended)."""
-    try:
-        status = future.status
-        if status == "error":
-            error = future.exception(timeout=1)
-            if connected:
-                return f"its supervisor task on the cluster failed: {type(error).__name__}: {error}"
-            if isinstance(error, ConnectionError):  # the supervisor's own words: it could not reach us
-                return f"{error}; can the Dask workers connect to this machine? (see [cluster] advertise)"
-            return f"the Dask cluster could not run its task: {type(error).__name__}: {error}"
-        if status == "cancelled":
-            return "the Dask scheduler dropped its task (was the scheduler restarted?)"
-        result = future.result(timeout=1)
-    except Exception as exc:  # noqa: BLE001
-        return f"its Dask task ended before it started: {type(exc).__name__}: {exc}"
-    if connected:
-        return f"its supervisor task on the cluster ended ({result}) while the execution ran"
-    return (f"its supervisor task ended ({result}) before it reached this engine's relay: "
-            "can the Dask workers connect to this machine? (see [cluster] advertise)")
