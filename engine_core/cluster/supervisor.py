@@ -371,7 +371,7 @@ def take_flow_process(t, plugin: FlowdeskWorkerPlugin) -> tuple[FlowProcess | No
         return None, (f"the worker {plugin.address} ({plugin.host}) could not install the "
                       f"workspace's packages: {exc}")
     try:
-        return plugin.flows.take(plugin.key(site, t.memory_limit_mb, t.max_runs)), None
+        return plugin.flows.take(plugin.key_for(t, site)), None
     except (OSError, RuntimeError) as exc:
         return None, f"the worker {plugin.address} ({plugin.host}) could not start a flow process: {exc}"
 

@@ -16,7 +16,7 @@ from queue import Empty, SimpleQueue
 from typing import TYPE_CHECKING, Any
 
 from ... import packages, version
-from ...cluster import Ticket, task_key
+from ...cluster import Ticket, task_key, workspace_key
 from ...cluster.config import ClusterError, connect
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -91,6 +91,7 @@ class Submissions:
         self._dropped: collections.Counter = collections.Counter()  # (id, attempt): tasks ended unclaimed
         self._packages: tuple[tuple[int, int], tuple[str, str] | None] | None = None
         self._preinstalled: set[str] = set()
+        self._workspace_key = workspace_key(host.workspace.root)  # warm processes stay with one workspace
 
     def start(self) -> None:
         try:
@@ -116,7 +117,7 @@ class Submissions:
                         token=handle.token, relay=relay_address, tls=tls, packages=self._package_set(),
                         memory_limit_mb=options.memory_limit_mb, max_runs=options.worker_max_runs,
                         cancel_grace_s=options.cancel_grace_s, heartbeat_s=self._options.heartbeat_s,
-                        flowdesk_version=version())
+                        flowdesk_version=version(), workspace_key=self._workspace_key)
         self.waiting[handle.token] = handle
         # Held, not fire_and_forget: a run has nobody to talk to once this engine is gone, and
         # held futures are released with the client. Deeper first, as the local scheduler does.
