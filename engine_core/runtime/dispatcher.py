@@ -174,17 +174,7 @@ class Dispatcher:
         if poked:
             self._wake_socket.drain()
         self._run_commands()
-        dead = self.backend.poll(ready)  # its own waitables (a cluster's sockets, heartbeats)
-        for obj in ready:
-            worker = self.backend.by_waitable(obj)
-            if worker is None or worker.dead:
-                continue
-            if obj is worker.conn:
-                self.inbox.drain(worker)
-            else:
-                dead.append(worker)
-        for worker in dead:
-            self.inbox.died(worker)
+        self.inbox.take(ready)
         now = time.monotonic()
         self.waits.expire(now)
         if poked or now >= self._next_poll:

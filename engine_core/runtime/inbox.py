@@ -20,6 +20,23 @@ class WorkerInbox:
         self._d = d
         self._calls = calls
 
+    def take(self, ready: list) -> None:
+        """Handle what the ready waitables say: the backend's own (a cluster's sockets and
+        heartbeats, which may report handles dead), each handle's frames, and the deaths its
+        sentinel shows. The dispatcher's round and a stopping engine's wait share this."""
+        backend = self._d.backend
+        dead = backend.poll(ready)
+        for obj in ready:
+            worker = backend.by_waitable(obj)
+            if worker is None or worker.dead:
+                continue
+            if obj is worker.conn:
+                self.drain(worker)
+            else:
+                dead.append(worker)
+        for worker in dead:
+            self.died(worker)
+
     def drain(self, worker: "Worker") -> None:
         """The worker's pipe is readable: handle what it sent (or notice that it died)."""
         try:

@@ -446,12 +446,13 @@ def not_resumed_elsewhere(d: "Dispatcher", active: Active) -> str | None:
             return "; it may have acted, so it was not run again"
     elif not active.durable:
         return not_durable
-    attempts = getattr(d.writer, "execution_attempt", None)  # store/cluster_writes.py (issue 12)
-    most = getattr(getattr(d.options, "cluster", None), "max_attempts", 3)
-    if attempts is not None:
-        runs = attempts(active.id)
-        if runs >= most:
-            return f"; it was resumed too often ({runs} runs of at most {most}), so it was not resumed again"
+    from ..cluster.config import ClusterOptions  # here: a local run's start never imports the cluster package
+
+    # A lost worker on this machine (tests) has no cluster options: their default applies.
+    most = (d.options.cluster or ClusterOptions).max_attempts
+    runs = d.writer.execution_attempt(active.id)
+    if runs >= most:
+        return f"; it was resumed too often ({runs} runs of at most {most}), so it was not resumed again"
     return None
 
 
@@ -507,18 +508,7 @@ def _let_connections_end(d: "Dispatcher", tops: list[Active]) -> None:
             return
         # Their pipes/sockets and their death signs (a local sentinel, a remote one's wake pipe).
         watched = [obj for obj in backend.waitables() if id(backend.by_waitable(obj)) in workers]
-        ready = connection_wait(watched, timeout=left)
-        dead = backend.poll(ready)
-        for obj in ready:
-            worker = backend.by_waitable(obj)
-            if worker is None or worker.dead:
-                continue
-            if obj is worker.conn:
-                d.inbox.drain(worker)
-            else:
-                dead.append(worker)
-        for worker in dead:
-            d.inbox.died(worker)
+        d.inbox.take(connection_wait(watched, timeout=left))
 
 
 def _subtree(d: "Dispatcher", top: Active) -> list[Active]:
