@@ -158,7 +158,7 @@ def engine_arguments(workspace: Workspace) -> dict[str, Any]:
 
 
 def _is_cluster_failure(exc: BaseException, engine: Engine) -> bool:
-    if isinstance(exc, FlowdeskError) or getattr(engine.options, "cluster", None) is None:
+    if isinstance(exc, FlowdeskError) or engine.options.cluster is None:
         return False
     return isinstance(exc, (OSError, TimeoutError))  # a ClusterError is a FlowdeskError: shown as it is
 

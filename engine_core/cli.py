@@ -254,7 +254,7 @@ def _open_engine(workspace: Workspace, db_url: str | None, options):
     (no scheduler there, TLS refused): the user fixes the address, not the code."""
     from .runtime.engine import Engine, resolve_db_url
 
-    cluster = getattr(options, "cluster", None)
+    cluster = options.cluster
     if cluster is None:
         return Engine(workspace, db_url=db_url, options=options).start()
     from .cli_cluster import failure_line, sqlite_warning

@@ -147,7 +147,7 @@ class ClusterFeature(QObject):
 
     def _engine_opened(self) -> None:
         engine = self.bridge.engine
-        if engine is not None and getattr(engine.options, "cluster", None) is not None:
+        if engine is not None and engine.options.cluster is not None:
             self.refresh_status()
             self._refresh.start()
         else:

@@ -271,8 +271,7 @@ class Engine:
     def describe_backend(self) -> dict:
         """Where this engine's executions run: ``{"runs_on": "this machine"}`` or, on a
         cluster, ``{"runs_on": "cluster", "scheduler": ..., "dashboard": ..., "workers": N}``."""
-        backend = getattr(self._dispatcher, "backend", None)
-        return backend.describe() if backend is not None else {"runs_on": "this machine"}
+        return self._dispatcher.backend.describe()
 
 
 def _nothing() -> None:

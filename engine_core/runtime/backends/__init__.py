@@ -106,7 +106,7 @@ def create(host: BackendHost) -> ExecutionBackend:
     """The backend ``host.options`` asks for: local worker processes, or (``options.cluster``)
     a Dask cluster with debugged executions kept here."""
     local = LocalBackend(host)
-    if getattr(host.options, "cluster", None) is None:
+    if host.options.cluster is None:
         return local
     from .dask import DaskBackend  # lazy: local runs never import distributed
 
