@@ -1,5 +1,5 @@
-"""Helpers for tests: a workspace made for a test, the CLI run as a user runs it, and a real
-HTTP server on loopback."""
+"""Helpers for tests: a workspace made for a test, the CLI run as a user runs it, a real
+HTTP server on loopback, and waiting for state another process changes."""
 
 from __future__ import annotations
 
@@ -10,11 +10,31 @@ import subprocess
 import sys
 import textwrap
 import threading
+import time
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any, Callable
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "resources" / "examples"
+WAIT_S = 60
+"""Upper bound for anything a test waits for; a healthy run needs a fraction of it."""
+
+
+def wait_until(predicate: Callable[[], Any], timeout: float = WAIT_S, what: str = "condition",
+               interval: float = 0.05, detail: Callable[[], str] = lambda: ""):
+    """Poll ``predicate`` (state another process or thread changes: the database, the process
+    table, a file) until it is truthy or ``timeout`` passes; returns its value. ``detail`` adds
+    what the failure message should show of the state then."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() >= deadline:
+            extra = detail()
+            raise AssertionError(f"{what} not reached within {timeout} s" + (f"; {extra}" if extra else ""))
+        time.sleep(interval)
 
 
 class FlowWorkspace:

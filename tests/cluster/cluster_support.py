@@ -17,21 +17,6 @@ WAIT_S = 60
 TERMINAL = ("success", "error", "cancelled")
 
 
-def wait_until(predicate: Callable[[], Any], timeout: float = WAIT_S, what: str = "condition",
-               interval: float = 0.05, detail: Callable[[], str] = lambda: ""):
-    """Poll ``predicate`` (state another process changes: the database, the process table)
-    until it is truthy or ``timeout`` passes; returns its value."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() >= deadline:
-            extra = detail()
-            raise AssertionError(f"{what} not reached within {timeout} s" + (f"; {extra}" if extra else ""))
-        time.sleep(interval)
-
-
 def rows(engine, root_id: int) -> list[dict]:
     """Every execution row of the tree ``root_id`` (id order), as the database has it."""
     query = sa.text("SELECT id, parent_id, root_id, flow, name, status, message, attempt, worker_host, "

@@ -13,7 +13,8 @@ import time
 
 import pytest
 
-from cluster_support import Recorder, rows, wait_until
+from cluster_support import Recorder, rows
+from support import wait_until
 from engine_core.cluster import relay
 
 pytestmark = pytest.mark.timeout(150)

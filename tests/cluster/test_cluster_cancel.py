@@ -10,7 +10,8 @@ import uuid
 
 import pytest
 
-from cluster_support import pgrep, rows, wait_until
+from cluster_support import pgrep, rows
+from support import wait_until
 
 pytestmark = pytest.mark.timeout(120)
 

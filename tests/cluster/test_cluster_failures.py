@@ -11,7 +11,7 @@ import textwrap
 
 import pytest
 
-from cluster_support import TERMINAL, Recorder, rows, wait_until
+from cluster_support import TERMINAL, Recorder, rows
 
 pytestmark = pytest.mark.timeout(150)
 

@@ -12,6 +12,7 @@ without the server binaries, the cluster case without ``distributed``."""
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import statistics
 import time
@@ -22,8 +23,8 @@ import sqlalchemy as sa
 
 from engine_core import Engine, EngineOptions
 from engine_core import events as ev
-from cluster_support import Recorder, wait_until
-from support import FlowWorkspace
+from cluster_support import Recorder
+from support import FlowWorkspace, wait_until
 
 TALKER = """
     import time
@@ -201,19 +202,30 @@ def _new(writer, session: int, flow: str = "Flow") -> int:
                                    parent_id=None, root_id=None, session_id=session, at=time.time())
 
 
-@pytest.mark.parametrize("db", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def test_rows_committed_out_of_order_are_published_once(db, tmp_path, request):
-    """PostgreSQL hands out ids when rows are inserted, not when they commit: a log line of a
-    long transaction can appear after lines with higher ids were read. It is still published,
-    once (SQLite serialises writers; the test shows the same there)."""
+@contextlib.contextmanager
+def _feed_beside_a_writer(db: str, tmp_path, request):
+    """(writer, its session, a feed of an engine that is not that session) on a new database."""
     from engine_core import Store
     from engine_core.cluster.feed import OtherEngines
 
     url = f"sqlite:///{tmp_path / 'feed.db'}" if db == "sqlite" else request.getfixturevalue("new_pg_database")
     store = Store(url)
-    first, session = _writer_with_session(store)
+    writer, session = _writer_with_session(store)
     feed = OtherEngines(store, ev.EventBus(), session_id=None).open()
     try:
+        yield store, writer, session, feed
+    finally:
+        feed.stop()
+        writer.close()
+        store.close()
+
+
+@pytest.mark.parametrize("db", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def test_rows_committed_out_of_order_are_published_once(db, tmp_path, request):
+    """PostgreSQL hands out ids when rows are inserted, not when they commit: a log line of a
+    long transaction can appear after lines with higher ids were read. It is still published,
+    once (SQLite serialises writers; the test shows the same there)."""
+    with _feed_beside_a_writer(db, tmp_path, request) as (store, first, session, feed):
         execution_id = _new(first, session)
         first.commit()
         assert [type(e).__name__ for e in feed.read()] == ["ExecutionCreated"]
@@ -227,22 +239,11 @@ def test_rows_committed_out_of_order_are_published_once(db, tmp_path, request):
         first.commit()
         assert [e.text for e in feed.read()] == ["early id, late commit"]
         assert feed.read() == [], "nothing twice"
-    finally:
-        feed.stop()
-        first.close()
-        store.close()
 
 
 @pytest.mark.parametrize("db", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def test_placement_resume_and_end_of_another_engines_execution(db, tmp_path, request):
-    from engine_core import Store
-    from engine_core.cluster.feed import OtherEngines
-
-    url = f"sqlite:///{tmp_path / 'feed.db'}" if db == "sqlite" else request.getfixturevalue("new_pg_database")
-    store = Store(url)
-    writer, session = _writer_with_session(store)
-    feed = OtherEngines(store, ev.EventBus(), session_id=None).open()
-    try:
+    with _feed_beside_a_writer(db, tmp_path, request) as (_, writer, session, feed):
         execution_id = _new(writer, session)
         writer.commit()
         assert writer.claim_run(execution_id, 0, "node-b", "tcp://10.0.0.6:40123")
@@ -272,7 +273,3 @@ def test_placement_resume_and_end_of_another_engines_execution(db, tmp_path, req
         assert events[0].outputs == {"n": 7}
         assert (events[1].status, events[1].message) == ("success", "all done")
         assert feed.read() == []
-    finally:
-        feed.stop()
-        writer.close()
-        store.close()

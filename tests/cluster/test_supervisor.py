@@ -13,8 +13,6 @@ from __future__ import annotations
 import os
 import select
 import signal
-import subprocess
-import textwrap
 import time
 import uuid
 
@@ -24,101 +22,13 @@ pytest.importorskip("distributed")
 
 from engine_core import protocol, version  # noqa: E402
 from engine_core.packages import requirements_sha256  # noqa: E402
-from engine_core.cluster import Ticket, relay  # noqa: E402
-from engine_core.cluster.plugin import FlowdeskWorkerPlugin  # noqa: E402
-from engine_core.cluster.supervisor import supervise  # noqa: E402
+from engine_core.cluster import relay  # noqa: E402
 
+from cluster_support import pgrep  # noqa: E402
 from packages.wheels import build_wheel  # noqa: E402
-
-WAIT_S = 60
-
-
-class FakeEngine:
-    """The engine's side of the relay: a listener; ``accept`` gives one supervisor's connection."""
-
-    def __init__(self) -> None:
-        self.listener = relay.listen("127.0.0.1")
-        self.address = relay.join_address("127.0.0.1", self.listener.getsockname()[1])
-        self._ids = iter(range(1, 10**6))
-
-    def ticket(self, **changes) -> Ticket:
-        fields = dict(execution_id=next(self._ids), root_id=1, attempt=1, token=uuid.uuid4().hex,
-                      relay=self.address, tls=False, packages=None, memory_limit_mb=1024, max_runs=500,
-                      cancel_grace_s=2.0, heartbeat_s=2.0, flowdesk_version=version())
-        fields.update(changes)
-        return Ticket(**fields)
-
-    def accept(self, timeout: float = WAIT_S) -> "Link":
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if select.select([self.listener], [], [], 0.5)[0]:
-                sock = relay.accept(self.listener)
-                if sock is not None:
-                    return Link(sock)
-        raise AssertionError("no supervisor connected")
-
-    def close(self) -> None:
-        self.listener.close()
-
-
-class Link:
-    def __init__(self, sock) -> None:
-        self.sock = sock
-        self.reader = relay.FrameReader(sock)
-        self.frames: list = []
-        self.beats = 0
-
-    def recv(self, timeout: float = WAIT_S) -> tuple:
-        """The next frame that is not a heartbeat."""
-        deadline = time.monotonic() + timeout
-        while not self.frames:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise AssertionError("no frame from the supervisor")
-            if select.select([self.sock], [], [], left)[0]:
-                for frame in self.reader.read():
-                    if frame == ("beat",):
-                        self.beats += 1
-                    else:
-                        self.frames.append(frame)
-        return self.frames.pop(0)
-
-    def recv_until(self, tag: str, timeout: float = WAIT_S) -> list:
-        got = []
-        while not got or got[-1][0] != tag:
-            got.append(self.recv(timeout))
-        return got
-
-    def send(self, message: tuple) -> None:
-        relay.send(self.sock, message)
-
-    def close(self) -> None:
-        self.sock.close()
-
-
-def run_message(ticket: Ticket, source: str, name: str = "flow") -> tuple:
-    path = f"/nowhere/flows/{name}.py"  # workers never read the workspace: the code travels in RUN
-    return (protocol.RUN, ticket.execution_id, "flow", name, path, textwrap.dedent(source), "{}", False, None)
-
-
-TRIVIAL = """
-def handler(system, this, inputs):
-    return None
-"""
-
-
-def pgrep(marker: str) -> list[int]:
-    found = subprocess.run(["pgrep", "-f", marker], capture_output=True, text=True)
-    return [int(p) for p in found.stdout.split() if int(p) != os.getpid()]
-
-
-def wait_until(predicate, timeout: float = WAIT_S, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while not (value := predicate()):
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what} not reached within {timeout} s")
-        time.sleep(0.05)
-    return value
+from stand_in_engine import (WAIT_S, TRIVIAL, FakeEngine, Link, finish_trivial, plugin_cluster, run_message,  # noqa: E402
+                             run_trivial, stand_in, start_sleeper, submit)
+from support import wait_until  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -136,28 +46,13 @@ def packages_cache(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def client(packages_cache):
-    from distributed import Client, LocalCluster
-
-    cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0")
-    client = Client(cluster)
-    # As the engine registers it: warm flow processes from the workers' start.
-    client.register_plugin(FlowdeskWorkerPlugin(warm_per_worker=2, memory_limit_mb=1024, max_runs=500),
-                           name="flowdesk")
-    yield client
-    client.close()
-    cluster.close(timeout=30)
+    with plugin_cluster(workers=2) as started:
+        yield started
 
 
 @pytest.fixture
 def engine():
-    fake = FakeEngine()
-    yield fake
-    fake.close()
-
-
-def submit(client, ticket: Ticket, **kwargs):
-    return client.submit(supervise, ticket, key=f"flowdesk-test-{ticket.execution_id}-{uuid.uuid4().hex[:6]}",
-                         pure=False, retries=0, **kwargs)
+    yield from stand_in()
 
 
 def test_a_flow_runs_on_a_worker_and_its_process_is_reused(client, engine):
@@ -202,36 +97,12 @@ def test_a_segfault_ends_the_flow_process_not_the_worker(client, engine):
     assert future.result(timeout=WAIT_S) == "exited"
     # The same Dask worker process is alive and runs the next execution.
     assert client.run(os.getpid, workers=[worker])[worker] == worker_pid
-    ticket = engine.ticket()
-    future = submit(client, ticket, workers=[worker])
-    link = engine.accept()
-    link.recv()
-    link.send(run_message(ticket, TRIVIAL))
-    assert link.recv_until(protocol.DONE)[-1][2] == "success"
-    link.send(("release",))
-    assert future.result(timeout=WAIT_S) == "done"
-
-
-def _start_sleeper(client, engine, marker: str):
-    ticket = engine.ticket()
-    future = submit(client, ticket)
-    link = engine.accept()
-    link.recv()
-    link.send(run_message(ticket, f"""
-        import subprocess, sys
-        def handler(system, this, inputs):
-            child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)", "{marker}"])
-            this.log("started")
-            child.wait()
-    """))
-    assert link.recv()[2] == "log"
-    wait_until(lambda: pgrep(marker), what="the flow's subprocess")
-    return ticket, future, link
+    run_trivial(client, engine, workers=[worker])
 
 
 def test_kill_leaves_no_process(client, engine):
     marker = f"flowdesk-kill-{uuid.uuid4().hex}"
-    _, future, link = _start_sleeper(client, engine, marker)
+    _, future, link = start_sleeper(client, engine, marker)
     link.send(("kill",))
     assert future.result(timeout=WAIT_S) == "killed"
     wait_until(lambda: not pgrep(marker), timeout=5, what="no process left")
@@ -239,7 +110,7 @@ def test_kill_leaves_no_process(client, engine):
 
 def test_engine_gone_kills_the_flow(client, engine):
     marker = f"flowdesk-gone-{uuid.uuid4().hex}"
-    _, future, link = _start_sleeper(client, engine, marker)
+    _, future, link = start_sleeper(client, engine, marker)
     link.close()
     assert future.result(timeout=WAIT_S) == "engine gone"
     wait_until(lambda: not pgrep(marker), timeout=5, what="no process left")
@@ -270,7 +141,7 @@ def test_sigterm_cancels_the_flow(client, engine):
 
 def test_pause_stops_the_flows_process_group_and_resume_continues_it(client, engine):
     marker = f"flowdesk-pause-{uuid.uuid4().hex}"
-    ticket, future, link = _start_sleeper(client, engine, marker)
+    ticket, future, link = start_sleeper(client, engine, marker)
     (child_pid,) = pgrep(marker)
 
     def state(pid: int) -> str:
@@ -462,14 +333,7 @@ def test_a_flow_out_of_memory_ends_in_error_and_its_process_is_replaced(client, 
     assert done[5] is True  # retire: this process is not reused
     link.send(("release",))
     assert future.result(timeout=WAIT_S) == "done"
-    ticket = engine.ticket(memory_limit_mb=300)
-    future = submit(client, ticket, workers=[worker])
-    link = engine.accept()
-    link.recv()
-    link.send(run_message(ticket, TRIVIAL))
-    assert link.recv_until(protocol.DONE)[-1][2] == "success"
-    link.send(("release",))
-    assert future.result(timeout=WAIT_S) == "done"
+    run_trivial(client, engine, engine.ticket(memory_limit_mb=300), workers=[worker])
 
 
 def test_a_cancel_reaches_a_flow_whose_task_waits_for_a_slot(client, engine):
@@ -523,148 +387,5 @@ def test_tls_relay(tmp_path):
         hello = link.recv()
         assert hello[:4] == ("hello", ticket.execution_id, ticket.attempt, ticket.token)
         assert hello[4].startswith("tls://")
-        link.send(run_message(ticket, TRIVIAL))
-        assert link.recv_until(protocol.DONE)[-1][2] == "success"
-        link.send(("release",))
-        assert future.result(timeout=WAIT_S) == "done"
+        finish_trivial(link, ticket, future)
     engine.close()
-
-
-def test_a_closing_worker_leaves_no_flow_process():
-    from distributed import Client, LocalCluster
-
-    with LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=":0") as cluster, \
-            Client(cluster) as client:
-        client.register_plugin(FlowdeskWorkerPlugin(warm_per_worker=2), name="flowdesk")
-        worker_pid = next(iter(client.run(os.getpid).values()))
-        # The zygote and the flow processes it forked carry its command line; Popen-started ones their own.
-        pattern = f"engine_core.worker.remote (--zygote )?[0-9]+ {worker_pid}"
-        wait_until(lambda: len(pgrep(pattern)) >= 3, timeout=20, what="the zygote and two warm flow processes")
-    wait_until(lambda: not pgrep(pattern), timeout=5, what="no flow process after the worker closed")
-
-
-def test_a_killed_worker_leaves_no_flow_process():
-    """kill -9 of the Dask worker: its flows' process groups (what they started too) end with it."""
-    from distributed import Client, LocalCluster
-
-    engine = FakeEngine()
-    with LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=":0") as cluster, \
-            Client(cluster) as client:
-        worker_pid = next(iter(client.run(os.getpid).values()))
-        marker = f"flowdesk-worker-killed-{uuid.uuid4().hex}"
-        _, future, link = _start_sleeper(client, engine, marker)
-        os.kill(worker_pid, signal.SIGKILL)
-        with pytest.raises(EOFError):
-            link.recv()  # the engine sees the relay end
-        wait_until(lambda: not pgrep(marker), timeout=5, what="no process of the flow left")
-    engine.close()
-
-
-def _set_zygote_retry(dask_worker=None, seconds: float = 0.0) -> float:
-    """Runs on a worker (``client.run``): sets flow_processes.ZYGOTE_RETRY_S, returns the old value."""
-    from engine_core.cluster import flow_processes
-
-    old, flow_processes.ZYGOTE_RETRY_S = flow_processes.ZYGOTE_RETRY_S, seconds
-    return old
-
-
-PARENT_PID_FLOW = """
-    import os
-    import time
-    def handler(system, this, inputs):
-        this.log("parent", os.getppid())
-        while not os.path.exists({gate!r}):
-            time.sleep(0.02)
-"""
-
-
-def _zygotes(worker_pid: int) -> list[int]:
-    found = subprocess.run(["pgrep", "-P", str(worker_pid), "-f", "engine_core.worker.remote --zygote"],
-                           capture_output=True, text=True).stdout.split()
-    return [int(pid) for pid in found]
-
-
-def _parent_pid(link) -> int:
-    """The flow's first log line: ``parent <pid of the process that started it>``."""
-    frame = link.recv()
-    assert frame[0] == protocol.NOTE and frame[2] == "log", frame
-    return int(frame[3]["text"].removeprefix("parent "))
-
-
-def test_flows_run_on_when_the_zygote_dies(client, engine, tmp_path):
-    """The zygote forks flow processes; killed, new ones are started without it (Popen: the
-    Dask worker is their parent), and those it forked before finish their executions."""
-    worker = sorted(client.scheduler_info()["workers"])[0]
-    worker_pid = client.run(os.getpid, workers=[worker])[worker]
-    found = _zygotes(worker_pid)
-    assert len(found) == 1, "one zygote per Dask worker"
-    zygote = found[0]
-    # Without this, a zygote last started over ZYGOTE_RETRY_S ago is started again at the next
-    # flow process, and the flows below would not show the Popen path.
-    retry = client.run(_set_zygote_retry, seconds=3600.0, workers=[worker])[worker]
-    gate = tmp_path / "gate"
-    try:
-        # A memory limit no other test uses: a key with no idle process, so the zygote forks one now.
-        forked = engine.ticket(memory_limit_mb=1001, max_runs=1)
-        forked_future = submit(client, forked, workers=[worker])
-        forked_link = engine.accept()
-        forked_link.recv()
-        forked_link.send(run_message(forked, PARENT_PID_FLOW.format(gate=str(gate))))
-        assert _parent_pid(forked_link) == zygote
-        forked_link.send(("secede",))  # the worker's only slot, for the flows below while this one waits
-        os.kill(zygote, signal.SIGKILL)
-        wait_until(lambda: not _zygotes(worker_pid), timeout=10, what="the zygote gone")
-        # Flows started now (keys of their own again: no process the zygote forked earlier is
-        # idle for them) run in processes the Dask worker started itself.
-        for memory_limit_mb in (1002, 1003):
-            ticket = engine.ticket(memory_limit_mb=memory_limit_mb, max_runs=1)
-            future = submit(client, ticket, workers=[worker])
-            link = engine.accept()
-            link.recv()
-            link.send(run_message(ticket, PARENT_PID_FLOW.format(gate="/")))  # "/" exists: no wait
-            assert _parent_pid(link) == worker_pid
-            done = link.recv_until(protocol.DONE)[-1]
-            assert done[2] == "success" and done[5] is True, done
-            link.send(("release",))
-            assert future.result(timeout=WAIT_S) == "done"
-        # The flow forked before the zygote died ends its execution normally.
-        gate.touch()
-        done = forked_link.recv_until(protocol.DONE)[-1]
-        assert done[:3] == (protocol.DONE, forked.execution_id, "success") and done[5] is True, done
-        forked_link.send(("release",))
-        assert forked_future.result(timeout=WAIT_S) == "done"
-    finally:
-        client.run(_set_zygote_retry, seconds=retry, workers=[worker])
-
-
-def test_a_workspaces_flow_processes_go_back_to_it_only():
-    """Review L5: a flow process that ran a workspace's execution keeps its module globals,
-    os.environ and sys.modules, so with the ticket's workspace in the key it is reused by that
-    workspace only; a fresh warm process (base key) may go to any. No workspace: today's key."""
-    from types import SimpleNamespace
-
-    from engine_core.cluster.flow_processes import FlowProcesses
-
-    plugin = FlowdeskWorkerPlugin(warm_per_worker=1, memory_limit_mb=1024, max_runs=500)
-    base = plugin.key(None, 1024, 500)
-    assert plugin.key_for(SimpleNamespace(memory_limit_mb=1024, max_runs=500), None) == base
-    key_a, key_b = (plugin.key_for(SimpleNamespace(memory_limit_mb=1024, max_runs=500, workspace_key=w), None)
-                    for w in ("workspace-a", "workspace-b"))
-    assert key_a[:3] == key_b[:3] == base and key_a != key_b
-    flows = FlowProcesses(warm=1, idle_cap=2, zygote=False)
-    taken = []
-    try:
-        flows.want(base)
-        wait_until(lambda: flows.idle_count(base) == 1, what="a warm process of the base key")
-        fresh = flows._idle[base][-1]
-        used = flows.take(key_a)
-        assert used is fresh and used.key == key_a  # fresh: any workspace may have it
-        flows.put(used)  # it ran workspace a's execution
-        assert used in flows._idle[key_a]
-        for _ in range(3):  # what is idle for workspace b or the base key, or started for it
-            taken.append(flows.take(key_b))
-            assert taken[-1] is not used and taken[-1].key == key_b
-    finally:
-        for process in taken:
-            process.kill()
-        flows.close()

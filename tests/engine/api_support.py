@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 from typing import Any, Callable, Iterator
 
 import pytest
@@ -92,20 +91,6 @@ def events(engine):
     log = EventLog(engine)
     yield log
     log.close()
-
-
-def wait_until(predicate: Callable[[], Any], timeout: float = WAIT_S, what: str = "condition",
-               interval: float = 0.05):
-    """Poll ``predicate`` (for state only another process can change, e.g. the database),
-    bounded by ``timeout``; returns its first truthy value."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() >= deadline:
-            raise AssertionError(f"{what} not reached within {timeout} s")
-        time.sleep(interval)
 
 
 class _EchoHandler(QuietHandler):

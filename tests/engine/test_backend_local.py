@@ -13,14 +13,13 @@ import os
 import signal
 import sys
 import textwrap
-import time
 from pathlib import Path
 
-import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from api_support import EventLog  # noqa: E402
+from support import WAIT_S, wait_until  # noqa: E402
 
 from engine_core import Engine, EngineOptions, events as ev  # noqa: E402
 from engine_core.runtime import backends  # noqa: E402
@@ -28,7 +27,6 @@ from engine_core.runtime.backends import ExecutionBackend, Exit, LocalBackend, R
 from engine_core.runtime.pool import Worker  # noqa: E402
 
 OPTIONS = EngineOptions(warm_workers=1, memory_limit_mb=1024)
-WAIT_S = 60
 
 
 class _NoCluster:
@@ -63,16 +61,6 @@ class _LosingBackend(LocalBackend):
         return Exit(super().exited(worker).message + " on worker test-node", lost=True)
 
 
-def _wait(predicate, what: str, timeout: float = WAIT_S):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = predicate()
-        if found:
-            return found
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 def test_local_backend_is_an_execution_backend(workspace):
     with Engine(workspace.root, options=OPTIONS) as engine:
         backend = engine._dispatcher.backend
@@ -103,7 +91,7 @@ def test_routed_keeps_debugged_roots_here_and_sends_the_rest_to_the_cluster(work
         debugged = engine.submit("Wait", {}, mode="development")
         productive = engine.submit("Wait", {})
         # The debugged root runs in a process of this machine: its debugger listens here.
-        address = _wait(lambda: engine.debug_address(debugged), "the debugged root's debugger")
+        address = wait_until(lambda: engine.debug_address(debugged), what="the debugged root's debugger")
         assert address[0] == "127.0.0.1"
         assert [type(w) for w in routed.local.workers] == [Worker]
         # The productive root went to the cluster, which ran nothing: it is still queued.
@@ -129,9 +117,10 @@ def _run_and_lose_worker(workspace, monkeypatch, tmp_path, source: str, durable:
     with Engine(workspace.root, options=OPTIONS) as engine:
         events = EventLog(engine)
         execution_id = engine.submit("Lost", {"pids": str(pids), "waiting": str(waiting), "gate": str(gate)})
-        _wait(waiting.exists, "the flow at its gate")
+        wait_until(waiting.exists, what="the flow at its gate")
         if durable:  # its journal holds the sleep: the resumed run replays up to there
-            _wait(lambda: any(e["op"] == "sleep" for e in engine.store.journal(execution_id)), "the journaled sleep")
+            wait_until(lambda: any(e["op"] == "sleep" for e in engine.store.journal(execution_id)),
+                       what="the journaled sleep")
         os.kill(_pids(pids)[0], signal.SIGKILL)
         gate.touch()
         record = engine.wait(execution_id, WAIT_S)
@@ -209,9 +198,9 @@ def test_resumed_execution_waiting_for_a_lock_gets_it_not_its_lost_run(workspace
     """)
     with Engine(workspace.root, options=OPTIONS) as engine:
         holder = engine.submit("Holder", {"holding": str(holding), "gate": str(gate)})
-        _wait(holding.exists, "the holder to hold the lock")
+        wait_until(holding.exists, what="the holder to hold the lock")
         waiter = engine.submit("Waiter", {"pids": str(pids)})
-        _wait(lambda: any(e["op"] == "lock_acquire" for e in engine.store.journal(waiter)), "the lock wait")
+        wait_until(lambda: any(e["op"] == "lock_acquire" for e in engine.store.journal(waiter)), what="the lock wait")
         os.kill(_pids(pids)[0], signal.SIGKILL)
         gate.touch()  # the lock frees only now: the lost run's request is still parked
         record = engine.wait(waiter, WAIT_S)

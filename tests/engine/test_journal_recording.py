@@ -12,6 +12,7 @@ import time
 import pytest
 import sqlalchemy as sa
 from api_support import WAIT_S, EventLog
+from support import wait_until
 
 from engine_core import Engine, EngineOptions
 from engine_core.vcs import secrets as vcs_secrets
@@ -21,16 +22,6 @@ def journal_rows(engine, execution_id: int) -> list[dict]:
     with engine.store.engine.connect() as conn:
         rows = conn.execute(sa.text("SELECT * FROM journal WHERE execution_id = :e ORDER BY seq"), {"e": execution_id})
         return [dict(r._mapping) for r in rows]
-
-
-def wait_for(predicate, what: str, timeout: float = WAIT_S):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = predicate()
-        if found:
-            return found
-        time.sleep(0.02)
-    raise AssertionError(f"no {what} within {timeout} s")
 
 
 def durable_flag(engine, execution_id: int) -> bool:
@@ -143,8 +134,8 @@ def test_a_deferred_call_records_what_it_waits_on_then_its_answer(engine, worksp
     workspace.write_flow("WaitsForChild", WAITS_FOR_CHILD)
     waiting = engine.submit("WaitsForChild")
     events.wait_log(waiting, "started")
-    pending = wait_for(lambda: [r for r in journal_rows(engine, waiting) if r["op"] == "wait"],
-                       "journaled wait")[0]
+    pending = wait_until(lambda: [r for r in journal_rows(engine, waiting) if r["op"] == "wait"],
+                         what="journaled wait", interval=0.02)[0]
     assert pending["state"] == "pending" and pending["result"] is None
     ref = json.loads(pending["ref"])
     child_id = json.loads(journal_rows(engine, waiting)[0]["result"])["id"]
@@ -154,7 +145,8 @@ def test_a_deferred_call_records_what_it_waits_on_then_its_answer(engine, worksp
     workspace.write_flow("Form", FORM)
     asking = engine.submit("Form")
     form = events.wait_form(asking)
-    row = wait_for(lambda: [r for r in journal_rows(engine, asking) if r["op"] == "message_wait"], "form wait")[0]
+    row = wait_until(lambda: [r for r in journal_rows(engine, asking) if r["op"] == "message_wait"],
+                     what="form wait", interval=0.02)[0]
     assert row["state"] == "pending" and json.loads(row["ref"]) == {"message": form.message_id}
 
     # A lock held by another: the pending acquire names the lock.
@@ -164,7 +156,7 @@ def test_a_deferred_call_records_what_it_waits_on_then_its_answer(engine, worksp
         conn.execute(sa.text("INSERT INTO locks (name, execution_id, session_id, acquired_at) "
                              "VALUES ('the lock', :e, :s, 0)"), {"e": asking, "s": engine._dispatcher.session_id})
     locker = engine.submit("Locker")
-    row = wait_for(lambda: journal_rows(engine, locker), "lock row")[0]
+    row = wait_until(lambda: journal_rows(engine, locker), what="lock row", interval=0.02)[0]
     assert (row["op"], row["state"], json.loads(row["ref"])) == ("lock_acquire", "pending", {"lock": "the lock"})
 
     # Answers: the child ends, the form is answered, the lock freed.
@@ -204,7 +196,7 @@ def handler(system, this, inputs):
 
     writer.journal_insert = failing_insert
     execution_id = engine.submit("Boom")
-    wait_for(lambda: failed, "the failing round")
+    wait_until(lambda: failed, what="the failing round", interval=0.02)
     time.sleep(0.3)
     rows = journal_rows(engine, execution_id)
     assert [(r["op"], r["target"]) for r in rows] == [("setting_save", "before")]
@@ -266,7 +258,7 @@ def test_sleep_parks_in_the_engine_without_holding_a_worker_slot_and_is_cancella
         events = EventLog(engine)
         sleeper = engine.submit("Sleeper", {"s": 600})
         events.wait_log(sleeper, "sleeping")
-        wait_for(lambda: journal_rows(engine, sleeper), "the pending sleep")
+        wait_until(lambda: journal_rows(engine, sleeper), what="the pending sleep", interval=0.02)
         # The only worker slot is free while it sleeps: another execution runs meanwhile.
         assert engine.run("Quick", timeout=WAIT_S)["status"] == "success"
         started = time.monotonic()
