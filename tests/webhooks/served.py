@@ -9,7 +9,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -73,14 +72,3 @@ class Served:
             self.process.send_signal(signal.SIGINT)
         out, err = self.process.communicate(timeout=START_S)
         return self.process.returncode, out, err
-
-
-def wait_until(predicate, timeout: float = START_S, what: str = "the condition"):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what} not reached within {timeout} s")
-        time.sleep(0.05)

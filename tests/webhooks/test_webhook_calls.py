@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from served import wait_until
+from support import wait_until
 
 
 @pytest.fixture
