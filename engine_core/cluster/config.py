@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..errors import FlowdeskError
+from .diagnostics import local_cluster
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..workspace import Workspace
@@ -156,8 +157,8 @@ def connect(distributed, options: ClusterOptions) -> tuple:
     cluster = None
     try:
         if workers is not None:
-            cluster = distributed.LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                                               dashboard_address=":0")
+            cluster = local_cluster(distributed, n_workers=workers, threads_per_worker=1, processes=True,
+                                    dashboard_address=":0")
             return distributed.Client(cluster, timeout=10, set_as_default=False), cluster
         security = _security(options)
         if not options.tls:  # a bare connect to a TLS scheduler would log a failed handshake there

@@ -8,15 +8,16 @@ import inspect
 
 import distributed
 
+from . import diagnostics
 from .config import ClusterOptions, connect
 
 
 def start_local(workers: int, threads: int, host: str, port: int, dashboard_port: int) -> distributed.LocalCluster:
     """A LocalCluster of ``workers`` processes that stays until closed. OSError/RuntimeError
     when it cannot listen (the caller says what to change)."""
-    return distributed.LocalCluster(n_workers=workers, threads_per_worker=threads, processes=True, host=host,
-                                    scheduler_port=port, dashboard_address=f"{host}:{dashboard_port}",
-                                    silence_logs=40)
+    return diagnostics.local_cluster(distributed, n_workers=workers, threads_per_worker=threads, processes=True,
+                                     host=host, scheduler_port=port, dashboard_address=f"{host}:{dashboard_port}",
+                                     silence_logs=40)
 
 
 def query_status(options: ClusterOptions) -> tuple[dict, dict, str | None]:

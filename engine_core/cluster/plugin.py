@@ -21,7 +21,7 @@ import threading
 from distributed.diagnostics.plugin import WorkerPlugin
 
 from .. import version as flowdesk_version
-from . import PROTOCOL
+from . import PROTOCOL, diagnostics
 from .flow_processes import FlowProcesses, Key
 
 log = logging.getLogger("flowdesk.cluster")
@@ -64,6 +64,7 @@ class FlowdeskWorkerPlugin(WorkerPlugin):
         # Ready before the first execution: the set of a workspace without packages now,
         # those with packages once PackagesPreinstall (or the first execution) installed them.
         self.flows.want(self.default_key(None))
+        diagnostics.quiet_worker(worker)  # its profiler and ticks cost the flows CPU
 
     def teardown(self, worker) -> None:
         if self.flows is not None:

@@ -80,16 +80,19 @@ def make_workspace(root: Path) -> None:
 
 @contextlib.contextmanager
 def cluster_engine(root: Path, db_url: str, workers: int, threads: int, **options):
-    """A LocalCluster (worker processes under Nannies, as ``dask worker`` runs them) and an
-    Engine running its executions there; both closed afterwards."""
-    from distributed import LocalCluster
+    """A LocalCluster as ``flowdesk cluster local`` starts it (worker processes under Nannies, as
+    ``dask worker`` runs them; Dask's diagnostics slowed as cluster/diagnostics.py says, or left
+    as Dask sets them with FLOWDESK_DASK_DIAGNOSTICS=1) and an Engine running its executions
+    there; both closed afterwards."""
+    import distributed
 
     from engine_core import Engine, EngineOptions
     from engine_core.cluster.config import ClusterOptions
+    from engine_core.cluster.diagnostics import local_cluster
 
     cluster_options = options.pop("cluster_options", {})
-    cluster = LocalCluster(n_workers=workers, threads_per_worker=threads, processes=True,
-                           dashboard_address=None, silence_logs=logging.ERROR)
+    cluster = local_cluster(distributed, n_workers=workers, threads_per_worker=threads, processes=True,
+                            dashboard_address=None, silence_logs=logging.ERROR)
     try:
         engine_options = EngineOptions(cluster=ClusterOptions(cluster.scheduler_address, **cluster_options),
                                        **{"warm_workers": 1, "memory_limit_mb": 1024, **options})

@@ -138,7 +138,10 @@ class Submissions:
     def _task_ended(self, handle: "RemoteWorker", future: Any) -> None:
         """Dask's callback thread: read how the task ended (before the dispatcher thread
         releases the future) and hand that to the dispatcher thread."""
-        self._ends.put((handle, future, TaskOutcome.read(future)))
+        # A run the engine released has ended over the relay: how its task ended is moot, and
+        # reading the result is a gather (client, scheduler and worker) for every execution.
+        moot = handle.released or handle.dead or handle.over
+        self._ends.put((handle, future, TaskOutcome("finished", "released") if moot else TaskOutcome.read(future)))
         self.wake()
 
     def wake(self) -> None:
