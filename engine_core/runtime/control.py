@@ -82,7 +82,8 @@ def pause_tree(d: "Dispatcher", active: Active) -> None:
         raise InvalidInputError(f"execution {active.label} has not started yet; pause it once it runs")
     for child_id in list(active.children):
         child = d.active.get(child_id)
-        if child is not None and child.worker is not None and child.status == "running":
+        # With a worker and still queued: handed to a cluster, not claimed yet (paused there).
+        if child is not None and child.worker is not None and child.status in ("running", "queued"):
             pause_tree(d, child)
     active.paused_by_signal = True
     d.signal(active.worker, ("signal", signal.SIGSTOP))

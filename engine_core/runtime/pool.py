@@ -11,6 +11,7 @@ import signal
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from pathlib import Path
+from typing import ClassVar
 
 from .. import protocol
 
@@ -92,6 +93,7 @@ class Worker:
     dead: bool = False
     site_dir: Path | None = None  # the workspace's package set on its path (None: none)
     parked: list = field(default_factory=list)  # its requests parked in the engine (waits.Parked)
+    starts_when_claimed: ClassVar[bool] = False  # runs as soon as it is handed the execution
 
     @property
     def pid(self) -> int | None:

@@ -66,7 +66,8 @@ class Scheduler:
         worker.execution_id = execution_id
         if active.parent_id is None:
             self.running_roots += 1
-        self._d.set_status(active, "running")
+        if not worker.starts_when_claimed:  # a cluster run is running once a worker claims it
+            self._d.set_status(active, "running")
         debug = active.mode == "development"
         plan, active.plan = active.plan, None  # a resumed execution's journal: sent once, then dropped
         self._d.signal(worker, (protocol.RUN, execution_id, active.kind, active.flow, active.path,

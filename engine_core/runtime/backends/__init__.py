@@ -47,6 +47,9 @@ class Handle(Protocol):
     retiring: bool
     dead: bool
     parked: list  # the requests parked on it (waits.Parked): a lost run's are dropped at once
+    # False: the execution runs once handed over. True (a cluster run): it stays queued until a
+    # worker takes it, and the backend says so (BackendHost.set_status).
+    starts_when_claimed: bool
 
     def read(self) -> list[tuple]: ...  # every whole frame readable now; EOFError: gone
 
@@ -63,6 +66,8 @@ class BackendHost(Protocol):
     session_id: int | None
 
     def emit(self, event: "ev.Event") -> None: ...  # published after this round commits
+
+    def set_status(self, active: "Active", status: str, message: str | None = None) -> None: ...
 
     def signal(self, handle: Any, message: tuple) -> None: ...  # sent after this round commits
 

@@ -44,6 +44,9 @@ class RemoteWorker:
     """One run of an execution on the cluster: a Dask future until its supervisor says hello,
     then a relay socket (``conn``, the waitable the dispatcher selects on)."""
 
+    # Queued in Dask until a worker has a thread for it: the execution shows queued until then.
+    starts_when_claimed = True
+
     def __init__(self, backend: "DaskBackend", active: "Active", token: str, attempt: int):
         self.conn: Any = None  # the relay socket, once the run is claimed
         self.execution_id: int | None = active.id
@@ -381,6 +384,9 @@ class DaskBackend:
         handle.attach(sock, reader, address, host)
         self._by_conn[sock] = handle
         self._host.emit(ev.ExecutionPlaced(execution_id, host, address, attempt + 1, time.time()))
+        active = self._host.active.get(execution_id)
+        if active is not None and active.status == "queued":  # not if it was paused while queued
+            self._host.set_status(active, "running")
         for message in [handle.pending_run, *handle.pending]:  # sent after the claim commits
             if message is not None:
                 self._host.signal(handle, message)
