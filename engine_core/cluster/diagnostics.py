@@ -58,8 +58,11 @@ def quiet_worker(worker) -> list[str]:
     callbacks = getattr(worker, "periodic_callbacks", None) or {}
     changed = []
     for name in ("profile", "profile-cycle"):
-        if name in callbacks:
-            callbacks[name].stop()
+        # Removed, not only stopped: a worker that joins after the plugin was registered runs
+        # its setup before Worker.start_periodic_callbacks, which starts whatever is listed.
+        callback = callbacks.pop(name, None)
+        if callback is not None:
+            callback.stop()
             changed.append(name)
     for name, every_ms in _RETIMED_MS.items():
         callback = callbacks.get(name)

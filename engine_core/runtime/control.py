@@ -78,13 +78,13 @@ def pause_tree(d: "Dispatcher", active: Active) -> None:
         raise InvalidInputError(f"execution {active.label} is being debugged: pause it in the debugger")
     if active.status == "paused":
         return
-    if active.worker is None:
+    # Still queued (on a cluster: handed to Dask, no worker has taken it yet): nothing to stop.
+    if active.worker is None or active.status == "queued":
         raise InvalidInputError(f"execution {active.label} has not started yet; pause it once it runs")
     for child_id in list(active.children):
         child = d.active.get(child_id)
-        # With a worker and still queued: handed to a cluster, not claimed yet (paused there).
-        if child is not None and child.worker is not None and child.status in ("running", "queued"):
-            pause_tree(d, child)
+        if child is not None and child.worker is not None and child.status == "running":
+            pause_tree(d, child)  # queued ones start later, as they would on this machine
     active.paused_by_signal = True
     d.signal(active.worker, ("signal", signal.SIGSTOP))
     d.set_status(active, "paused", "paused")

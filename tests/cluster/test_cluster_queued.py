@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 
 from cluster_support import rows
+from engine_core.errors import UsageError
 from support import wait_until
 
 pytestmark = pytest.mark.timeout(150)
@@ -49,19 +50,17 @@ def test_executions_wait_queued_until_a_worker_takes_them(make_workspace, local_
             assert row["started_at"] >= running["started_at"]
 
 
-def test_a_queued_execution_paused_stays_paused_when_a_worker_takes_it(make_workspace, local_cluster,
-                                                                       cluster_engine, pg_url, tmp_path):
+def test_a_queued_execution_cannot_be_paused_until_a_worker_takes_it(make_workspace, local_cluster,
+                                                                      cluster_engine, pg_url, tmp_path):
+    # As on this machine: only a running execution has a process to stop. Pausing one that
+    # waits for a worker says so and changes nothing; it runs when a worker comes free.
     workspace = make_workspace({"Gated": GATED})
     engine = cluster_engine(workspace.root, local_cluster(workers=1, threads=1), pg_url, max_parallel=2)
     gate = tmp_path / "gate"
     holder, waiting = engine.submit_many([("Gated", {"gate": str(gate)}, None)] * 2)
     wait_until(lambda: _row(engine, holder)["status"] == "running", what="the first execution running")
+    with pytest.raises(UsageError, match="has not started yet"):
+        engine.pause(waiting)
     assert _row(engine, waiting)["status"] == "queued"
-    engine.pause(waiting)
-    assert _row(engine, waiting)["status"] == "paused"
     gate.touch()
-    assert engine.wait(holder, timeout=60)["status"] == "success"
-    wait_until(lambda: _row(engine, waiting)["worker_host"], what="a worker taking the paused execution")
-    assert _row(engine, waiting)["status"] == "paused"  # taken by a worker, still stopped there
-    engine.resume(waiting)
-    assert engine.wait(waiting, timeout=60)["status"] == "success"
+    assert [engine.wait(i, timeout=60)["status"] for i in (holder, waiting)] == ["success", "success"]

@@ -385,7 +385,7 @@ class DaskBackend:
         self._by_conn[sock] = handle
         self._host.emit(ev.ExecutionPlaced(execution_id, host, address, attempt + 1, time.time()))
         active = self._host.active.get(execution_id)
-        if active is not None and active.status == "queued":  # not if it was paused while queued
+        if active is not None and active.status == "queued":  # queued until now (pause_tree refuses those)
             self._host.set_status(active, "running")
         for message in [handle.pending_run, *handle.pending]:  # sent after the claim commits
             if message is not None:
