@@ -21,6 +21,17 @@ WAIT_S = 60
 """Upper bound for anything a test waits for; a healthy run needs a fraction of it."""
 
 
+def process_alive(pid: int) -> bool:
+    """Whether process ``pid`` exists and has not exited: a zombie (ended, not reaped yet) is
+    gone. Its state is the field after the last ")" of /proc/PID/stat (a name may hold spaces);
+    a process that vanishes while this reads counts as gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return False
+
+
 def wait_until(predicate: Callable[[], Any], timeout: float = WAIT_S, what: str = "condition",
                interval: float = 0.05, detail: Callable[[], str] = lambda: ""):
     """Poll ``predicate`` (state another process or thread changes: the database, the process

@@ -22,7 +22,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tests" / "packaging"))
+sys.path.insert(0, str(ROOT / "tests"))  # support
 from packaging_support import DRIVERS, bundle_size_mb, clean_env, example_workspace  # noqa: E402
+from support import process_alive  # noqa: E402
 
 BUNDLE = ROOT / "dist" / "flowdesk"
 FROZEN = BUNDLE / "flowdesk"
@@ -90,12 +92,6 @@ def python_and_sqlalchemy(home: Path) -> float:
     return median_wall([sys.executable, "-c", "import sqlalchemy"], clean_env(home), home)
 
 
-def _alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except (FileNotFoundError, ProcessLookupError, IndexError):
-        return False
 
 
 def _adapter_pids() -> set[int]:
@@ -131,7 +127,7 @@ def debug_stop_clean(workspace: Path) -> list[float]:
             pids = (_adapter_pids() - before) | ({session.debuggee_pid} if session.debuggee_pid else set())
             start = time.perf_counter()
             session.stop()
-            while any(_alive(pid) for pid in pids) and time.perf_counter() - start < 30:
+            while any(process_alive(pid) for pid in pids) and time.perf_counter() - start < 30:
                 time.sleep(0.005)
             figures.append(time.perf_counter() - start)
     return figures

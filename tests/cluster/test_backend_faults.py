@@ -14,7 +14,7 @@ import time
 import pytest
 
 from cluster_support import Recorder, rows
-from support import wait_until
+from support import process_alive, wait_until
 from engine_core.cluster import relay
 
 pytestmark = pytest.mark.timeout(150)
@@ -141,12 +141,6 @@ def _worker_pids(cluster) -> dict[str, int]:
         return client.run(os.getpid)
 
 
-def _running(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except FileNotFoundError:
-        return False
 
 
 def test_a_stopped_worker_s_run_resumes_elsewhere_and_its_old_flow_is_killed(make_workspace, local_cluster,
@@ -177,7 +171,7 @@ def test_a_stopped_worker_s_run_resumes_elsewhere_and_its_old_flow_is_killed(mak
     finally:
         os.kill(workers[stopped], signal.SIGCONT)
     # Back: its supervisor reads the kill (or the closed connection) and stops the old flow.
-    wait_until(lambda: not _running(old_flow), timeout=30, what=f"the old flow process {old_flow} gone")
+    wait_until(lambda: not process_alive(old_flow), timeout=30, what=f"the old flow process {old_flow} gone")
     gate.touch()
     record = engine.wait(execution_id, timeout=60)
     [_, new_flow] = [int(p) for p in pids.read_text().split()]

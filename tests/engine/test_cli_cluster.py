@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from support import ROOT, free_port, run_cli
+from support import ROOT, free_port, process_alive, run_cli
 
 pytest.importorskip("distributed")
 
@@ -106,12 +106,6 @@ def descendants(pid: int) -> set[int]:
     return found
 
 
-def alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
 
 
 def test_cluster_local_starts_answers_status_and_stops_on_sigterm(workspace):
@@ -146,9 +140,9 @@ def test_cluster_local_starts_answers_status_and_stops_on_sigterm(workspace):
         assert "stopping the cluster" in process.stdout.read()
         assert "Traceback" not in process.stderr.read()
         deadline = time.monotonic() + 10
-        while any(alive(pid) for pid in spawned) and time.monotonic() < deadline:
+        while any(process_alive(pid) for pid in spawned) and time.monotonic() < deadline:
             time.sleep(0.1)
-        assert not [pid for pid in spawned if alive(pid)], "processes left after SIGTERM"
+        assert not [pid for pid in spawned if process_alive(pid)], "processes left after SIGTERM"
     finally:
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGKILL)

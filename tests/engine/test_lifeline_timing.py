@@ -10,6 +10,8 @@ import subprocess
 import sys
 import time
 
+from support import process_alive
+
 LOOPERS = 8
 SPACING_S = 0.25
 # engine_core/lifeline.py checks every 1.0 s whether the engine is alive, so a worker exits at
@@ -21,12 +23,6 @@ SPACING_S = 0.25
 BOUND_S = 1.5
 
 
-def _alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except (FileNotFoundError, ProcessLookupError):
-        return False
 
 
 def test_orphaned_looping_workers_exit_within_a_second_of_the_engine_dying(workspace, tmp_path):
@@ -60,7 +56,7 @@ def test_orphaned_looping_workers_exit_within_a_second_of_the_engine_dying(works
             assert time.monotonic() < deadline, "the loopers did not all start"
             time.sleep(0.05)
         pids = [int(p.read_text()) for p in pids_dir.iterdir()]
-        assert len(set(pids)) == LOOPERS and all(_alive(pid) for pid in pids)
+        assert len(set(pids)) == LOOPERS and all(process_alive(pid) for pid in pids)
         time.sleep(0.3)  # the last worker's lifeline is watching too
 
         killed_at = time.monotonic()
@@ -73,7 +69,7 @@ def test_orphaned_looping_workers_exit_within_a_second_of_the_engine_dying(works
     exited_after: dict[int, float] = {}
     while len(exited_after) < LOOPERS and time.monotonic() - killed_at < 10:
         for pid in pids:
-            if pid not in exited_after and not _alive(pid):
+            if pid not in exited_after and not process_alive(pid):
                 exited_after[pid] = time.monotonic() - killed_at
         time.sleep(0.01)
     print("orphaned workers exited after (s):", sorted(round(t, 3) for t in exited_after.values()))

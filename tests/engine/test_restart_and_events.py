@@ -8,6 +8,7 @@ import time
 from engine_core import Engine, Store, events
 from engine_core.runtime.engine import resolve_db_url
 from engine_core.workspace import Workspace
+from support import process_alive
 
 
 def test_engine_killed_mid_run_then_restarted(workspace, tmp_path):
@@ -55,17 +56,11 @@ def test_engine_killed_mid_run_then_restarted(workspace, tmp_path):
     # The orphaned worker, looping, notices its engine is gone and exits by itself.
     looper_pid = int(pid_file.read_text())
     deadline = time.monotonic() + 5
-    while time.monotonic() < deadline and _alive(looper_pid):
+    while time.monotonic() < deadline and process_alive(looper_pid):
         time.sleep(0.1)
-    assert not _alive(looper_pid), "a looping worker outlived its engine"
+    assert not process_alive(looper_pid), "a looping worker outlived its engine"
 
 
-def _alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().split()[2] != "Z"
-    except FileNotFoundError:
-        return False
 
 
 def test_two_engines_on_one_workspace_do_not_reap_each_other(workspace):
