@@ -28,7 +28,6 @@ import sys
 import tempfile
 import textwrap
 import time
-import traceback
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -213,6 +212,7 @@ def main() -> int:
     logging.getLogger("distributed").setLevel(logging.ERROR)
 
     import distributed
+    from bench_engine import run_phase
 
     figures: dict = {"distributed": distributed.__version__}
     errors: dict = {}
@@ -226,17 +226,8 @@ def main() -> int:
             if name not in args.only.split(","):
                 continue
             print(f"{name}:", flush=True)
-            try:
-                figures.update(run())
-            except Exception as exc:  # report and go on: the other figures still count
-                traceback.print_exc()
-                errors[name] = f"{type(exc).__name__}: {exc}"[:500]
-                print(f"{name}: FAILED: {errors[name]}", flush=True)
-        try:
-            figures.update(count_lost(db_url))
-        except Exception as exc:
-            traceback.print_exc()
-            errors["lost"] = f"{type(exc).__name__}: {exc}"[:500]
+            run_phase(name, run, figures, errors)
+        run_phase("lost", lambda: count_lost(db_url), figures, errors)
 
     def get(key):
         return figures.get(key)

@@ -28,7 +28,6 @@ import sys
 import tempfile
 import textwrap
 import time
-import traceback
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -36,7 +35,7 @@ sys.path.insert(0, str(HERE))                   # bench_engine
 sys.path.insert(0, str(HERE.parent / "engine"))  # test_durable_kill9 (the engine host)
 sys.path.insert(0, str(HERE.parent))            # support
 
-from bench_engine import make_workspace, percentile  # noqa: E402
+from bench_engine import make_workspace, percentile, run_phase  # noqa: E402
 from engine_core import Engine, EngineOptions  # noqa: E402
 
 TARGETS = {"journal_cost_ms": 0.3, "child_roundtrip_p50_ms": 1.5, "throughput_per_s": 700.0, "resume_100_s": 2.0}
@@ -206,12 +205,7 @@ def main() -> int:
     for name, run in (("roundtrip", lambda: bench_roundtrip(args.calls, args.rounds)),
                       ("throughput", lambda: bench_throughput(args.roots)),
                       ("resume", lambda: bench_resume(args.resume, args.resume_sleep))):
-        try:
-            figures.update(run())
-        except Exception as exc:  # report and go on: the other figures still count
-            traceback.print_exc()
-            errors[name] = f"{type(exc).__name__}: {exc}"[:500]
-            print(f"{name}: FAILED: {errors[name]}", flush=True)
+        run_phase(name, run, figures, errors)
 
     def get(key):
         return figures.get(key)

@@ -21,6 +21,7 @@ import sys
 import tempfile
 import textwrap
 import time
+import traceback
 from pathlib import Path
 
 from engine_core import Engine, EngineOptions
@@ -32,6 +33,17 @@ PREFECT_CALLS = 20  # Prefect takes over a second per subflow here; 20 calls kee
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+
+
+def run_phase(name: str, run, figures: dict, errors: dict) -> None:
+    """Add ``run()``'s figures to ``figures``; if it fails, print why and note it in ``errors``
+    (``name`` -> the exception, short): the other phases' figures still count."""
+    try:
+        figures.update(run())
+    except Exception as exc:
+        traceback.print_exc()
+        errors[name] = f"{type(exc).__name__}: {exc}"[:500]
+        print(f"{name}: FAILED: {errors[name]}", flush=True)
 
 
 def make_workspace(root: Path, calls: int) -> None:
