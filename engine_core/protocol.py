@@ -66,6 +66,7 @@ from __future__ import annotations
 
 import os
 import pickle
+import select
 import struct
 from typing import Any, NamedTuple
 
@@ -177,6 +178,20 @@ def read_messages(fd: int) -> list:
         messages.append(pickle.loads(data[at:at + size]))
         at += size
     return messages
+
+
+def read_remaining(fd: int) -> list:
+    """After the writer died: every whole message still in the pipe or socket (its last log
+    lines, maybe its result), in order; whatever cannot be read ends the list."""
+    found: list = []
+    try:
+        readable = select.poll()
+        readable.register(fd, select.POLLIN)
+        while readable.poll(0):
+            found.extend(read_messages(fd))
+    except (EOFError, OSError, ValueError):  # closed, or a closed fd (-1)
+        pass
+    return found
 
 
 def _at_least(fd: int, data: bytes, length: int) -> bytes:

@@ -295,14 +295,7 @@ class Supervision:
     def _flow_gone(self, flow: FlowProcess) -> str | None:
         self._detach()
         # What it wrote before it died goes first: its last log lines, maybe its DONE.
-        readable = select.poll()
-        readable.register(flow.sock.fileno(), select.POLLIN)
-        while readable.poll(0):
-            try:
-                messages = protocol.read_messages(flow.sock.fileno())
-            except (EOFError, OSError):
-                break
-            self._forward(messages)
+        self._forward(protocol.read_remaining(flow.sock.fileno()))
         if not flow.reap(timeout=5.0):  # its socket closed but it runs on: not ours to keep
             flow.kill()
         code = flow.returncode  # None: unknown (its zygote died before it)

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import multiprocessing
 import multiprocessing.spawn
-import select
 import signal
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
@@ -105,15 +104,7 @@ class Worker:
 
     def read_final(self) -> list[tuple]:
         """After its death: what it managed to send before (its last log lines, its result)."""
-        found: list[tuple] = []
-        try:
-            readable = select.poll()
-            readable.register(self.conn.fileno(), select.POLLIN)
-            while readable.poll(0):
-                found.extend(protocol.read_messages(self.conn.fileno()))
-        except (EOFError, OSError):
-            pass
-        return found
+        return protocol.read_remaining(self.conn.fileno())
 
 
 def describe_exit(exitcode: int | None) -> str:
