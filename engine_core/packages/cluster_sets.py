@@ -15,11 +15,11 @@ worker does not have: pip fails and the error says so (pip_errors' explanation).
 from __future__ import annotations
 
 import os
-import threading
 from pathlib import Path
 
 from . import PackagesError, install, needs_install, python_version, requirements_path, requirements_sha256
 from . import site_dir as workspace_site_dir
+from ..fileio import write_atomically
 
 # sha -> set directory (None: nothing to put on the path). Asked once per execution: after the
 # first, the answer is a dict lookup plus the stat that packages.site_dir does anyway.
@@ -56,8 +56,7 @@ def site_dir(packages: tuple[str, str] | None) -> Path | None:
         if found == _known[sha] and (found is None or found.is_dir()):
             return found
     try:
-        root.mkdir(parents=True, exist_ok=True)
-        _write_requirements(root, text)
+        _write_requirements(root, text)  # makes the folder
     except OSError as exc:
         raise PackagesError(f"cannot prepare {root} for the workspace's packages: {exc}") from None
     if needs_install(root):
@@ -74,10 +73,7 @@ def _write_requirements(root: Path, text: str) -> None:
             return
     except (OSError, UnicodeDecodeError):
         pass
-    # Atomically: another supervisor (thread or worker) may be reading it at this moment.
-    tmp = path.with_name(f"{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+    write_atomically(path, text)  # another supervisor (thread or worker) may be reading it now
 
 
 __all__ = ["PackagesError", "cache_root", "root_for", "site_dir"]
