@@ -38,7 +38,6 @@ import sqlalchemy as sa
 
 from .. import events as ev
 from ..status import ACTIVE, TERMINAL
-from ..store.database import normalise_url
 from ..store.schema import executions, logs, messages, status_changes
 from ..store.writer import _Compiled  # the writer's compiled-once statements, reused for reads
 
@@ -62,13 +61,12 @@ def relayed(event) -> bool:
 
 class OtherEngines:
     """Publish what engine sessions other than ``session_id`` commit to the database of
-    ``store`` (a :class:`~engine_core.store.Store`; or its URL) through ``publish`` (a function
+    ``store`` (a :class:`~engine_core.store.Store`) through ``publish`` (a function
     taking a list of events; default ``bus.publish``). :meth:`start` / :meth:`stop`."""
 
     def __init__(self, store, bus: ev.EventBus, session_id: int | None, *,
                  publish: Callable[[list], Any] | None = None, poll_s: float = POLL_S, window: int = WINDOW):
-        self._sa = store.engine if not isinstance(store, str) else sa.create_engine(normalise_url(store))
-        self._owns_sa = isinstance(store, str)
+        self._sa = store.engine
         self.session_id = session_id
         self._publish = publish or bus.publish
         self._poll_s = poll_s
@@ -113,8 +111,6 @@ class OtherEngines:
                 except Exception:  # a server already gone: nothing left to release
                     pass
         self._listen = self._reader = None
-        if self._owns_sa:
-            self._sa.dispose()
 
     # -- the thread -----------------------------------------------------------------------
     def _run(self) -> None:
