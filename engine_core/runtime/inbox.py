@@ -82,9 +82,9 @@ class WorkerInbox:
             d.end_cancelled(active)
             return
         if exit.lost:  # its machine went, not the flow (a cluster's worker)
-            if resume.resume_elsewhere(d, active, exit.message):
-                return
-            d.finish(active, exit.status, exit.message + (resume.not_resumed_elsewhere(d, active) or ""))
+            refused = resume.resume_elsewhere(d, active, exit.message)
+            if refused is not None:
+                d.finish(active, exit.status, exit.message + refused)
             return
         d.finish(active, exit.status, exit.message)
 

@@ -393,13 +393,14 @@ def _notes_after(writer: Any, store: Any, last_seqs: dict[int, int]) -> dict[int
 
 # -- a cluster's lost worker -------------------------------------------------------------------
 
-def resume_elsewhere(d: "Dispatcher", active: Active, why: str) -> bool:
+def resume_elsewhere(d: "Dispatcher", active: Active, why: str) -> str | None:
     """``active``'s worker was lost (a cluster's machine or Dask worker went, not the flow):
     run it again from its journal on another worker, as a new engine would after a crash, and
-    say so on it. Its children elsewhere go on; its locks stay its own. False when it may not
-    be (:func:`not_resumed_elsewhere`): the caller ends it in error."""
-    if not_resumed_elsewhere(d, active) is not None:
-        return False
+    say so on it; None then. Its children elsewhere go on; its locks stay its own. When it may
+    not be, why not (:func:`not_resumed_elsewhere`): the caller ends it in error with that."""
+    refused = not_resumed_elsewhere(d, active)
+    if refused is not None:
+        return refused
     worker = active.worker
     for parked in list(getattr(worker, "parked", ())):
         parked.done = True  # the lost run's waits answer nobody (and take no lock for it)
@@ -427,7 +428,7 @@ def resume_elsewhere(d: "Dispatcher", active: Active, why: str) -> bool:
     d.emit(ev.ExecutionResumed(active.id, lost, now))
     d.emit(ev.StatusChanged(active.id, "queued", message, now))
     d.enqueue(active)
-    return True
+    return None
 
 
 def not_resumed_elsewhere(d: "Dispatcher", active: Active) -> str | None:
@@ -502,12 +503,12 @@ def _let_connections_end(d: "Dispatcher", tops: list[Active]) -> None:
                 worker = active.worker
                 if active.kind == "connection" and worker is not None and not worker.dead \
                         and not active.paused_by_signal:
-                    workers.add(id(worker))
+                    workers.add(worker)
         left = deadline - time.monotonic()
         if not workers or left <= 0:
             return
         # Their pipes/sockets and their death signs (a local sentinel, a remote one's wake pipe).
-        watched = [obj for obj in backend.waitables() if id(backend.by_waitable(obj)) in workers]
+        watched = [obj for obj in backend.waitables() if backend.by_waitable(obj) in workers]
         d.inbox.take(connection_wait(watched, timeout=left))
 
 

@@ -292,7 +292,7 @@ class Store:
                                               engine_sessions.c.started_at, engine_sessions.c.seen_at)
                                     .order_by(engine_sessions.c.id)).all()
         return [s.id for s in sessions
-                if (not process_alive(s.pid) if s.host == host else (s.seen_at or s.started_at) < stale_before)]
+                if (not process_alive(s.pid) if s.host == host else _unseen(s, stale_before))]
 
     def reap_dead_sessions(self) -> int:
         """Mark executions of engines that are no longer running as ``error`` ("engine stopped
@@ -324,9 +324,14 @@ def _owner(conn, execution_id: int):
                            .where(engine_sessions.c.id == row.engine_session_id)).first()
     if session is None:
         return row, False
-    stale = session.host != socket.gethostname() and \
-        (session.seen_at or session.started_at) < time.time() - SESSION_STALE_S
+    stale = session.host != socket.gethostname() and _unseen(session, time.time() - SESSION_STALE_S)
     return row, not stale
+
+
+def _unseen(session, stale_before: float) -> bool:
+    """An engine session (``seen_at``, ``started_at``) not seen since ``stale_before``: its
+    last refresh, or its start before the first one."""
+    return (session.seen_at or session.started_at) < stale_before
 
 
 def _end_active(conn, where, status: str, message: str) -> int:

@@ -217,10 +217,7 @@ class DaskBackend:
         for sock, reader, frames in self._relay.poll(ready):
             self._hello(sock, reader, frames)
         now = time.monotonic()
-        for obj in ready:  # something came: alive, whatever the beats' timing says
-            handle = self._by_conn.get(obj)
-            if handle is not None:
-                handle.last_seen = now
+        # A run with frames waiting is not lost however old its last read: _check looks first.
         if now >= self._next_check:
             self._next_check = now + _CHECK_S
             self._check(now)
