@@ -20,7 +20,6 @@ from typing import Any, Callable
 from PySide6.QtCore import QObject, Signal
 
 from engine_core import Engine, EngineOptions, Workspace
-from engine_core.errors import FlowdeskError
 from engine_core.events import Event
 
 from .tasks import call_on_gui_thread, run_in_background
@@ -68,10 +67,8 @@ class EngineBridge(QObject):
         engine = Engine(workspace, db_url=db_url, **engine_arguments(workspace))
         try:
             engine.start()
-        except Exception as exc:
+        except Exception:  # no scheduler there, TLS refused: a ClusterError, shown as it is
             engine.close()
-            if _is_cluster_failure(exc, engine):  # no scheduler there, TLS refused: one clear line
-                raise FlowdeskError(_cluster_failure(exc, engine)) from None
             raise
         if generation != self._generation:
             # Closed (the window, or another workspace opened) while this one was opening: it
@@ -155,15 +152,3 @@ def engine_arguments(workspace: Workspace) -> dict[str, Any]:
     if cluster is not None:
         arguments["options"] = EngineOptions(cluster=cluster)
     return arguments
-
-
-def _is_cluster_failure(exc: BaseException, engine: Engine) -> bool:
-    if isinstance(exc, FlowdeskError) or engine.options.cluster is None:
-        return False
-    return isinstance(exc, (OSError, TimeoutError))  # a ClusterError is a FlowdeskError: shown as it is
-
-
-def _cluster_failure(exc: BaseException, engine: Engine) -> str:
-    from engine_core.cli_cluster import failure_line
-
-    return failure_line(exc, engine.options.cluster.scheduler).removeprefix("flowdesk: ")

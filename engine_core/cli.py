@@ -191,8 +191,6 @@ def cmd_run(args) -> int:
     from .cli_output import LivePrinter
 
     engine = _open_engine(workspace, args.db, options)
-    if engine is None:
-        return EXIT_USAGE
     with engine:
         printer = None
         if not args.json:
@@ -250,27 +248,23 @@ def _run_options(workspace: Workspace, args):
 
 
 def _open_engine(workspace: Workspace, db_url: str | None, options):
-    """The started engine; None after printing one line when it cannot start on its cluster
-    (no scheduler there, TLS refused): the user fixes the address, not the code."""
+    """The started engine. One that cannot start on its cluster (no scheduler there, TLS
+    refused) raises a ClusterError naming the scheduler and what to do: main() prints it."""
     from .runtime.engine import Engine, resolve_db_url
 
     cluster = options.cluster
     if cluster is None:
         return Engine(workspace, db_url=db_url, options=options).start()
-    from .cli_cluster import failure_line, sqlite_warning
+    from .cli_cluster import sqlite_warning
 
     if warning := sqlite_warning(resolve_db_url(workspace, db_url), cluster.scheduler):
         print(warning, file=sys.stderr, flush=True)
     engine = Engine(workspace, db_url=db_url, options=options)
     try:
         return engine.start()
-    except FlowdeskError:  # a ClusterError names the scheduler and what to do: main() prints it
+    except FlowdeskError:
         engine.close()
         raise
-    except (OSError, TimeoutError) as exc:  # the backend's connection failed on its own terms
-        engine.close()
-        print(redact.mask_urls(failure_line(exc, cluster.scheduler)), file=sys.stderr)
-        return None
 
 
 def _install_packages(workspace: Workspace, no_install: bool) -> int | None:

@@ -24,6 +24,7 @@ import threading
 from typing import TYPE_CHECKING
 
 from .cli_args import EXIT_OK, add_action_command
+from .cluster.config import reason
 from .errors import UsageError
 
 if TYPE_CHECKING:
@@ -80,13 +81,6 @@ def sqlite_warning(db_url: str, scheduler: str) -> str | None:
         return None
     return (f"flowdesk: warning: running on {scheduler} with the SQLite database of this machine: other machines' "
             "engines and IDEs cannot see this database; use --db postgresql://…")
-
-
-def failure_line(exc: BaseException, scheduler: str) -> str:
-    """One line for an engine that could not reach its cluster (an OSError or timeout the
-    backend did not turn into a ClusterError, which says it all itself): no traceback."""
-    return (f"flowdesk: cannot use the Dask cluster at {scheduler}: {_reason(exc)}; start its scheduler "
-            "(e.g. flowdesk cluster local), check the address, or run with --local")
 
 
 # -- flowdesk cluster ... -------------------------------------------------------------------
@@ -163,7 +157,7 @@ def _start_local(args):
     except (OSError, RuntimeError) as exc:  # the port is taken, the host is not this machine's
         cause = _root_cause(exc)
         raise UsageError(f"cannot start a Dask scheduler on {args.host}:{args.port}: "
-                         f"{getattr(cause, 'strerror', None) or _reason(cause)}; "
+                         f"{getattr(cause, 'strerror', None) or reason(cause)}; "
                          "choose another --port (and --dashboard-port), or --host") from None
 
 
@@ -206,11 +200,6 @@ def _status_options(args) -> "ClusterOptions":
     return options
 
 
-def _reason(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
-
-
 def describe_cluster(scheduler: str, info: dict, facts: dict, dashboard: str | None) -> str:
     """What ``cluster status`` prints: the scheduler, totals, a line per worker."""
     workers = info.get("workers", {})
@@ -231,6 +220,6 @@ def describe_cluster(scheduler: str, info: dict, facts: dict, dashboard: str | N
             if fact.get("package_sets"):
                 parts.append(f"package sets {', '.join(fact['package_sets'])}")
         else:
-            parts.append(f"flowdesk not found ({_reason(fact) if isinstance(fact, BaseException) else 'no answer'})")
+            parts.append(f"flowdesk not found ({reason(fact) if isinstance(fact, BaseException) else 'no answer'})")
         lines.append("  " + " · ".join(parts))
     return "\n".join(lines)

@@ -170,10 +170,22 @@ def connect(distributed, options: ClusterOptions) -> tuple:
         _close_failed_client(distributed, exc)
         if cluster is not None:
             cluster.close()
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         if workers is not None:
-            raise ClusterError(f"cannot start a local Dask cluster of {workers} workers: {reason}") from None
-        raise _unreachable(options, reason) from None
+            raise ClusterError(f"cannot start a local Dask cluster of {workers} workers: {reason(exc)}") from None
+        raise _unreachable(options, reason(exc)) from None
+
+
+def reason(exc: BaseException) -> str:
+    """An exception in one line: its message's first line, or its type's name."""
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def unusable(scheduler: str, exc: BaseException) -> ClusterError:
+    """An engine that connected but could not use its cluster (its relay's port, a worker
+    plugin, a timeout): one line naming the scheduler and what to do, no traceback."""
+    return ClusterError(f"cannot use the Dask cluster at {scheduler}: {reason(exc)}; start its scheduler "
+                        "(e.g. flowdesk cluster local), check the address, or run with --local")
 
 
 def _unreachable(options: ClusterOptions, reason: str) -> ClusterError:

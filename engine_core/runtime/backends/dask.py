@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 from ... import events as ev
 from ... import protocol
 from ...cluster import relay
+from ...cluster.config import unusable
 from ..pool import describe_exit
 from . import Exit
 from .dask_submit import Submissions
@@ -190,8 +191,11 @@ class DaskBackend:
     # -- ExecutionBackend -----------------------------------------------------------------
     def start(self) -> None:
         try:
-            self._tasks.start()
+            self._tasks.start()  # a scheduler it cannot reach: a ClusterError already
             self._open_relay()
+        except (OSError, TimeoutError) as exc:  # failed on its own terms: said as one line too
+            self.stop_all()
+            raise unusable(self._options.scheduler, exc) from None
         except BaseException:
             self.stop_all()
             raise
