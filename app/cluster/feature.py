@@ -10,11 +10,11 @@ from __future__ import annotations
 import logging
 from typing import Callable
 
-from PySide6.QtCore import QObject, QTimer, QUrl
-from PySide6.QtGui import QDesktopServices
+from PySide6.QtCore import QObject, QTimer
 from PySide6.QtWidgets import QLabel, QWidget
 
 from engine_core.errors import FlowdeskError
+from engine_core.status import TERMINAL
 
 from ..engine_bridge import RUN_HERE
 from ..models.execution_tree import WORKER_COLUMN
@@ -26,7 +26,6 @@ log = logging.getLogger(__name__)
 
 REFRESH_MS = 5000  # the worker count in the status bar: workers come and go
 WAITS_FOR_RUNS = "Run on: {where} takes effect when the running executions end"
-_TERMINAL = ("success", "error", "cancelled")
 
 # (parent, current address or None) -> the address, or None when cancelled. Tests replace it.
 SchedulerAsker = Callable[[QWidget, "str | None"], "str | None"]
@@ -49,7 +48,6 @@ class ClusterFeature(QObject):
         self.combo.activated.connect(self.choose)
 
         self.label = ClusterLabel()
-        self.label.linkActivated.connect(self.open_dashboard)
         window.statusBar().addPermanentWidget(self.label)
         self._refresh = QTimer(self, interval=REFRESH_MS)
         self._refresh.timeout.connect(self.refresh_status)
@@ -131,7 +129,7 @@ class ClusterFeature(QObject):
         return engine is not None and engine.busy()
 
     def _events(self, events: list) -> None:
-        if self._pending_reopen is not None and any(getattr(e, "status", None) in _TERMINAL for e in events):
+        if self._pending_reopen is not None and any(getattr(e, "status", None) in TERMINAL for e in events):
             QTimer.singleShot(0, self._retry)  # after the window's own handling of the batch
 
     # -- status -----------------------------------------------------------------------------
@@ -171,6 +169,3 @@ class ClusterFeature(QObject):
     def _describe_failed(self, message: str) -> None:
         log.warning("could not describe the cluster: %s", message)
         self.label.show_state("Cluster · not answering", message)
-
-    def open_dashboard(self, url: str) -> None:
-        QDesktopServices.openUrl(QUrl(url))

@@ -62,6 +62,7 @@ class ClusterLabel(QLabel):
         self.setObjectName("clusterStatus")
         self.setTextFormat(Qt.TextFormat.RichText)
         self.setTextInteractionFlags(Qt.TextInteractionFlag.LinksAccessibleByMouse)
+        self.setOpenExternalLinks(True)  # the dashboard, in the browser
         self.hide()
 
     def show_backend(self, described: dict) -> None:
