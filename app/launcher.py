@@ -10,7 +10,6 @@ library's cheapest."""
 from __future__ import annotations
 
 import sys
-from typing import NoReturn
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -24,32 +23,23 @@ def main(argv: list[str] | None = None) -> int:
 
         print(f"flowdesk {version()}")
         return 0
-    from engine_core.cli import Command, requested_command
+    from engine_core.warm import client as warm
+
+    command = next((arg for arg in argv if not arg.startswith("-")), None)
+    warm_command = command in warm.WARM_COMMANDS and warm.enabled()
+    if warm_command:
+        code = warm.run(argv)
+        if code is not None:
+            return code
+    from engine_core.cli import Command, end_process
     from engine_core.cli import main as cli_main
 
     code = cli_main(argv, extra={"ide": Command(_add_ide_parser, lambda args: open_ide(args.dir))})
-    if requested_command(argv) == "ide":
+    if command == "ide":
         return code
+    if warm_command:  # none was there to take this one: the next command will find one
+        warm.start_server()
     end_process(code)
-
-
-def end_process(code: int) -> NoReturn:
-    """End a CLI command's process at once. Its work is done (the engine closed, every change
-    committed, the database released): what is left is the interpreter's teardown, which frees
-    SQLAlchemy's and the engine's objects module by module and took longer than everything
-    after the imports of a ``flowdesk run`` (~0.3 s on this loaded 2-core machine; 15 ms with
-    this). The atexit handlers (multiprocessing's, logging's) still run, and the output is
-    flushed. Not for the IDE, where Qt's objects have their own order of teardown."""
-    import atexit
-    import os
-
-    atexit._run_exitfuncs()
-    for stream in (sys.stdout, sys.stderr):
-        try:
-            stream.flush()
-        except (OSError, ValueError):  # a closed pipe (| head): nothing more can be said
-            pass
-    os._exit(code)
 
 
 def _add_ide_parser(sub) -> None:

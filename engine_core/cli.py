@@ -12,7 +12,7 @@ import os
 import signal
 import sys
 import threading
-from typing import Any, Callable, NamedTuple
+from typing import Any, Callable, NamedTuple, NoReturn
 
 from . import redact
 from .errors import FlowdeskError, UsageError
@@ -151,6 +151,25 @@ def main(argv: list[str] | None = None, *, extra: dict[str, Command] | None = No
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return EXIT_FAILED
+
+
+def end_process(code: int) -> NoReturn:
+    """End a CLI command's process at once. Its work is done (the engine closed, every change
+    committed, the database released): what is left is the interpreter's teardown, which frees
+    SQLAlchemy's and the engine's objects module by module and took longer than everything
+    after the imports of a ``flowdesk run`` (~0.3 s on this loaded 2-core machine; 15 ms with
+    this). The atexit handlers (multiprocessing's, logging's) still run, and the output is
+    flushed. Not for the IDE, where Qt's objects have their own order of teardown."""
+    import atexit
+    import os
+
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a closed pipe (| head): nothing more can be said
+            pass
+    os._exit(code)
 
 
 def _store(args):

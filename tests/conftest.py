@@ -11,6 +11,9 @@ from support import EXAMPLES, FlowWorkspace
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
+# Every `flowdesk` command a test starts runs in its own process, as a test that watches or
+# times that process means it; tests/engine/test_warm_cli.py turns the warm process on.
+os.environ["FLOWDESK_WARM"] = "0"
 
 
 @pytest.fixture

@@ -48,6 +48,22 @@ def wait_until(predicate: Callable[[], Any], timeout: float = WAIT_S, what: str 
         time.sleep(interval)
 
 
+def warm_pid(folder: Path) -> int | None:
+    """The pid of the warm process (engine_core/warm) with its socket in ``folder``
+    (FLOWDESK_WARM_DIR), once it accepts commands."""
+    for lock in Path(folder).glob("*.lock"):
+        sock = lock.with_suffix(".sock")
+        text = lock.read_text().strip()
+        if text and sock.exists():
+            with socket.socket(socket.AF_UNIX) as probe:
+                try:
+                    probe.connect(str(sock))
+                except OSError:
+                    continue
+            return int(text)
+    return None
+
+
 class FlowWorkspace:
     """A workspace folder in tmp_path, starting as a copy of the example workspace."""
 

@@ -1,0 +1,199 @@
+"""The launcher's half of the warm command process: hand a command to the warm process and
+stand in for it (signals in, exit code out), or say that there is none to hand it to.
+
+Imported on every ``flowdesk`` command before anything else: the standard library's cheapest
+modules only (``socket`` and ``json`` are imported when a warm process is there to talk to).
+
+The exchange on the Unix socket, all messages length-prefixed JSON:
+- the client sends its request (argv, environment, working directory, umask, ``sys.path``,
+  its streams' encodings), with its stdin, stdout and stderr attached (SCM_RIGHTS);
+- the warm process answers ``{"pid": N}`` (the command's process) or ``{"refused": why}``;
+- the client sends one byte per signal it gets (SIGINT, SIGTERM, SIGHUP, SIGQUIT), forwarded
+  to the command's process;
+- the warm process sends ``{"exit": code}`` or ``{"signal": n}`` when it has reaped it.
+A client that goes away is a hang-up: its command gets SIGHUP, as from a closed terminal."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import signal
+import struct
+import sys
+
+# Commands that open the store: these pay for SQLAlchemy's import, so these go to the warm
+# process. `debug` stays in its own process (a debugger attaches to it), `ide` too.
+WARM_COMMANDS = frozenset({"run", "executions", "show", "cancel", "forms", "respond", "pause", "resume"})
+FORWARDED_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT)
+_HEADER = struct.Struct("!I")
+
+
+def enabled() -> bool:
+    """Whether this interpreter may use (and start) a warm process: Linux with pidfds, not the
+    frozen app, no ``-X`` options (``-X importtime`` must time this process's imports), and not
+    turned off with ``FLOWDESK_WARM=0``."""
+    if os.environ.get("FLOWDESK_WARM", "1").strip().lower() in ("0", "false", "no", "off"):
+        return False
+    return (sys.platform == "linux" and hasattr(os, "pidfd_open") and not getattr(sys, "frozen", False)
+            and not sys._xoptions)
+
+
+def socket_dir() -> str | None:
+    """The user's private folder for warm processes' sockets, made if missing; ``None`` if it
+    is not ours alone (another user could then talk to our warm process)."""
+    base = os.environ.get("FLOWDESK_WARM_DIR")
+    if not base:
+        runtime = os.environ.get("XDG_RUNTIME_DIR")
+        base = os.path.join(runtime, "flowdesk") if runtime and os.path.isdir(runtime) \
+            else os.path.join("/tmp", f"flowdesk-{os.getuid()}")
+    try:
+        os.makedirs(base, mode=0o700, exist_ok=True)
+        info = os.lstat(base)
+    except OSError:
+        return None
+    if info.st_uid != os.getuid() or info.st_mode & 0o077 or not os.path.isdir(base):
+        return None
+    return base
+
+
+def identity() -> str:
+    """What a warm process must share with the command it runs: the interpreter, its flags and
+    its module search path (``sys.path[0]`` is the script's folder and differs per caller)."""
+    key = repr((sys.executable, sys.version, sys.flags, sys.path[1:]))
+    return hashlib.sha256(key.encode()).hexdigest()[:16]
+
+
+def socket_path() -> str | None:
+    folder = socket_dir()
+    return None if folder is None else os.path.join(folder, f"cli-{identity()}.sock")
+
+
+def send_message(sock, message: dict) -> None:
+    import json
+
+    data = json.dumps(message).encode()
+    sock.sendall(_HEADER.pack(len(data)) + data)
+
+
+def read_message(sock) -> dict | None:
+    """The next message, or ``None`` at the end of the connection."""
+    import json
+
+    header = _read_exactly(sock, _HEADER.size)
+    if header is None:
+        return None
+    body = _read_exactly(sock, _HEADER.unpack(header)[0])
+    return None if body is None else json.loads(body)
+
+
+def _read_exactly(sock, size: int) -> bytes | None:
+    chunks, left = [], size
+    while left:
+        chunk = sock.recv(left)
+        if not chunk:
+            return None
+        chunks.append(chunk)
+        left -= len(chunk)
+    return b"".join(chunks)
+
+
+def _request(argv: list[str]) -> dict:
+    umask = os.umask(0o022)
+    os.umask(umask)
+    return {
+        "argv": argv, "argv0": sys.argv[0] if sys.argv else "flowdesk", "cwd": os.getcwd(),
+        "env": dict(os.environ), "umask": umask, "path": sys.path,
+        # how this interpreter set up its streams (a terminal or a pipe, -u): the command's the same
+        "streams": [[stream.encoding, stream.errors, getattr(stream, "line_buffering", False),
+                     getattr(stream, "write_through", False)] if stream is not None else None
+                    for stream in (sys.stdin, sys.stdout, sys.stderr)],
+    }
+
+
+def run(argv: list[str]) -> int | None:
+    """Run ``argv`` in the warm process and return its exit code (after a signal that ended it,
+    this process ends by the same signal). ``None``: there is no warm process to take it (none
+    running, a stale one, or this machine cannot): the caller runs the command itself."""
+    path = socket_path()
+    if path is None:
+        return None
+    import socket
+
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        sock.connect(path)
+        stdio = [fd for fd in (0, 1, 2) if _is_open(fd)]
+        request = _request(argv)
+        request["fds"] = stdio  # which of 0, 1, 2 the attached descriptors are
+        socket.send_fds(sock, [b"F"], stdio)
+        send_message(sock, request)
+        answer = read_message(sock)
+    except OSError:  # no warm process (no socket, or a dead one's): not an error
+        sock.close()
+        return None
+    if answer is None or "pid" not in answer:
+        sock.close()
+        return None  # refused (stale: it is ending) or gone before it answered
+    return _stand_in(sock, answer["pid"])
+
+
+def _stand_in(sock, pid: int) -> int:
+    """Forward signals to the command's process until the warm process says how it ended."""
+
+    def forward(signum, _frame) -> None:
+        try:
+            sock.sendall(bytes([signum]))
+        except OSError:
+            pass
+
+    for signum in FORWARDED_SIGNALS:
+        signal.signal(signum, forward)
+    try:
+        outcome = read_message(sock)
+    except OSError:
+        outcome = None
+    finally:
+        sock.close()
+    if outcome is None:  # the warm process died under its command: end the command too
+        try:
+            os.kill(pid, signal.SIGTERM)
+        except OSError:
+            pass
+        print(f"flowdesk: the warm process running this command ended unexpectedly; the command "
+              f"(process {pid}) was stopped. Run it again, or with FLOWDESK_WARM=0.", file=sys.stderr)
+        return 1
+    if "signal" in outcome:
+        signum = outcome["signal"]
+        signal.signal(signum, signal.SIG_DFL)
+        os.kill(os.getpid(), signum)
+        return 128 + signum
+    return outcome["exit"]
+
+
+def _is_open(fd: int) -> bool:
+    try:
+        os.fstat(fd)
+    except OSError:
+        return False
+    return True
+
+
+def start_server() -> None:
+    """Start a warm process for the next command, in the background, detached from this one's
+    terminal and output (a caller reading this command's output to its end must not wait for
+    it). One that finds another already serving ends at once."""
+    path = socket_path()
+    if path is None:
+        return
+    import subprocess
+
+    log = path.removesuffix(".sock") + ".log"
+    try:
+        with open(log, "ab") as out:
+            # The caller's own module path: a warm process must import what the command would.
+            code = f"import sys; sys.path[:] = {sys.path!r}; from engine_core.warm.server import main; main()"
+            subprocess.Popen([sys.executable, *subprocess._args_from_interpreter_flags(), "-c", code, path],
+                             stdin=subprocess.DEVNULL, stdout=out, stderr=out, cwd="/",
+                             start_new_session=True, close_fds=True)
+    except OSError:
+        pass  # no warm process then: the next command runs on its own, as this one did

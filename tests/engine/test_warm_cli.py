@@ -1,0 +1,254 @@
+"""The warm command process (engine_core/warm), through the real ``flowdesk`` script: a command
+handed to it behaves as the same command run on its own (output, exit codes, environment,
+working directory, umask, Ctrl+C), a caller killed takes its command with it, a changed module
+retires the warm process, and nothing is left running.
+
+The rest of the suite runs with FLOWDESK_WARM=0 (tests/conftest.py), so that a test watching
+one process's imports or timing means that process; these turn it on, each with a folder of its
+own for the socket."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from engine_core.warm import client as warm
+from support import process_alive, wait_until, warm_pid
+
+FLOWDESK = Path(sys.executable).with_name("flowdesk")
+pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="the warm process is Linux only")
+
+# A flow that reports where it ran: its process's ancestors (the warm process is one when the
+# command was handed to it), an environment variable, its working directory and umask.
+WHERE = """
+import os
+
+def _ancestors():
+    pids, pid = [], os.getpid()
+    while pid > 1:
+        with open(f"/proc/{pid}/stat") as stat:
+            pid = int(stat.read().rsplit(")", 1)[1].split()[1])
+        pids.append(pid)
+    return pids
+
+def handler(system, this, inputs):
+    umask = os.umask(0o022)
+    os.umask(umask)
+    this.log(f"ancestors={_ancestors()}")
+    this.log(f"FOO={os.environ.get('FOO')} cwd={os.getcwd()} umask={umask:o}")
+    if inputs.get('fail'):
+        raise ValueError('asked to fail')
+    return this.success('done')
+"""
+
+LOOPER = """
+import os, time
+
+def handler(system, this, inputs):
+    with open(inputs['pidfile'], 'w') as f:
+        f.write(str(os.getpid()))
+    while True:
+        time.sleep(0.05)
+"""
+
+
+@pytest.fixture
+def warm_env(workspace):
+    """The environment of a shell with the warm process on, in a socket folder of this test's
+    (a short path: a Unix socket's path has at most 107 bytes)."""
+    folder = tempfile.mkdtemp(prefix="fw-")
+    env = dict(os.environ, FLOWDESK_WARM="1", FLOWDESK_WARM_DIR=folder)
+    workspace.write_flow("Where", WHERE)
+    yield env
+    for lock in Path(folder).glob("*.lock"):
+        text = lock.read_text().strip()
+        if text and process_alive(int(text)):
+            os.kill(int(text), signal.SIGTERM)
+            wait_until(lambda: not process_alive(int(text)), 10, "the warm process ending at SIGTERM")
+    shutil.rmtree(folder)
+
+
+def flowdesk(env, *args, cwd=None, timeout=60) -> subprocess.CompletedProcess:
+    return subprocess.run([str(FLOWDESK), *args], capture_output=True, text=True, env=env, cwd=cwd, timeout=timeout)
+
+
+def started_warm(env, workspace) -> int:
+    """Run a first command (on its own: no warm process yet), which leaves one behind."""
+    first = flowdesk(env, "run", "Where", "-w", str(workspace))
+    assert first.returncode == 0, first.stderr
+    assert "ancestors=" in first.stdout
+    return wait_until(lambda: warm_pid(env["FLOWDESK_WARM_DIR"]), 30, "the warm process accepting commands")
+
+
+def ancestors(stdout: str) -> list[int]:
+    line = next(line for line in stdout.splitlines() if "ancestors=" in line)
+    return [int(pid) for pid in line.split("ancestors=[", 1)[1].rstrip("]").split(", ")]
+
+
+def children_of(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid and process_alive(int(entry.name)):
+                found.append(int(entry.name))
+    return found
+
+
+def test_a_command_handed_to_the_warm_process_behaves_as_on_its_own(warm_env, workspace, tmp_path):
+    server = started_warm(warm_env, workspace)
+    cold_env = dict(warm_env, FLOWDESK_WARM="0", FOO="bar")
+    cold = flowdesk(cold_env, "run", "Where", "-w", ".", cwd=workspace)
+    warm_run = flowdesk(dict(warm_env, FOO="bar"), "run", "Where", "-w", ".", cwd=workspace)
+
+    assert server in ancestors(warm_run.stdout) and server not in ancestors(cold.stdout)
+    # the same lines, but for the execution's number and the ancestors
+    same = lambda out: [line.split("|")[-1].split(":", 1)[-1] for line in out.splitlines() if "ancestors" not in line]
+    assert same(warm_run.stdout) == same(cold.stdout)
+    assert f"FOO=bar cwd={workspace.root} umask=22" in warm_run.stdout
+    assert warm_run.returncode == 0 and warm_run.stderr == ""
+
+    failed = flowdesk(warm_env, "run", "Where", "-w", str(workspace), "-i", "fail=true")
+    assert failed.returncode == 1
+    assert "error — ValueError: asked to fail (flow 'Where', line 17)" in failed.stdout
+    unknown = flowdesk(warm_env, "run", "Nope", "-w", str(workspace))
+    assert unknown.returncode == 2 and "no flow 'Nope' in workspace" in unknown.stderr
+    bad_input = flowdesk(warm_env, "run", "Where", "-w", str(workspace), "-i", "x={")
+    assert bad_input.returncode == 2 and "--input x: '{' is not valid JSON" in bad_input.stderr
+    usage = flowdesk(warm_env, "run")
+    assert usage.returncode == 2 and "the following arguments are required: flow" in usage.stderr
+    listing = flowdesk(warm_env, "executions", "-w", str(workspace), "--limit", "1")
+    assert listing.returncode == 0 and "Where" in listing.stdout.splitlines()[1]
+
+    # A command's helpers (forkserver, resource tracker) end with it: the warm process is left alone.
+    wait_until(lambda: children_of(server) == [], 10, "the warm process without children",
+               detail=lambda: f"children {children_of(server)}")
+
+
+def test_commands_at_the_same_time_each_get_their_own_process(warm_env, workspace):
+    server = started_warm(warm_env, workspace)
+    runners = [subprocess.Popen([str(FLOWDESK), "run", "Where", "-w", str(workspace), "--name", f"at once {n}"],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=warm_env)
+               for n in range(4)]
+    outputs = [runner.communicate(timeout=60) for runner in runners]
+    assert [runner.returncode for runner in runners] == [0] * 4, outputs
+    commands = set()
+    for n, (stdout, _) in enumerate(outputs):
+        assert f"at once {n} (Where): success — done" in stdout
+        chain = ancestors(stdout)
+        assert server in chain
+        commands.add(chain[chain.index(server) - 1])  # the command's process: the warm one's child
+    assert len(commands) == 4
+
+
+def test_the_umask_and_a_relative_workspace_are_the_callers(warm_env, workspace):
+    started_warm(warm_env, workspace)
+    result = subprocess.run(f"umask 027 && {FLOWDESK} run Where -w .", shell=True, capture_output=True, text=True,
+                            env=warm_env, cwd=workspace, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert f"cwd={workspace.root} umask=27" in result.stdout
+
+
+def test_ctrl_c_reaches_the_command_and_cancels_its_tree(warm_env, workspace, tmp_path):
+    server = started_warm(warm_env, workspace)
+    workspace.write_flow("Looper", LOOPER)
+    pidfile = tmp_path / "looper.pid"
+    runner = subprocess.Popen([str(FLOWDESK), "run", "Looper", "-w", str(workspace), "-i", f'pidfile="{pidfile}"'],
+                              stdout=subprocess.PIPE, text=True, env=warm_env)
+    try:
+        assert runner.stdout.readline().strip().endswith("Looper: running")
+        looper = wait_until(lambda: pidfile.exists() and pidfile.read_text() and int(pidfile.read_text()), 30, "the looper")
+        assert server in _ancestors_of(looper)
+        runner.send_signal(signal.SIGINT)
+        assert runner.wait(timeout=20) == 1
+        assert "cancelled: interrupted (Ctrl+C)" in runner.stdout.read()
+    finally:
+        runner.kill()
+        runner.wait()
+    wait_until(lambda: not process_alive(looper), 10, "the looping flow gone")
+
+
+def test_a_killed_caller_takes_its_command_with_it(warm_env, workspace, tmp_path):
+    server = started_warm(warm_env, workspace)
+    workspace.write_flow("Looper", LOOPER)
+    pidfile = tmp_path / "looper.pid"
+    runner = subprocess.Popen([str(FLOWDESK), "run", "Looper", "-w", str(workspace), "-i", f'pidfile="{pidfile}"'],
+                              stdout=subprocess.DEVNULL, env=warm_env)
+    try:
+        looper = wait_until(lambda: pidfile.exists() and pidfile.read_text() and int(pidfile.read_text()), 30, "the looper")
+        command = [pid for pid in children_of(server)]
+        assert len(command) == 1
+        runner.send_signal(signal.SIGKILL)
+        runner.wait(timeout=10)
+    finally:
+        runner.kill()
+        runner.wait()
+    # As a terminal closed under `flowdesk run`: its process ends, and its flow with it (lifeline).
+    wait_until(lambda: not process_alive(command[0]), 10, "the command's process gone")
+    wait_until(lambda: not process_alive(looper), 10, "the flow's process gone")
+    assert process_alive(server)
+
+
+def test_a_changed_module_retires_the_warm_process(warm_env, workspace, tmp_path):
+    # A module the warm process imported at its start, in a folder of this test's: sitecustomize
+    # (every interpreter on this path imports it), changed as an upgrade would change a module.
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "sitecustomize.py").write_text("VERSION = 1\n")
+    env = dict(warm_env, PYTHONPATH=str(site))
+    old = started_warm(env, workspace)
+    assert old in ancestors(flowdesk(env, "run", "Where", "-w", str(workspace)).stdout)
+
+    (site / "sitecustomize.py").write_text("VERSION = 22\n")
+    on_its_own = flowdesk(env, "run", "Where", "-w", str(workspace))
+    assert on_its_own.returncode == 0, on_its_own.stderr
+    assert old not in ancestors(on_its_own.stdout)  # refused by the stale one, run on its own
+    wait_until(lambda: not process_alive(old), 10, "the stale warm process ending")
+    new = wait_until(lambda: warm_pid(env["FLOWDESK_WARM_DIR"]), 30, "a fresh warm process")
+    assert new != old and new in ancestors(flowdesk(env, "run", "Where", "-w", str(workspace)).stdout)
+
+
+def test_an_idle_warm_process_ends(warm_env, workspace):
+    env = dict(warm_env, FLOWDESK_WARM_IDLE_S="1")
+    server = started_warm(env, workspace)
+    wait_until(lambda: not process_alive(server), 15, "the idle warm process ending")
+    assert not list(Path(env["FLOWDESK_WARM_DIR"]).glob("*.sock"))
+    again = flowdesk(env, "run", "Where", "-w", str(workspace))  # on its own, and it starts a new one
+    assert again.returncode == 0 and server not in ancestors(again.stdout)
+
+
+def test_a_socket_folder_others_can_enter_turns_it_off(tmp_path, monkeypatch):
+    shared = tmp_path / "shared"
+    shared.mkdir(mode=0o755)
+    shared.chmod(0o755)
+    monkeypatch.setenv("FLOWDESK_WARM_DIR", str(shared))
+    assert warm.socket_path() is None
+    shared.chmod(0o700)
+    assert warm.socket_path().startswith(str(shared))
+
+
+def test_warm_off_runs_every_command_on_its_own(warm_env, workspace):
+    env = dict(warm_env, FLOWDESK_WARM="0")
+    result = flowdesk(env, "run", "Where", "-w", str(workspace))
+    assert result.returncode == 0
+    # A command that starts a warm process makes its log file before it returns: there is none.
+    assert not list(Path(env["FLOWDESK_WARM_DIR"]).iterdir())
+
+
+def _ancestors_of(pid: int) -> list[int]:
+    pids = []
+    while pid > 1:
+        with open(f"/proc/{pid}/stat") as stat:
+            pid = int(stat.read().rsplit(")", 1)[1].split()[1])
+        pids.append(pid)
+    return pids
