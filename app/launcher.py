@@ -26,7 +26,8 @@ def main(argv: list[str] | None = None) -> int:
     from engine_core.warm import client as warm
 
     command = next((arg for arg in argv if not arg.startswith("-")), None)
-    warm_command = command in warm.WARM_COMMANDS and warm.enabled()
+    # --help lists `ide`, which only this process knows of: help is not worth handing over.
+    warm_command = command in warm.WARM_COMMANDS and not {"-h", "--help"} & set(argv) and warm.enabled()
     if warm_command:
         code = warm.run(argv)
         if code is not None:

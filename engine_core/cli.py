@@ -167,7 +167,7 @@ def end_process(code: int) -> NoReturn:
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.flush()
-        except (OSError, ValueError):  # a closed pipe (| head): nothing more can be said
+        except Exception:  # a closed pipe (| head), a closed stream (None): nothing more can be said
             pass
     os._exit(code)
 

@@ -17,5 +17,6 @@ the interpreter, ``sys.path`` and the interpreter's flags). It ends after
 command after a module it has imported changed on disk (an upgrade, a ``git pull``), which then
 runs the old way and starts a fresh one. ``FLOWDESK_WARM=0`` turns all of this off.
 
-Linux only (it needs ``os.pidfd_open`` and file descriptors passed over a socket); elsewhere,
-and in the frozen app, every command runs in its own process as before."""
+Linux only (it needs ``os.pidfd_open`` and file descriptors passed over a socket); elsewhere
+every command runs in its own process as before. The frozen app has it too: its executable
+runs ``-c CODE`` as Python does (packaging/frozen_main.py)."""

@@ -24,18 +24,25 @@ import sys
 # Commands that open the store: these pay for SQLAlchemy's import, so these go to the warm
 # process. `debug` stays in its own process (a debugger attaches to it), `ide` too.
 WARM_COMMANDS = frozenset({"run", "executions", "show", "cancel", "forms", "respond", "pause", "resume"})
-FORWARDED_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT)
+# Signals the stand-in passes on to its command. Ctrl+Z (SIGTSTP) stops the command, then the
+# stand-in; `fg` continues both (SIGCONT).
+FORWARDED_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGTSTP, signal.SIGCONT)
+# Environment variables an interpreter reads once, as it starts (hash seed, locale, warnings,
+# buffering, …): a warm process started under other values would not be the same interpreter.
+_STARTUP_ENV = ("PYTHONHASHSEED", "PYTHONUNBUFFERED", "PYTHONWARNINGS", "PYTHONIOENCODING", "PYTHONUTF8",
+                "PYTHONCOERCECLOCALE", "PYTHONMALLOC", "PYTHONFAULTHANDLER", "PYTHONDEVMODE", "PYTHONTRACEMALLOC",
+                "LC_ALL", "LC_CTYPE", "LANG")
 _HEADER = struct.Struct("!I")
 
 
 def enabled() -> bool:
-    """Whether this interpreter may use (and start) a warm process: Linux with pidfds, not the
-    frozen app, no ``-X`` options (``-X importtime`` must time this process's imports), and not
-    turned off with ``FLOWDESK_WARM=0``."""
+    """Whether this interpreter may use (and start) a warm process: Linux with pidfds, no ``-X``
+    options (``-X importtime`` must time this process's imports), and not turned off with
+    ``FLOWDESK_WARM=0``. The frozen app too: its executable runs ``-c CODE`` as Python does
+    (packaging/frozen_main.py)."""
     if os.environ.get("FLOWDESK_WARM", "1").strip().lower() in ("0", "false", "no", "off"):
         return False
-    return (sys.platform == "linux" and hasattr(os, "pidfd_open") and not getattr(sys, "frozen", False)
-            and not sys._xoptions)
+    return sys.platform == "linux" and hasattr(os, "pidfd_open") and not sys._xoptions
 
 
 def socket_dir() -> str | None:
@@ -57,10 +64,29 @@ def socket_dir() -> str | None:
 
 
 def identity() -> str:
-    """What a warm process must share with the command it runs: the interpreter, its flags and
-    its module search path (``sys.path[0]`` is the script's folder and differs per caller)."""
-    key = repr((sys.executable, sys.version, sys.flags, sys.path[1:]))
+    """What a warm process must share with the command it runs: the interpreter, its flags, the
+    environment it read at its start, its module search path (``sys.path[0]`` is the script's
+    folder and differs per caller), and the process's context (:func:`process_context`)."""
+    key = repr((sys.executable, sys.version, sys.flags, sys.warnoptions, sys.path[1:],
+                [os.environ.get(name) for name in _STARTUP_ENV], process_context("self")))
     return hashlib.sha256(key.encode()).hexdigest()[:16]
+
+
+def process_context(pid: str | int) -> tuple:
+    """What a fork inherits and cannot change to a caller's: the control groups (a systemd scope
+    that is killed with its terminal, resource limits of a group), the namespaces (a sandbox), the
+    groups, the resource limits and the nice value. A caller whose context differs is served by
+    a warm process of its own (the socket's name) and refused by any other."""
+    proc = f"/proc/{pid}"
+    try:
+        with open(f"{proc}/status") as status:
+            ids = [line for line in status if line.startswith(("Gid:", "Groups:"))]
+        with open(f"{proc}/cgroup") as cgroup, open(f"{proc}/limits") as limits, open(f"{proc}/stat") as stat:
+            parts = (cgroup.read(), limits.read(), stat.read().rsplit(")", 1)[1].split()[16])
+        spaces = sorted((name, os.readlink(f"{proc}/ns/{name}")) for name in os.listdir(f"{proc}/ns"))
+    except OSError:
+        return ("unknown", pid)
+    return (*ids, *parts, *spaces)
 
 
 def socket_path() -> str | None:
@@ -75,20 +101,28 @@ def send_message(sock, message: dict) -> None:
     sock.sendall(_HEADER.pack(len(data)) + data)
 
 
-def read_message(sock) -> dict | None:
-    """The next message, or ``None`` at the end of the connection."""
+def read_message(sock, deadline: float | None = None) -> dict | None:
+    """The next message, or ``None`` at the end of the connection. With a ``deadline``
+    (time.monotonic()), a message not whole by then raises TimeoutError."""
     import json
 
-    header = _read_exactly(sock, _HEADER.size)
+    header = _read_exactly(sock, _HEADER.size, deadline)
     if header is None:
         return None
-    body = _read_exactly(sock, _HEADER.unpack(header)[0])
+    body = _read_exactly(sock, _HEADER.unpack(header)[0], deadline)
     return None if body is None else json.loads(body)
 
 
-def _read_exactly(sock, size: int) -> bytes | None:
+def _read_exactly(sock, size: int, deadline: float | None) -> bytes | None:
+    import time
+
     chunks, left = [], size
     while left:
+        if deadline is not None:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError("the message did not come in time")
+            sock.settimeout(remaining)
         chunk = sock.recv(left)
         if not chunk:
             return None
@@ -97,7 +131,7 @@ def _read_exactly(sock, size: int) -> bytes | None:
     return b"".join(chunks)
 
 
-def _request(argv: list[str]) -> dict:
+def _request(argv: list[str], ignored: list[int]) -> dict:
     umask = os.umask(0o022)
     os.umask(umask)
     return {
@@ -105,28 +139,40 @@ def _request(argv: list[str]) -> dict:
         "env": dict(os.environ), "umask": umask, "path": sys.path,
         # how this interpreter set up its streams (a terminal or a pipe, -u): the command's the same
         "streams": [[stream.encoding, stream.errors, getattr(stream, "line_buffering", False),
-                     getattr(stream, "write_through", False)] if stream is not None else None
-                    for stream in (sys.stdin, sys.stdout, sys.stderr)],
+                     getattr(stream, "write_through", False), type(getattr(stream, "buffer", None)).__name__ == "FileIO"]
+                    if stream is not None else None for stream in (sys.stdin, sys.stdout, sys.stderr)],
+        # what it inherited of signals: ignored ones (nohup, a background job) and the blocked mask
+        "ignored": ignored, "mask": sorted(signal.pthread_sigmask(signal.SIG_BLOCK, [])),
     }
+
+
+def _ignored_signals() -> list[int]:
+    ignored = []
+    for signum in signal.valid_signals():
+        try:
+            if signal.getsignal(signum) == signal.SIG_IGN:
+                ignored.append(int(signum))
+        except (OSError, ValueError):
+            continue
+    return ignored
 
 
 def run(argv: list[str]) -> int | None:
     """Run ``argv`` in the warm process and return its exit code (after a signal that ended it,
     this process ends by the same signal). ``None``: there is no warm process to take it (none
     running, a stale one, or this machine cannot): the caller runs the command itself."""
-    path = socket_path()
+    # With one of 0-2 closed the socket would take its number and be handed over as stdio.
+    path = socket_path() if all(_is_open(fd) for fd in (0, 1, 2)) else None
     if path is None:
         return None
     import socket
 
+    ignored = _ignored_signals()
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
         sock.connect(path)
-        stdio = [fd for fd in (0, 1, 2) if _is_open(fd)]
-        request = _request(argv)
-        request["fds"] = stdio  # which of 0, 1, 2 the attached descriptors are
-        socket.send_fds(sock, [b"F"], stdio)
-        send_message(sock, request)
+        socket.send_fds(sock, [b"F"], [0, 1, 2])
+        send_message(sock, _request(argv, ignored))
         answer = read_message(sock)
     except OSError:  # no warm process (no socket, or a dead one's): not an error
         sock.close()
@@ -134,10 +180,10 @@ def run(argv: list[str]) -> int | None:
     if answer is None or "pid" not in answer:
         sock.close()
         return None  # refused (stale: it is ending) or gone before it answered
-    return _stand_in(sock, answer["pid"])
+    return _stand_in(sock, answer["pid"], ignored)
 
 
-def _stand_in(sock, pid: int) -> int:
+def _stand_in(sock, pid: int, ignored: list[int]) -> int:
     """Forward signals to the command's process until the warm process says how it ended."""
 
     def forward(signum, _frame) -> None:
@@ -145,9 +191,12 @@ def _stand_in(sock, pid: int) -> int:
             sock.sendall(bytes([signum]))
         except OSError:
             pass
+        if signum == signal.SIGTSTP:  # the command is stopped: now this one, as the shell expects
+            os.kill(os.getpid(), signal.SIGSTOP)
 
     for signum in FORWARDED_SIGNALS:
-        signal.signal(signum, forward)
+        if signum not in ignored:  # what this process ignores (nohup) its command ignores too
+            signal.signal(signum, forward)
     try:
         outcome = read_message(sock)
     except OSError:
@@ -162,9 +211,12 @@ def _stand_in(sock, pid: int) -> int:
         print(f"flowdesk: the warm process running this command ended unexpectedly; the command "
               f"(process {pid}) was stopped. Run it again, or with FLOWDESK_WARM=0.", file=sys.stderr)
         return 1
-    if "signal" in outcome:
+    if "signal" in outcome:  # die of the same signal, as the command did
         signum = outcome["signal"]
-        signal.signal(signum, signal.SIG_DFL)
+        try:
+            signal.signal(signum, signal.SIG_DFL)
+        except (OSError, ValueError):  # SIGKILL and SIGSTOP keep theirs
+            pass
         os.kill(os.getpid(), signum)
         return 128 + signum
     return outcome["exit"]

@@ -45,6 +45,7 @@ def _run_helper(code: str, passfds) -> None:
     status = 1
     try:
         _close_fds_except({0, 1, 2, *passfds})
+        _release_inherited_locks()
         exec(code, {"__name__": "__main__"})  # noqa: S102 - multiprocessing's own command
         status = 0
     except SystemExit as exc:
@@ -53,6 +54,17 @@ def _run_helper(code: str, passfds) -> None:
         traceback.print_exc()
     finally:
         os._exit(status)
+
+
+def _release_inherited_locks() -> None:
+    """multiprocessing holds these while it starts a helper, so the fork has them locked, and so
+    would every worker forked from it: a flow starting a process of its own would wait forever."""
+    from multiprocessing import forkserver, resource_tracker
+
+    for owner in (forkserver._forkserver, resource_tracker._resource_tracker):
+        lock = getattr(owner, "_lock", None)
+        if hasattr(lock, "_at_fork_reinit"):
+            lock._at_fork_reinit()
 
 
 def _close_fds_except(keep: set[int]) -> None:

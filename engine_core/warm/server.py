@@ -3,7 +3,7 @@
 
 It stays single-threaded (a fork copies only the calling thread), opens no database and starts
 nothing; each fork sets itself up as the caller's process would have been (terminal,
-environment, working directory, umask, argv, ``sys.path``) and runs the CLI."""
+environment, working directory, umask, signals, argv, ``sys.path``) and runs the CLI."""
 
 from __future__ import annotations
 
@@ -17,49 +17,69 @@ import socket
 import struct
 import sys
 import time
+import traceback
 
 from . import client as wire
 
 DEFAULT_IDLE_S = 20 * 60
+REQUEST_TIMEOUT_S = 1.0  # a caller sends its whole request at once: a silent one stalls no one for long
 # What `flowdesk run` and the store commands import: imported here once, so that a command's
-# process (a fork of this one) starts with them. A test checks a warm `run` imports no more of
-# the engine than this.
+# process (a fork of this one) starts with them.
 PREIMPORTS = [
     "engine_core.cli", "engine_core.cli_output", "engine_core.cli_control", "engine_core.runtime.engine",
     "engine_core.runtime.pool", "engine_core.runtime.options", "engine_core.store", "engine_core.forms",
     "engine_core.connectors.records", "engine_core.fileio", "engine_core.runtime.ops.children",
     "engine_core.runtime.ops.forms", "engine_core.runtime.ops.locks", "engine_core.runtime.ops.records",
     "engine_core.runtime.ops.replay", "engine_core.runtime.ops.timers", "engine_core.packages",
-    "sqlalchemy.dialects.sqlite.pysqlite", "sqlite3", "argparse", "json",
+    "sqlalchemy.dialects.sqlite.pysqlite", "sqlite3", "argparse", "json", "traceback",
     "multiprocessing.forkserver", "multiprocessing.popen_forkserver", "multiprocessing.resource_tracker",
     # the forkserver's preload (runtime/pool.py), so that a forked forkserver has it already
     "flow_api", "engine_core.worker.process",
     "engine_core.warm.forked_helpers",
 ]
+_UNCATCHABLE = {signal.SIGKILL, signal.SIGSTOP}
 
 
 def main() -> None:
     path = sys.argv[1]
+    # Whatever the process that started this one had blocked or ignored is not this one's
+    # business: each command gets its own caller's (become_command).
+    signal.pthread_sigmask(signal.SIG_SETMASK, [])
+    reset_signals(ignored=(signal.SIGPIPE, signal.SIGXFSZ))  # as Python sets them at its start
     lock = _lock(path)
     if lock is None:
         return  # another warm process serves this socket
     for name in PREIMPORTS:
         importlib.import_module(name)
-    if _threads() != 1:  # never fork a process with threads (see forked_helpers)
-        print(f"flowdesk warm process: {_threads()} threads after the imports; not serving", flush=True)
+    import threading
+
+    if threading.active_count() != 1:  # never fork a process with threads (see forked_helpers)
+        print(f"flowdesk warm process: {threading.active_count()} threads after the imports; not serving", flush=True)
         return
     idle_s = float(os.environ.get("FLOWDESK_WARM_IDLE_S", DEFAULT_IDLE_S))
     WarmServer(path, lock, idle_s).serve()
+    sys.stdout.flush()
+    os._exit(0)  # nothing to tear down that the exit does not free; the lock is already released
 
 
-def _threads() -> int:
-    import threading
-
-    return threading.active_count()
+def reset_signals(ignored) -> None:
+    """Every signal's disposition as a fresh interpreter started with ``ignored`` ignored has it."""
+    for signum in signal.valid_signals():
+        if signum in _UNCATCHABLE:
+            continue
+        if signum in ignored:
+            handler = signal.SIG_IGN
+        else:
+            handler = signal.default_int_handler if signum == signal.SIGINT else signal.SIG_DFL
+        try:
+            signal.signal(signum, handler)
+        except (OSError, ValueError):  # the C library's own real-time signals
+            pass
 
 
 def _lock(path: str):
-    """This socket's lock, held for the warm process's life; ``None`` if another holds it."""
+    """This socket's lock, held while the warm process accepts commands; ``None`` if another
+    holds it."""
     lock = open(path.removesuffix(".sock") + ".lock", "a+")
     try:
         fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -101,8 +121,10 @@ class WarmServer:
         self.lock = lock
         self.idle_s = idle_s
         self.files = module_files()
+        self.context = wire.process_context("self")
         self.commands: dict[int, _Command] = {}
         self.accepting = True
+        self.stop_requested = False
         self.idle_since = time.monotonic()
         if os.path.exists(path):
             os.unlink(path)  # a dead warm process's: we hold the lock, so nobody serves it
@@ -112,28 +134,39 @@ class WarmServer:
         self.listener.listen(32)
         self.selector = selectors.DefaultSelector()
         self.selector.register(self.listener, selectors.EVENT_READ, self._accept)
-        signal.signal(signal.SIGTERM, self._stop_signal)
+        # SIGTERM only sets a flag; the signal's byte on this pair wakes the loop to act on it.
+        self.wake_r, self.wake_w = socket.socketpair()
+        for end in (self.wake_r, self.wake_w):
+            end.setblocking(False)
+        self.selector.register(self.wake_r, selectors.EVENT_READ, self._woken)
+        signal.set_wakeup_fd(self.wake_w.fileno(), warn_on_full_buffer=False)
+        signal.signal(signal.SIGTERM, self._request_stop)
 
     def serve(self) -> None:
-        try:
-            while self.accepting or self.commands:
-                timeout = None if self.commands else max(0.0, self.idle_since + self.idle_s - time.monotonic())
-                ready = self.selector.select(timeout)
-                if not ready and not self.commands and time.monotonic() - self.idle_since >= self.idle_s:
-                    self._stop_accepting()
-                for key, _ in ready:
+        while self.accepting or self.commands:
+            timeout = None if self.commands else max(0.0, self.idle_since + self.idle_s - time.monotonic())
+            ready = self.selector.select(timeout)
+            if self.stop_requested or (not self.commands and time.monotonic() - self.idle_since >= self.idle_s):
+                self._stop_accepting()
+            for key, _ in ready:
+                try:
                     key.data(key.fileobj)
-        finally:
-            self._stop_accepting()
+                except Exception:  # one bad connection must not end the commands of the others
+                    traceback.print_exc()
+                    sys.stderr.flush()
 
-    def _stop_signal(self, *_) -> None:
-        self._stop_accepting()
-        if not self.commands:
-            sys.exit(0)
+    def _request_stop(self, *_) -> None:
+        self.stop_requested = True
+
+    def _woken(self, wake_r) -> None:
+        try:
+            wake_r.recv(512)
+        except BlockingIOError:
+            pass
 
     def _stop_accepting(self) -> None:
-        """Take the socket away, so that the next command starts a fresh warm process; the
-        commands this one runs go on until they end."""
+        """Take the socket away and let go of the lock, so that the next command starts a fresh
+        warm process; the commands this one runs go on until they end."""
         if not self.accepting:
             return
         self.accepting = False
@@ -143,6 +176,7 @@ class WarmServer:
             pass
         self.selector.unregister(self.listener)
         self.listener.close()
+        self.lock.close()
 
     def _accept(self, listener) -> None:
         try:
@@ -151,14 +185,15 @@ class WarmServer:
             return
         fds: list[int] = []
         try:
-            conn.settimeout(2.0)  # a caller sends its whole request at once
-            uid = struct.unpack("3i", conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, 12))[1]
-            if uid != os.getuid():
-                raise PermissionError("another user's connection")
+            deadline = time.monotonic() + REQUEST_TIMEOUT_S
+            conn.settimeout(REQUEST_TIMEOUT_S)
+            peer = struct.unpack("3i", conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, 12))
+            if peer[1] != os.getuid() or wire.process_context(peer[0]) != self.context:
+                raise PermissionError("a caller of another user or context")  # it runs the command itself
             _, fds, _, _ = socket.recv_fds(conn, 1, 3)
-            request = wire.read_message(conn)
-            if request is None:
-                raise ConnectionError("the caller went away")
+            request = wire.read_message(conn, deadline)
+            if request is None or len(fds) != 3:
+                raise ConnectionError("an incomplete request")
             if self._stale():
                 wire.send_message(conn, {"refused": "stale"})
                 self._stop_accepting()
@@ -178,10 +213,18 @@ class WarmServer:
     def _fork(self, request: dict, fds: list[int], conn: socket.socket) -> _Command:
         sys.stdout.flush()
         sys.stderr.flush()
+        # Blocked across the fork: a signal must not run this process's handlers in the child
+        # before it has the caller's dispositions (become_command sets the caller's mask).
+        blocked = signal.pthread_sigmask(signal.SIG_BLOCK, signal.valid_signals() - _UNCATCHABLE)
         pid = os.fork()
         if pid == 0:
-            self._close_in_child()
-            become_command(request, fds, conn)  # never returns
+            try:
+                self._close_in_child()
+                conn.close()
+                become_command(request, fds)
+            finally:
+                os._exit(1)  # become_command ends the process; nothing may return into this loop
+        signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
         try:
             command = _Command(conn, pid)
             wire.send_message(conn, {"pid": pid})
@@ -209,15 +252,17 @@ class WarmServer:
             data = command.conn.recv(64)
         except OSError:
             data = b""
-        signals = list(data) if data else [signal.SIGHUP]
-        if not data:
+        if data:
+            signals = [signum for signum in data if signum in wire.FORWARDED_SIGNALS]
+        else:
+            signals = [signal.SIGHUP]
             self.selector.unregister(command.conn)
             command.conn.close()
             command.conn = None
         for signum in signals:
             try:
                 os.kill(command.pid, signum)
-            except ProcessLookupError:
+            except OSError:  # ended already (reaped only by _ended, so the pid is still its own)
                 pass
 
     def _ended(self, command: _Command) -> None:
@@ -240,68 +285,92 @@ class WarmServer:
     def _close_in_child(self) -> None:
         """In a command's process: let go of everything of the warm process's (closed through
         their objects, so that no finalizer closes a reused descriptor later)."""
+        signal.set_wakeup_fd(-1)
         self.selector.close()
+        self.wake_r.close()
+        self.wake_w.close()
         if self.accepting:
+            self.accepting = False
             self.listener.close()
+            self.lock.close()
         for command in self.commands.values():
             os.close(command.pidfd)
             if command.conn is not None:
                 command.conn.close()
-        self.lock.close()
+        self.commands.clear()
 
 
-def become_command(request: dict, fds: list[int], conn: socket.socket) -> None:
+def become_command(request: dict, fds: list[int]) -> None:
     """In the fork: become the caller's ``flowdesk`` command, run it, end the process."""
     code = 1
     try:
-        conn.close()
-        os.setsid()  # a group of its own: killing a command's group never reaches this one
+        reset_signals(request["ignored"])  # still blocked (see WarmServer._fork): none ran our handlers
+        os.setpgid(0, 0)  # a group of its own (killing it never reaches the warm process), in a session with no terminal
         _take_streams(request, fds)
-        signal.signal(signal.SIGINT, signal.default_int_handler)
-        for signum in (signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGCHLD):
-            signal.signal(signum, signal.SIG_DFL)
         os.environ.clear()
         os.environ.update(request["env"])
+        time.tzset()  # TZ
         os.umask(request["umask"])
         sys.argv = [request["argv0"], *request["argv"]]
         sys.path[:] = request["path"]
-        try:
-            os.chdir(request["cwd"])
-        except OSError as exc:
-            print(f"flowdesk: cannot enter the working directory {request['cwd']}: {exc.strerror}", file=sys.stderr)
-            code = 2
-            return
-        from engine_core import cli
-
-        if cli.requested_command(request["argv"]) == "run":
-            from engine_core.runtime import pool
-
-            from .forked_helpers import helpers_forked
-
-            with helpers_forked():
-                pool.prestart()
-        code = cli.main(request["argv"])
+        signal.pthread_sigmask(signal.SIG_SETMASK, request["mask"])
+        code = _run_cli(request)
     except SystemExit as exc:  # argparse's usage errors and --help
         code = exc.code if isinstance(exc.code, int) else int(exc.code is not None)
         if isinstance(exc.code, str):
             print(exc.code, file=sys.stderr)
+    except KeyboardInterrupt:  # as Python ends on an uncaught Ctrl+C: the traceback, then SIGINT
+        traceback.print_exc()
+        _flush()
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        os.kill(os.getpid(), signal.SIGINT)
     except BaseException:
-        import traceback
-
         traceback.print_exc()
     finally:
-        cli_end = sys.modules.get("engine_core.cli")
-        if cli_end is not None:
-            cli_end.end_process(code)
+        _end(code)
+
+
+def _run_cli(request: dict) -> int:
+    try:
+        os.chdir(request["cwd"])
+    except OSError as exc:
+        print(f"flowdesk: cannot enter the working directory {request['cwd']}: {exc.strerror}", file=sys.stderr)
+        return 2
+    from engine_core import cli
+
+    if cli.requested_command(request["argv"]) == "run":
+        from engine_core.runtime import pool
+
+        from .forked_helpers import helpers_forked
+
+        with helpers_forked():
+            pool.prestart()
+    return cli.main(request["argv"])
+
+
+def _end(code: int) -> None:
+    try:
+        from engine_core.cli import end_process
+
+        end_process(code)
+    finally:
         os._exit(code)
+
+
+def _flush() -> None:
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except Exception:
+            pass
 
 
 def _take_streams(request: dict, fds: list[int]) -> None:
     """The caller's stdin, stdout and stderr on 0, 1 and 2, as text streams made the way the
-    caller's interpreter made its own (encoding, errors, buffering). New objects: the warm
-    process's were made for its log file, and their buffers know it as seekable. Those are kept
-    referenced, or collecting them would close 0-2 under the new ones."""
-    for target, fd in zip(request["fds"], fds):
+    caller's interpreter made its own (encoding, errors, buffering, unbuffered with -u). New
+    objects: the warm process's were made for its log file, and their buffers know it as
+    seekable. Those are kept referenced, or collecting them would close 0-2 under the new ones."""
+    for target, fd in enumerate(fds):
         os.dup2(fd, target)
         os.close(fd)
     _WARM_PROCESS_STREAMS.extend((sys.stdin, sys.stdout, sys.stderr))
@@ -310,10 +379,13 @@ def _take_streams(request: dict, fds: list[int]) -> None:
         if spec is None:
             made.append(None)
             continue
-        encoding, errors, line_buffering, write_through = spec
-        raw = io.FileIO(target, "rb" if target == 0 else "wb", closefd=False)
-        buffered = io.BufferedReader(raw) if target == 0 else io.BufferedWriter(raw)
-        made.append(io.TextIOWrapper(buffered, encoding=encoding, errors=errors, newline=None if target == 0 else "\n",
+        encoding, errors, line_buffering, write_through, raw = spec
+        layer = io.FileIO(target, "rb" if target == 0 else "wb", closefd=False)
+        if target == 0:
+            layer = io.BufferedReader(layer)
+        elif not raw:
+            layer = io.BufferedWriter(layer)
+        made.append(io.TextIOWrapper(layer, encoding=encoding, errors=errors, newline="\n",
                                      line_buffering=line_buffering, write_through=write_through))
     sys.stdin, sys.stdout, sys.stderr = made
     sys.__stdin__, sys.__stdout__, sys.__stderr__ = made

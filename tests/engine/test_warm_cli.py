@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -67,10 +68,17 @@ def warm_env(workspace):
     env = dict(os.environ, FLOWDESK_WARM="1", FLOWDESK_WARM_DIR=folder)
     workspace.write_flow("Where", WHERE)
     yield env
-    for lock in Path(folder).glob("*.lock"):
-        text = lock.read_text().strip()
-        if text and process_alive(int(text)):
-            os.kill(int(text), signal.SIGTERM)
+    # A command that starts a warm process makes its log first: wait for that process's pid.
+    for log in Path(folder).glob("*.log"):
+        lock = log.with_suffix(".lock")
+        wait_until(lambda: (lock.exists() and lock.read_text().strip()) or log.read_text(), 30,
+                   "the warm process started by the test's last command")
+        text = lock.read_text().strip() if lock.exists() else ""
+        if text:
+            try:
+                os.kill(int(text), signal.SIGTERM)
+            except ProcessLookupError:
+                continue
             wait_until(lambda: not process_alive(int(text)), 10, "the warm process ending at SIGTERM")
     shutil.rmtree(folder)
 
@@ -90,6 +98,20 @@ def started_warm(env, workspace) -> int:
 def ancestors(stdout: str) -> list[int]:
     line = next(line for line in stdout.splitlines() if "ancestors=" in line)
     return [int(pid) for pid in line.split("ancestors=[", 1)[1].rstrip("]").split(", ")]
+
+
+def forks_of(server: int) -> list[int]:
+    """Live processes with the warm process's command line, but for itself."""
+    command = Path(f"/proc/{server}/cmdline").read_bytes()
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and int(entry.name) != server:
+            try:
+                if (entry / "cmdline").read_bytes() == command and process_alive(int(entry.name)):
+                    found.append(int(entry.name))
+            except OSError:
+                continue
+    return found
 
 
 def children_of(pid: int) -> list[int]:
@@ -119,7 +141,7 @@ def test_a_command_handed_to_the_warm_process_behaves_as_on_its_own(warm_env, wo
     assert warm_run.returncode == 0 and warm_run.stderr == ""
 
     failed = flowdesk(warm_env, "run", "Where", "-w", str(workspace), "-i", "fail=true")
-    assert failed.returncode == 1
+    assert failed.returncode == 1 and server in ancestors(failed.stdout)
     assert "error — ValueError: asked to fail (flow 'Where', line 17)" in failed.stdout
     unknown = flowdesk(warm_env, "run", "Nope", "-w", str(workspace))
     assert unknown.returncode == 2 and "no flow 'Nope' in workspace" in unknown.stderr
@@ -129,10 +151,16 @@ def test_a_command_handed_to_the_warm_process_behaves_as_on_its_own(warm_env, wo
     assert usage.returncode == 2 and "the following arguments are required: flow" in usage.stderr
     listing = flowdesk(warm_env, "executions", "-w", str(workspace), "--limit", "1")
     assert listing.returncode == 0 and "Where" in listing.stdout.splitlines()[1]
+    # The caller's time zone, read at the command's start as a fresh process reads it.
+    for zone in ("Asia/Tokyo", "America/New_York"):
+        tz_warm = flowdesk(dict(warm_env, TZ=zone), "executions", "-w", str(workspace), "--limit", "1")
+        tz_cold = flowdesk(dict(cold_env, TZ=zone), "executions", "-w", str(workspace), "--limit", "1")
+        assert tz_warm.stdout == tz_cold.stdout
 
-    # A command's helpers (forkserver, resource tracker) end with it: the warm process is left alone.
-    wait_until(lambda: children_of(server) == [], 10, "the warm process without children",
-               detail=lambda: f"children {children_of(server)}")
+    # A command's helpers (forkserver, resource tracker: forks of the warm process, so with its
+    # command line) end with it: the warm process is left alone.
+    wait_until(lambda: forks_of(server) == [], 10, "no process forked from the warm process",
+               detail=lambda: f"left: {forks_of(server)}")
 
 
 def test_commands_at_the_same_time_each_get_their_own_process(warm_env, workspace):
@@ -152,10 +180,11 @@ def test_commands_at_the_same_time_each_get_their_own_process(warm_env, workspac
 
 
 def test_the_umask_and_a_relative_workspace_are_the_callers(warm_env, workspace):
-    started_warm(warm_env, workspace)
+    server = started_warm(warm_env, workspace)
     result = subprocess.run(f"umask 027 && {FLOWDESK} run Where -w .", shell=True, capture_output=True, text=True,
                             env=warm_env, cwd=workspace, timeout=60)
     assert result.returncode == 0, result.stderr
+    assert server in ancestors(result.stdout)
     assert f"cwd={workspace.root} umask=27" in result.stdout
 
 
@@ -220,7 +249,9 @@ def test_a_changed_module_retires_the_warm_process(warm_env, workspace, tmp_path
 
 def test_an_idle_warm_process_ends(warm_env, workspace):
     env = dict(warm_env, FLOWDESK_WARM_IDLE_S="1")
-    server = started_warm(env, workspace)
+    assert flowdesk(env, "run", "Where", "-w", str(workspace)).returncode == 0
+    lock = next(Path(env["FLOWDESK_WARM_DIR"]).glob("*.log")).with_suffix(".lock")
+    server = int(wait_until(lambda: lock.exists() and lock.read_text().strip(), 30, "the warm process's pid"))
     wait_until(lambda: not process_alive(server), 15, "the idle warm process ending")
     assert not list(Path(env["FLOWDESK_WARM_DIR"]).glob("*.sock"))
     again = flowdesk(env, "run", "Where", "-w", str(workspace))  # on its own, and it starts a new one
@@ -252,3 +283,126 @@ def _ancestors_of(pid: int) -> list[int]:
             pid = int(stat.read().rsplit(")", 1)[1].split()[1])
         pids.append(pid)
     return pids
+
+
+def test_a_caller_without_stdin_runs_its_command_on_its_own(warm_env, workspace):
+    server = started_warm(warm_env, workspace)
+    result = subprocess.run(f"{FLOWDESK} run Where -w . <&-", shell=True, capture_output=True, text=True,
+                            env=warm_env, cwd=workspace, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert server not in ancestors(result.stdout)
+    assert server in ancestors(flowdesk(warm_env, "run", "Where", "-w", str(workspace)).stdout)
+
+
+def test_signals_the_caller_ignores_are_ignored_by_its_command(warm_env, workspace, tmp_path):
+    # The first command starts with SIGTERM blocked and SIGHUP ignored: the warm process it
+    # leaves must not keep either (the fixture's SIGTERM ends it). The second, as under nohup,
+    # ignores SIGHUP: a hang-up ends neither it nor its command.
+    def nohup_and_blocked():
+        signal.signal(signal.SIGHUP, signal.SIG_IGN)
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
+
+    first = subprocess.run([str(FLOWDESK), "run", "Where", "-w", str(workspace)], capture_output=True, text=True,
+                           env=warm_env, timeout=60, preexec_fn=nohup_and_blocked)
+    assert first.returncode == 0
+    server = wait_until(lambda: warm_pid(warm_env["FLOWDESK_WARM_DIR"]), 30, "the warm process")
+    status = dict(line.split(":\t", 1) for line in Path(f"/proc/{server}/status").read_text().splitlines())
+    hup, term = 1 << (signal.SIGHUP - 1), 1 << (signal.SIGTERM - 1)
+    assert int(status["SigBlk"], 16) == 0 and not int(status["SigIgn"], 16) & (hup | term), status
+    workspace.write_flow("Looper", LOOPER)
+    pidfile = tmp_path / "looper.pid"
+    runner = subprocess.Popen([str(FLOWDESK), "run", "Looper", "-w", str(workspace), "-i", f'pidfile="{pidfile}"',
+                               "--timeout", "3"], stdout=subprocess.PIPE, text=True, env=warm_env,
+                              preexec_fn=lambda: signal.signal(signal.SIGHUP, signal.SIG_IGN))
+    try:
+        looper = wait_until(lambda: pidfile.exists() and pidfile.read_text() and int(pidfile.read_text()), 30, "the looper")
+        command = _ancestors_of(looper)[1]
+        assert _ancestors_of(command)[0] == server
+        runner.send_signal(signal.SIGHUP)
+        os.kill(command, signal.SIGHUP)
+        assert runner.wait(timeout=30) == 1  # ended by its --timeout, not by the hang-up
+        assert "cancelled: timeout after 3 s" in runner.stdout.read()
+    finally:
+        runner.kill()
+        runner.wait()
+
+
+def test_a_command_killed_by_a_signal_ends_its_caller_by_it(warm_env, workspace, tmp_path):
+    server = started_warm(warm_env, workspace)
+    workspace.write_flow("Looper", LOOPER)
+    pidfile = tmp_path / "looper.pid"
+    runner = subprocess.Popen([str(FLOWDESK), "run", "Looper", "-w", str(workspace), "-i", f'pidfile="{pidfile}"'],
+                              stdout=subprocess.DEVNULL, env=warm_env)
+    try:
+        looper = wait_until(lambda: pidfile.exists() and pidfile.read_text() and int(pidfile.read_text()), 30, "the looper")
+        command = _ancestors_of(looper)[1]
+        assert _ancestors_of(command)[0] == server
+        os.kill(command, signal.SIGKILL)  # as the kernel's OOM killer would
+        assert runner.wait(timeout=30) == -signal.SIGKILL
+    finally:
+        runner.kill()
+        runner.wait()
+    wait_until(lambda: not process_alive(looper), 10, "the flow's process gone")
+
+
+def test_a_bad_request_or_signal_byte_harms_no_other_command(warm_env, workspace):
+    server = started_warm(warm_env, workspace)
+    path = str(next(Path(warm_env["FLOWDESK_WARM_DIR"]).glob("*.sock")))
+    silent = socket.socket(socket.AF_UNIX)
+    silent.connect(path)  # says nothing: dropped after its request's deadline
+    garbage = socket.socket(socket.AF_UNIX)
+    garbage.connect(path)
+    garbage.sendall(b"F" + b"\xff" * 64)  # no descriptors, no message
+    try:
+        result = flowdesk(warm_env, "run", "Where", "-w", str(workspace))
+        assert result.returncode == 0 and server in ancestors(result.stdout)
+    finally:
+        silent.close()
+        garbage.close()
+    # a caller's connection that forwards a byte that is no signal it may forward
+    workspace.write_flow("Sleeper", "import time\ndef handler(system, this, inputs):\n    time.sleep(1)\n"
+                                    "    return this.success('slept')\n")
+    with socket.socket(socket.AF_UNIX) as caller:
+        caller.connect(path)
+        request = wire_request(["run", "Sleeper", "-w", str(workspace)], warm_env)
+        socket.send_fds(caller, [b"F"], [0, 1, 2])
+        warm.send_message(caller, request)
+        assert "pid" in warm.read_message(caller)
+        caller.sendall(bytes([200, signal.SIGKILL, 0]))
+        assert warm.read_message(caller) == {"exit": 0}
+    assert process_alive(server)
+
+
+def wire_request(argv, env) -> dict:
+    """A request as the launcher's client makes it, for this test process's own stdio."""
+    request = warm._request(argv, [])
+    request["env"] = env
+    request["mask"] = []
+    request["streams"] = [["utf-8", "strict", False, False, False]] * 3  # pytest's capture has none of its own
+    return request
+
+
+def test_ctrl_z_stops_the_command_and_fg_continues_it(warm_env, workspace, tmp_path):
+    server = started_warm(warm_env, workspace)
+    workspace.write_flow("Looper", LOOPER)
+    pidfile = tmp_path / "looper.pid"
+    runner = subprocess.Popen([str(FLOWDESK), "run", "Looper", "-w", str(workspace), "-i", f'pidfile="{pidfile}"'],
+                              stdout=subprocess.PIPE, text=True, env=warm_env)
+    try:
+        looper = wait_until(lambda: pidfile.exists() and pidfile.read_text() and int(pidfile.read_text()), 30, "the looper")
+        command = _ancestors_of(looper)[1]
+        assert _ancestors_of(command)[0] == server
+        runner.send_signal(signal.SIGTSTP)  # what the terminal sends the foreground job at Ctrl+Z
+        wait_until(lambda: _state(command) == "T" and _state(runner.pid) == "T", 10, "the command and its caller stopped")
+        runner.send_signal(signal.SIGCONT)  # `fg`
+        wait_until(lambda: _state(command) != "T" and _state(runner.pid) != "T", 10, "both running again")
+        runner.send_signal(signal.SIGINT)
+        assert runner.wait(timeout=20) == 1
+        assert "cancelled: interrupted (Ctrl+C)" in runner.stdout.read()
+    finally:
+        runner.kill()
+        runner.wait()
+
+
+def _state(pid: int) -> str:
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]

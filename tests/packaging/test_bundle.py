@@ -5,13 +5,19 @@ minutes); `.ci/run` runs it with the rest. Deselect with -m "not packaging"."""
 from __future__ import annotations
 
 import json
+import os
 import re
+import shutil
+import signal
 import subprocess
+import tempfile
 from pathlib import Path
 
 import pytest
 
 from engine_core.debug.dap_client import DapClient
+
+from support import wait_until, warm_pid
 
 from packaging_support import DRIVERS, bundle_size_mb, clean_env, example_workspace, wait_no_processes_from
 
@@ -83,6 +89,44 @@ def test_a_flow_tree_runs_headless(frozen_app, home, tmp_path):
     assert "✔   #3 create message with result (Messenger): success" in result.stdout
     assert "✔ #1 Main Process: success — all done" in result.stdout
     assert not wait_no_processes_from(frozen_app.parent), "no worker or forkserver left behind"
+
+
+WHERE_FLOW = """\
+import os
+
+def handler(system, this, inputs):
+    pids, pid = [], os.getpid()
+    while pid > 1:
+        with open(f"/proc/{pid}/stat") as stat:
+            pid = int(stat.read().rsplit(")", 1)[1].split()[1])
+        pids.append(pid)
+    return this.success(f"ancestors={pids}")
+"""
+
+
+def _ancestors(stdout: str) -> list[int]:
+    return [int(pid) for pid in stdout.split("ancestors=[", 1)[1].split("]", 1)[0].split(", ")]
+
+
+def test_commands_after_the_first_are_handed_to_the_warm_process(frozen_app, home, tmp_path):
+    workspace = example_workspace(tmp_path)
+    (workspace / "flows" / "Where.py").write_text(WHERE_FLOW)
+    folder = tempfile.mkdtemp(prefix="fw-")  # a short path: a socket's has at most 107 bytes
+    env = clean_env(home, FLOWDESK_WARM="1", FLOWDESK_WARM_DIR=folder)
+    command = [str(frozen_app), "run", "Where", "-w", str(workspace)]
+    try:
+        first = subprocess.run(command, env=env, cwd=home, capture_output=True, text=True, timeout=120)
+        assert first.returncode == 0, first.stdout + first.stderr
+        server = wait_until(lambda: warm_pid(Path(folder)), 60, "the frozen app's warm process",
+                            detail=lambda: "".join(p.read_text() for p in Path(folder).glob("*.log")))
+        second = subprocess.run(command, env=env, cwd=home, capture_output=True, text=True, timeout=120)
+        assert second.returncode == 0, second.stdout + second.stderr
+        assert server in _ancestors(second.stdout) and server not in _ancestors(first.stdout), second.stdout
+    finally:
+        if (pid := warm_pid(Path(folder))) is not None:
+            os.kill(pid, signal.SIGTERM)
+    assert not wait_no_processes_from(frozen_app.parent), "no warm process, worker or forkserver left behind"
+    shutil.rmtree(folder)
 
 
 def test_a_flow_may_import_any_of_the_standard_library(frozen_app, home, tmp_path):
