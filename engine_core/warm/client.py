@@ -15,7 +15,6 @@ A client that goes away is a hang-up: its command gets SIGHUP, as from a closed 
 
 from __future__ import annotations
 
-import hashlib
 import os
 import signal
 import struct
@@ -24,9 +23,11 @@ import sys
 # Commands that open the store: these pay for SQLAlchemy's import, so these go to the warm
 # process. `debug` stays in its own process (a debugger attaches to it), `ide` too.
 WARM_COMMANDS = frozenset({"run", "executions", "show", "cancel", "forms", "respond", "pause", "resume"})
-# Signals the stand-in passes on to its command. Ctrl+Z (SIGTSTP) stops the command, then the
-# stand-in; `fg` continues both (SIGCONT).
-FORWARDED_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGTSTP, signal.SIGCONT)
+# Signals the stand-in passes on to its command: every catchable one whose default ends or
+# stops a process (a Python process ignores SIGPIPE and SIGXFSZ). Ctrl+Z (SIGTSTP) stops the
+# command, then the stand-in; `fg` continues both (SIGCONT).
+FORWARDED_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGTSTP, signal.SIGCONT,
+                     signal.SIGUSR1, signal.SIGUSR2, signal.SIGALRM, signal.SIGVTALRM, signal.SIGPROF, signal.SIGXCPU)
 # Environment variables an interpreter reads once, as it starts (hash seed, locale, warnings,
 # buffering, …): a warm process started under other values would not be the same interpreter.
 _STARTUP_ENV = ("PYTHONHASHSEED", "PYTHONUNBUFFERED", "PYTHONWARNINGS", "PYTHONIOENCODING", "PYTHONUTF8",
@@ -69,24 +70,48 @@ def identity() -> str:
     folder and differs per caller), and the process's context (:func:`process_context`)."""
     key = repr((sys.executable, sys.version, sys.flags, sys.warnoptions, sys.path[1:],
                 [os.environ.get(name) for name in _STARTUP_ENV], process_context("self")))
-    return hashlib.sha256(key.encode()).hexdigest()[:16]
+    try:
+        from _sha256 import sha256  # hashlib's import (OpenSSL) costs ~7 ms of every command
+    except ImportError:  # Python 3.12 and later
+        try:
+            from _sha2 import sha256
+        except ImportError:
+            from hashlib import sha256
+    return sha256(key.encode()).hexdigest()[:16]
 
 
 def process_context(pid: str | int) -> tuple:
     """What a fork inherits and cannot change to a caller's: the control groups (a systemd scope
-    that is killed with its terminal, resource limits of a group), the namespaces (a sandbox), the
-    groups, the resource limits and the nice value. A caller whose context differs is served by
-    a warm process of its own (the socket's name) and refused by any other."""
+    that is killed with its terminal, resource limits of a group), the namespaces and root (a
+    container, a chroot), the security state (groups, capabilities, no_new_privs, seccomp, the
+    LSM label), the resource limits, the nice value, the scheduling policy, the CPUs allowed and
+    the OOM score. A caller whose context differs is served by a warm process of its own (the
+    socket's name) and refused by any other."""
     proc = f"/proc/{pid}"
     try:
         with open(f"{proc}/status") as status:
-            ids = [line for line in status if line.startswith(("Gid:", "Groups:"))]
-        with open(f"{proc}/cgroup") as cgroup, open(f"{proc}/limits") as limits, open(f"{proc}/stat") as stat:
-            parts = (cgroup.read(), limits.read(), stat.read().rsplit(")", 1)[1].split()[16])
+            state = [line for line in status if line.startswith(_STATUS_FIELDS)]
+        with open(f"{proc}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+        parts = [_read(f"{proc}/{name}") for name in ("cgroup", "limits", "oom_score_adj", "attr/current")]
         spaces = sorted((name, os.readlink(f"{proc}/ns/{name}")) for name in os.listdir(f"{proc}/ns"))
+        root = os.stat(f"{proc}/root/")
     except OSError:
         return ("unknown", pid)
-    return (*ids, *parts, *spaces)
+    # stat's fields from the state on: nice (19th), real-time priority and policy (40th, 41st)
+    return (*state, *parts, fields[16], fields[37], fields[38], *spaces, root.st_dev, root.st_ino)
+
+
+_STATUS_FIELDS = ("Gid:", "Groups:", "NoNewPrivs:", "Seccomp:", "CapInh:", "CapPrm:", "CapEff:", "CapBnd:", "CapAmb:",
+                  "Cpus_allowed:", "Mems_allowed:")
+
+
+def _read(path: str) -> str | None:
+    try:
+        with open(path) as file:
+            return file.read()
+    except OSError:  # attr/current without an LSM
+        return None
 
 
 def socket_path() -> str | None:
@@ -135,8 +160,7 @@ def _request(argv: list[str], ignored: list[int]) -> dict:
     umask = os.umask(0o022)
     os.umask(umask)
     return {
-        "argv": argv, "argv0": sys.argv[0] if sys.argv else "flowdesk", "cwd": os.getcwd(),
-        "env": dict(os.environ), "umask": umask, "path": sys.path,
+        "argv": argv, "argv0": sys.argv[0] if sys.argv else "flowdesk", "env": dict(os.environ), "umask": umask, "path": sys.path,
         # how this interpreter set up its streams (a terminal or a pipe, -u): the command's the same
         "streams": [[stream.encoding, stream.errors, getattr(stream, "line_buffering", False),
                      getattr(stream, "write_through", False), type(getattr(stream, "buffer", None)).__name__ == "FileIO"]
@@ -168,58 +192,103 @@ def run(argv: list[str]) -> int | None:
     import socket
 
     ignored = _ignored_signals()
+    stand_in = _StandIn()  # from here on, a signal is this command's, whichever process runs it
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
-        sock.connect(path)
-        socket.send_fds(sock, [b"F"], [0, 1, 2])
+        # The working directory goes as a descriptor: one may be in a folder it cannot reach by path.
+        cwd = os.open(".", os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+        try:
+            sock.connect(path)
+            socket.send_fds(sock, [b"F"], [0, 1, 2, cwd])
+        finally:
+            os.close(cwd)
         send_message(sock, _request(argv, ignored))
         answer = read_message(sock)
     except OSError:  # no warm process (no socket, or a dead one's): not an error
+        answer = None
+    if answer is None or "pid" not in answer:  # none, or refused (stale: it is ending)
         sock.close()
+        stand_in.give_back()
         return None
-    if answer is None or "pid" not in answer:
-        sock.close()
-        return None  # refused (stale: it is ending) or gone before it answered
-    return _stand_in(sock, answer["pid"], ignored)
+    return stand_in.follow(sock, answer["pid"])
 
 
-def _stand_in(sock, pid: int, ignored: list[int]) -> int:
-    """Forward signals to the command's process until the warm process says how it ended."""
+class _StandIn:
+    """This process, standing in for its command: every signal it can catch that would end or
+    stop a Python process goes to the command (which takes it as the caller would have: the
+    caller's ignored signals are the command's), and the command's end is this one's."""
 
-    def forward(signum, _frame) -> None:
+    def __init__(self):
+        self.sock = None
+        self.pending: list[int] = []
+        self.previous = {signum: signal.signal(signum, self._forward) for signum in FORWARDED_SIGNALS}
+
+    def _forward(self, signum, _frame) -> None:
+        if self.sock is None:  # before the command is there: sent once it is, or given back
+            self.pending.append(signum)
+            return
+        self._send(signum)
+        if signum == signal.SIGTSTP:
+            # The command is stopped; now this process, as the shell expects: by the default
+            # action, so that the kernel decides (it drops a stop of an orphaned group).
+            signal.signal(signal.SIGTSTP, signal.SIG_DFL)
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, [signal.SIGTSTP])
+            os.kill(os.getpid(), signal.SIGTSTP)
+            signal.signal(signal.SIGTSTP, self._forward)
+            self._send(signal.SIGCONT)  # continued (or never stopped): so is the command
+
+    def _send(self, signum: int) -> None:
         try:
-            sock.sendall(bytes([signum]))
+            self.sock.sendall(bytes([signum]))
         except OSError:
             pass
-        if signum == signal.SIGTSTP:  # the command is stopped: now this one, as the shell expects
-            os.kill(os.getpid(), signal.SIGSTOP)
 
-    for signum in FORWARDED_SIGNALS:
-        if signum not in ignored:  # what this process ignores (nohup) its command ignores too
-            signal.signal(signum, forward)
+    def give_back(self) -> None:
+        """No warm process took the command: the signals are this process's own again, and the
+        ones that came meanwhile are delivered to it."""
+        for signum, handler in self.previous.items():
+            signal.signal(signum, handler)
+        for signum in self.pending:
+            os.kill(os.getpid(), signum)
+
+    def follow(self, sock, pid: int) -> int:
+        self.sock = sock
+        for signum in self.pending:
+            self._forward(signum, None)
+        try:
+            outcome = read_message(sock)
+        except OSError:
+            outcome = None
+        finally:
+            sock.close()
+        if outcome is None:  # the warm process died under its command: end the command too
+            try:
+                os.kill(pid, signal.SIGTERM)
+            except OSError:
+                pass
+            print(f"flowdesk: the warm process running this command ended unexpectedly; the command "
+                  f"(process {pid}) was stopped. Run it again, or with FLOWDESK_WARM=0.", file=sys.stderr)
+            return 1
+        if "signal" in outcome:
+            _die_of(outcome["signal"])
+        return outcome["exit"]
+
+
+def _die_of(signum: int) -> None:
+    """End this process by ``signum``, as the command ended; without the core dump of a signal
+    that makes one (the command's process dumped its own, where the system keeps them)."""
+    if signum in (signal.SIGQUIT, signal.SIGILL, signal.SIGABRT, signal.SIGFPE, signal.SIGSEGV, signal.SIGBUS,
+                  signal.SIGSYS, signal.SIGTRAP, signal.SIGXCPU, signal.SIGXFSZ):
+        import resource
+
+        resource.setrlimit(resource.RLIMIT_CORE, (0, resource.getrlimit(resource.RLIMIT_CORE)[1]))
     try:
-        outcome = read_message(sock)
-    except OSError:
-        outcome = None
-    finally:
-        sock.close()
-    if outcome is None:  # the warm process died under its command: end the command too
-        try:
-            os.kill(pid, signal.SIGTERM)
-        except OSError:
-            pass
-        print(f"flowdesk: the warm process running this command ended unexpectedly; the command "
-              f"(process {pid}) was stopped. Run it again, or with FLOWDESK_WARM=0.", file=sys.stderr)
-        return 1
-    if "signal" in outcome:  # die of the same signal, as the command did
-        signum = outcome["signal"]
-        try:
-            signal.signal(signum, signal.SIG_DFL)
-        except (OSError, ValueError):  # SIGKILL and SIGSTOP keep theirs
-            pass
-        os.kill(os.getpid(), signum)
-        return 128 + signum
-    return outcome["exit"]
+        signal.signal(signum, signal.SIG_DFL)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, [signum])
+    except (OSError, ValueError):  # SIGKILL and SIGSTOP keep theirs
+        pass
+    os.kill(os.getpid(), signum)
+    os._exit(128 + signum)  # a signal whose default is to be ignored
 
 
 def _is_open(fd: int) -> bool:

@@ -106,6 +106,16 @@ def module_files() -> dict[str, tuple[int, int]]:
     return files
 
 
+def _signal(send, pid: int, signum: int) -> bool:
+    """``send(pid, signum)``; False if there is no such process (group) any more (the command
+    is reaped only by WarmServer._ended, so its pid cannot be another's yet)."""
+    try:
+        send(pid, signum)
+    except OSError:
+        return False
+    return True
+
+
 class _Command:
     """One command being run: the caller's connection and the forked process."""
 
@@ -131,6 +141,8 @@ class WarmServer:
         self.listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         self.listener.bind(path)
         os.chmod(path, 0o600)
+        bound = os.stat(path)
+        self.bound = (bound.st_dev, bound.st_ino)
         self.listener.listen(32)
         self.selector = selectors.DefaultSelector()
         self.selector.register(self.listener, selectors.EVENT_READ, self._accept)
@@ -171,7 +183,10 @@ class WarmServer:
             return
         self.accepting = False
         try:
-            os.unlink(self.path)
+            # Only if still ours: a folder removed and made again may hold a newer warm process's.
+            info = os.stat(self.path)
+            if (info.st_dev, info.st_ino) == self.bound:
+                os.unlink(self.path)
         except FileNotFoundError:
             pass
         self.selector.unregister(self.listener)
@@ -190,9 +205,9 @@ class WarmServer:
             peer = struct.unpack("3i", conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, 12))
             if peer[1] != os.getuid() or wire.process_context(peer[0]) != self.context:
                 raise PermissionError("a caller of another user or context")  # it runs the command itself
-            _, fds, _, _ = socket.recv_fds(conn, 1, 3)
+            _, fds, _, _ = socket.recv_fds(conn, 1, 4)  # stdin, stdout, stderr, working directory
             request = wire.read_message(conn, deadline)
-            if request is None or len(fds) != 3:
+            if request is None or len(fds) != 4:
                 raise ConnectionError("an incomplete request")
             if self._stale():
                 wire.send_message(conn, {"refused": "stale"})
@@ -226,11 +241,18 @@ class WarmServer:
                 os._exit(1)  # become_command ends the process; nothing may return into this loop
         signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
         try:
+            os.setpgid(pid, pid)  # as the child does itself: a signal for the group finds it either way
+        except OSError:
+            pass
+        command = None
+        try:
             command = _Command(conn, pid)
             wire.send_message(conn, {"pid": pid})
         except BaseException:  # its caller cannot stand in for it: it must not run unseen
             os.kill(pid, signal.SIGKILL)
             os.waitpid(pid, 0)
+            if command is not None:
+                os.close(command.pidfd)
             raise
         return command
 
@@ -247,23 +269,23 @@ class WarmServer:
         return False
 
     def _from_caller(self, command: _Command) -> None:
-        """A signal to forward, or the caller gone: a hang-up for its command."""
+        """A signal to forward to the command's process group (as a terminal signals a job), or
+        the caller gone. The caller catches every signal that would end it, so gone means killed
+        (SIGKILL) or crashed: its command ends as a command running on its own would have with it."""
         try:
             data = command.conn.recv(64)
         except OSError:
             data = b""
-        if data:
-            signals = [signum for signum in data if signum in wire.FORWARDED_SIGNALS]
-        else:
-            signals = [signal.SIGHUP]
+        if not data:
             self.selector.unregister(command.conn)
             command.conn.close()
             command.conn = None
-        for signum in signals:
-            try:
-                os.kill(command.pid, signum)
-            except OSError:  # ended already (reaped only by _ended, so the pid is still its own)
-                pass
+            _signal(os.kill, command.pid, signal.SIGKILL)
+            return
+        for signum in data:
+            if signum in wire.FORWARDED_SIGNALS:
+                if not _signal(os.killpg, command.pid, signum):
+                    _signal(os.kill, command.pid, signum)
 
     def _ended(self, command: _Command) -> None:
         _, status = os.waitpid(command.pid, 0)
@@ -307,6 +329,8 @@ def become_command(request: dict, fds: list[int]) -> None:
         reset_signals(request["ignored"])  # still blocked (see WarmServer._fork): none ran our handlers
         os.setpgid(0, 0)  # a group of its own (killing it never reaches the warm process), in a session with no terminal
         _take_streams(request, fds)
+        os.fchdir(fds[3])  # the caller's working directory, by descriptor (it may not be reachable by path)
+        os.close(fds[3])
         os.environ.clear()
         os.environ.update(request["env"])
         time.tzset()  # TZ
@@ -331,12 +355,8 @@ def become_command(request: dict, fds: list[int]) -> None:
 
 
 def _run_cli(request: dict) -> int:
-    try:
-        os.chdir(request["cwd"])
-    except OSError as exc:
-        print(f"flowdesk: cannot enter the working directory {request['cwd']}: {exc.strerror}", file=sys.stderr)
-        return 2
     from engine_core import cli
+
 
     if cli.requested_command(request["argv"]) == "run":
         from engine_core.runtime import pool
@@ -370,7 +390,7 @@ def _take_streams(request: dict, fds: list[int]) -> None:
     caller's interpreter made its own (encoding, errors, buffering, unbuffered with -u). New
     objects: the warm process's were made for its log file, and their buffers know it as
     seekable. Those are kept referenced, or collecting them would close 0-2 under the new ones."""
-    for target, fd in enumerate(fds):
+    for target, fd in enumerate(fds[:3]):
         os.dup2(fd, target)
         os.close(fd)
     _WARM_PROCESS_STREAMS.extend((sys.stdin, sys.stdout, sys.stderr))

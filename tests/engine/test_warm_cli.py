@@ -365,12 +365,20 @@ def test_a_bad_request_or_signal_byte_harms_no_other_command(warm_env, workspace
     with socket.socket(socket.AF_UNIX) as caller:
         caller.connect(path)
         request = wire_request(["run", "Sleeper", "-w", str(workspace)], warm_env)
-        socket.send_fds(caller, [b"F"], [0, 1, 2])
-        warm.send_message(caller, request)
+        send_with_stdio(caller, request)
         assert "pid" in warm.read_message(caller)
         caller.sendall(bytes([200, signal.SIGKILL, 0]))
         assert warm.read_message(caller) == {"exit": 0}
     assert process_alive(server)
+
+
+def send_with_stdio(sock, request) -> None:
+    cwd = os.open(".", os.O_PATH)
+    try:
+        socket.send_fds(sock, [b"F"], [0, 1, 2, cwd])
+    finally:
+        os.close(cwd)
+    warm.send_message(sock, request)
 
 
 def wire_request(argv, env) -> dict:
@@ -406,3 +414,87 @@ def test_ctrl_z_stops_the_command_and_fg_continues_it(warm_env, workspace, tmp_p
 
 def _state(pid: int) -> str:
     return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+
+
+# A caller as the launcher's client is, but for a nice value of its own (or not): it prints
+# what the warm process answers.
+CALLER = """
+import os, socket, sys
+sys.path[:0] = {path!r}
+from engine_core.warm import client as warm
+if {nice}:
+    os.nice({nice})
+request = warm._request({argv!r}, [])
+request["streams"] = [["utf-8", "strict", False, False, False]] * 3
+with socket.socket(socket.AF_UNIX) as sock:
+    sock.connect({sock!r})
+    cwd = os.open(".", os.O_PATH)
+    try:
+        socket.send_fds(sock, [b"F"], [0, 1, 2, cwd])
+        warm.send_message(sock, request)
+        answer = warm.read_message(sock)
+    except OSError:  # refused: the connection closed under the request
+        answer = None
+    print("ANSWER", "pid" in answer if answer else None, warm.read_message(sock) if answer else None, flush=True)
+"""
+
+
+def test_a_caller_of_another_context_is_refused(warm_env, workspace):
+    started_warm(warm_env, workspace)
+    path = str(next(Path(warm_env["FLOWDESK_WARM_DIR"]).glob("*.sock")))
+    argv = ["executions", "-w", str(workspace), "--limit", "1"]
+    for nice, answer in ((0, "ANSWER True {'exit': 0}"), (1, "ANSWER None None")):
+        code = CALLER.format(path=sys.path, nice=nice, argv=argv, sock=path)
+        result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=warm_env, timeout=60)
+        assert answer in result.stdout, result.stdout + result.stderr
+
+
+def test_ctrl_z_then_killing_the_caller_leaves_nothing_stopped(warm_env, workspace, tmp_path):
+    server = started_warm(warm_env, workspace)
+    workspace.write_flow("Looper", LOOPER)
+    pidfile = tmp_path / "looper.pid"
+    runner = subprocess.Popen([str(FLOWDESK), "run", "Looper", "-w", str(workspace), "-i", f'pidfile="{pidfile}"'],
+                              stdout=subprocess.DEVNULL, env=warm_env)
+    try:
+        looper = wait_until(lambda: pidfile.exists() and pidfile.read_text() and int(pidfile.read_text()), 30, "the looper")
+        command = _ancestors_of(looper)[1]
+        assert _ancestors_of(command)[0] == server
+        runner.send_signal(signal.SIGTSTP)
+        wait_until(lambda: _state(command) == "T", 10, "the command stopped")
+        runner.send_signal(signal.SIGKILL)  # `kill -9 %1`
+        runner.wait(timeout=10)
+    finally:
+        runner.kill()
+        runner.wait()
+    wait_until(lambda: not process_alive(command), 10, "the stopped command gone with its caller")
+    wait_until(lambda: not process_alive(looper), 10, "its flow gone")
+
+
+def test_a_caller_that_ignores_ctrl_c_still_cancels_on_sigint(warm_env, workspace, tmp_path):
+    # `flowdesk run` takes SIGINT over whatever it inherited (a background job's SIG_IGN), on its
+    # own and warm alike.
+    started_warm(warm_env, workspace)
+    workspace.write_flow("Looper", LOOPER)
+    pidfile = tmp_path / "looper.pid"
+    runner = subprocess.Popen([str(FLOWDESK), "run", "Looper", "-w", str(workspace), "-i", f'pidfile="{pidfile}"'],
+                              stdout=subprocess.PIPE, text=True, env=warm_env,
+                              preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
+    try:
+        wait_until(lambda: pidfile.exists() and pidfile.read_text(), 30, "the looper")
+        runner.send_signal(signal.SIGINT)
+        assert runner.wait(timeout=20) == 1
+        assert "cancelled: interrupted (Ctrl+C)" in runner.stdout.read()
+    finally:
+        runner.kill()
+        runner.wait()
+
+
+def test_an_old_warm_process_leaves_a_newer_ones_socket_alone(warm_env, workspace):
+    folder = Path(warm_env["FLOWDESK_WARM_DIR"])
+    old = started_warm(warm_env, workspace)
+    shutil.rmtree(folder)  # as /run/user/UID goes at a logout, while the old one runs on
+    new = started_warm(warm_env, workspace)  # the folder is made again; a second warm process in it
+    assert new != old and process_alive(old)
+    os.kill(old, signal.SIGTERM)
+    wait_until(lambda: not process_alive(old), 10, "the old warm process ending")
+    assert new in ancestors(flowdesk(warm_env, "run", "Where", "-w", str(workspace)).stdout)
