@@ -394,8 +394,11 @@ def test_ctrl_z_stops_the_command_and_fg_continues_it(warm_env, workspace, tmp_p
     server = started_warm(warm_env, workspace)
     workspace.write_flow("Looper", LOOPER)
     pidfile = tmp_path / "looper.pid"
+    # A job of its own, as a shell makes one: its group's parent (this test) is in the session,
+    # so the kernel honours its stop (it drops one for an orphaned group, as the test runner's
+    # own group may be).
     runner = subprocess.Popen([str(FLOWDESK), "run", "Looper", "-w", str(workspace), "-i", f'pidfile="{pidfile}"'],
-                              stdout=subprocess.PIPE, text=True, env=warm_env)
+                              stdout=subprocess.PIPE, text=True, env=warm_env, process_group=0)
     try:
         looper = wait_until(lambda: pidfile.exists() and pidfile.read_text() and int(pidfile.read_text()), 30, "the looper")
         command = _ancestors_of(looper)[1]
@@ -454,7 +457,7 @@ def test_ctrl_z_then_killing_the_caller_leaves_nothing_stopped(warm_env, workspa
     workspace.write_flow("Looper", LOOPER)
     pidfile = tmp_path / "looper.pid"
     runner = subprocess.Popen([str(FLOWDESK), "run", "Looper", "-w", str(workspace), "-i", f'pidfile="{pidfile}"'],
-                              stdout=subprocess.DEVNULL, env=warm_env)
+                              stdout=subprocess.DEVNULL, env=warm_env, process_group=0)  # a job: see above
     try:
         looper = wait_until(lambda: pidfile.exists() and pidfile.read_text() and int(pidfile.read_text()), 30, "the looper")
         command = _ancestors_of(looper)[1]

@@ -50,7 +50,10 @@ def bare(tmp_path) -> dict:
             "XDG_CONFIG_HOME": str(home / ".config"), "XDG_DATA_HOME": str(home / ".local/share"),
             "FLOWDESK_EXAMPLES": str(home / "flowdesk-examples"),
             # the machine's pip.conf (an index, find-links) is not the user's: none is used
-            "PIP_CONFIG_FILE": os.devnull, "_MARKS": str(marks)}
+            "PIP_CONFIG_FILE": os.devnull, "_MARKS": str(marks),
+            # each command in a process of its own: a warm process (engine_core/warm) left behind
+            # would outlive the test; the frozen app's has its own test in test_bundle.py
+            "FLOWDESK_WARM": "0"}
 
 
 def run_bare(app: Path, env: dict, *args, trace: Path | None = None, timeout: float = 180):
