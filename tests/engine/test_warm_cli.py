@@ -16,6 +16,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -85,6 +86,22 @@ def warm_env(workspace):
 
 def flowdesk(env, *args, cwd=None, timeout=60) -> subprocess.CompletedProcess:
     return subprocess.run([str(FLOWDESK), *args], capture_output=True, text=True, env=env, cwd=cwd, timeout=timeout)
+
+
+@contextmanager
+def looping(env, workspace, tmp_path, *options: str, **popen):
+    """`flowdesk run Looper` (a flow that loops until it is stopped) in a process of its own.
+    Yields (that process, the command's process, the flow's process) once the flow runs."""
+    workspace.write_flow("Looper", LOOPER)
+    pidfile = tmp_path / "looper.pid"
+    runner = subprocess.Popen([str(FLOWDESK), "run", "Looper", "-w", str(workspace), "-i", f'pidfile="{pidfile}"',
+                               *options], env=env, **popen)
+    try:
+        looper = wait_until(lambda: pidfile.exists() and pidfile.read_text() and int(pidfile.read_text()), 30, "the looper")
+        yield runner, _ancestors_of(looper)[1], looper
+    finally:
+        runner.kill()
+        runner.wait()
 
 
 def started_warm(env, workspace) -> int:
@@ -190,40 +207,23 @@ def test_the_umask_and_a_relative_workspace_are_the_callers(warm_env, workspace)
 
 def test_ctrl_c_reaches_the_command_and_cancels_its_tree(warm_env, workspace, tmp_path):
     server = started_warm(warm_env, workspace)
-    workspace.write_flow("Looper", LOOPER)
-    pidfile = tmp_path / "looper.pid"
-    runner = subprocess.Popen([str(FLOWDESK), "run", "Looper", "-w", str(workspace), "-i", f'pidfile="{pidfile}"'],
-                              stdout=subprocess.PIPE, text=True, env=warm_env)
-    try:
+    with looping(warm_env, workspace, tmp_path, stdout=subprocess.PIPE, text=True) as (runner, command, looper):
         assert runner.stdout.readline().strip().endswith("Looper: running")
-        looper = wait_until(lambda: pidfile.exists() and pidfile.read_text() and int(pidfile.read_text()), 30, "the looper")
-        assert server in _ancestors_of(looper)
+        assert _ancestors_of(command)[0] == server
         runner.send_signal(signal.SIGINT)
         assert runner.wait(timeout=20) == 1
         assert "cancelled: interrupted (Ctrl+C)" in runner.stdout.read()
-    finally:
-        runner.kill()
-        runner.wait()
     wait_until(lambda: not process_alive(looper), 10, "the looping flow gone")
 
 
 def test_a_killed_caller_takes_its_command_with_it(warm_env, workspace, tmp_path):
     server = started_warm(warm_env, workspace)
-    workspace.write_flow("Looper", LOOPER)
-    pidfile = tmp_path / "looper.pid"
-    runner = subprocess.Popen([str(FLOWDESK), "run", "Looper", "-w", str(workspace), "-i", f'pidfile="{pidfile}"'],
-                              stdout=subprocess.DEVNULL, env=warm_env)
-    try:
-        looper = wait_until(lambda: pidfile.exists() and pidfile.read_text() and int(pidfile.read_text()), 30, "the looper")
-        command = [pid for pid in children_of(server)]
-        assert len(command) == 1
+    with looping(warm_env, workspace, tmp_path, stdout=subprocess.DEVNULL) as (runner, command, looper):
+        assert children_of(server) == [command]
         runner.send_signal(signal.SIGKILL)
         runner.wait(timeout=10)
-    finally:
-        runner.kill()
-        runner.wait()
-    # As a terminal closed under `flowdesk run`: its process ends, and its flow with it (lifeline).
-    wait_until(lambda: not process_alive(command[0]), 10, "the command's process gone")
+    # As when a command running on its own is killed: its process ends, and its flow with it (lifeline).
+    wait_until(lambda: not process_alive(command), 10, "the command's process gone")
     wait_until(lambda: not process_alive(looper), 10, "the flow's process gone")
     assert process_alive(server)
 
@@ -309,39 +309,21 @@ def test_signals_the_caller_ignores_are_ignored_by_its_command(warm_env, workspa
     status = dict(line.split(":\t", 1) for line in Path(f"/proc/{server}/status").read_text().splitlines())
     hup, term = 1 << (signal.SIGHUP - 1), 1 << (signal.SIGTERM - 1)
     assert int(status["SigBlk"], 16) == 0 and not int(status["SigIgn"], 16) & (hup | term), status
-    workspace.write_flow("Looper", LOOPER)
-    pidfile = tmp_path / "looper.pid"
-    runner = subprocess.Popen([str(FLOWDESK), "run", "Looper", "-w", str(workspace), "-i", f'pidfile="{pidfile}"',
-                               "--timeout", "3"], stdout=subprocess.PIPE, text=True, env=warm_env,
-                              preexec_fn=lambda: signal.signal(signal.SIGHUP, signal.SIG_IGN))
-    try:
-        looper = wait_until(lambda: pidfile.exists() and pidfile.read_text() and int(pidfile.read_text()), 30, "the looper")
-        command = _ancestors_of(looper)[1]
+    nohup = dict(stdout=subprocess.PIPE, text=True, preexec_fn=lambda: signal.signal(signal.SIGHUP, signal.SIG_IGN))
+    with looping(warm_env, workspace, tmp_path, "--timeout", "3", **nohup) as (runner, command, _):
         assert _ancestors_of(command)[0] == server
         runner.send_signal(signal.SIGHUP)
         os.kill(command, signal.SIGHUP)
         assert runner.wait(timeout=30) == 1  # ended by its --timeout, not by the hang-up
         assert "cancelled: timeout after 3 s" in runner.stdout.read()
-    finally:
-        runner.kill()
-        runner.wait()
 
 
 def test_a_command_killed_by_a_signal_ends_its_caller_by_it(warm_env, workspace, tmp_path):
     server = started_warm(warm_env, workspace)
-    workspace.write_flow("Looper", LOOPER)
-    pidfile = tmp_path / "looper.pid"
-    runner = subprocess.Popen([str(FLOWDESK), "run", "Looper", "-w", str(workspace), "-i", f'pidfile="{pidfile}"'],
-                              stdout=subprocess.DEVNULL, env=warm_env)
-    try:
-        looper = wait_until(lambda: pidfile.exists() and pidfile.read_text() and int(pidfile.read_text()), 30, "the looper")
-        command = _ancestors_of(looper)[1]
+    with looping(warm_env, workspace, tmp_path, stdout=subprocess.DEVNULL) as (runner, command, looper):
         assert _ancestors_of(command)[0] == server
         os.kill(command, signal.SIGKILL)  # as the kernel's OOM killer would
         assert runner.wait(timeout=30) == -signal.SIGKILL
-    finally:
-        runner.kill()
-        runner.wait()
     wait_until(lambda: not process_alive(looper), 10, "the flow's process gone")
 
 
@@ -392,16 +374,11 @@ def wire_request(argv, env) -> dict:
 
 def test_ctrl_z_stops_the_command_and_fg_continues_it(warm_env, workspace, tmp_path):
     server = started_warm(warm_env, workspace)
-    workspace.write_flow("Looper", LOOPER)
-    pidfile = tmp_path / "looper.pid"
     # A job of its own, as a shell makes one: its group's parent (this test) is in the session,
     # so the kernel honours its stop (it drops one for an orphaned group, as the test runner's
     # own group may be).
-    runner = subprocess.Popen([str(FLOWDESK), "run", "Looper", "-w", str(workspace), "-i", f'pidfile="{pidfile}"'],
-                              stdout=subprocess.PIPE, text=True, env=warm_env, process_group=0)
-    try:
-        looper = wait_until(lambda: pidfile.exists() and pidfile.read_text() and int(pidfile.read_text()), 30, "the looper")
-        command = _ancestors_of(looper)[1]
+    job = dict(stdout=subprocess.PIPE, text=True, process_group=0)
+    with looping(warm_env, workspace, tmp_path, **job) as (runner, command, _):
         assert _ancestors_of(command)[0] == server
         runner.send_signal(signal.SIGTSTP)  # what the terminal sends the foreground job at Ctrl+Z
         wait_until(lambda: _state(command) == "T" and _state(runner.pid) == "T", 10, "the command and its caller stopped")
@@ -410,9 +387,6 @@ def test_ctrl_z_stops_the_command_and_fg_continues_it(warm_env, workspace, tmp_p
         runner.send_signal(signal.SIGINT)
         assert runner.wait(timeout=20) == 1
         assert "cancelled: interrupted (Ctrl+C)" in runner.stdout.read()
-    finally:
-        runner.kill()
-        runner.wait()
 
 
 def _state(pid: int) -> str:
@@ -454,21 +428,13 @@ def test_a_caller_of_another_context_is_refused(warm_env, workspace):
 
 def test_ctrl_z_then_killing_the_caller_leaves_nothing_stopped(warm_env, workspace, tmp_path):
     server = started_warm(warm_env, workspace)
-    workspace.write_flow("Looper", LOOPER)
-    pidfile = tmp_path / "looper.pid"
-    runner = subprocess.Popen([str(FLOWDESK), "run", "Looper", "-w", str(workspace), "-i", f'pidfile="{pidfile}"'],
-                              stdout=subprocess.DEVNULL, env=warm_env, process_group=0)  # a job: see above
-    try:
-        looper = wait_until(lambda: pidfile.exists() and pidfile.read_text() and int(pidfile.read_text()), 30, "the looper")
-        command = _ancestors_of(looper)[1]
+    job = dict(stdout=subprocess.DEVNULL, process_group=0)  # a job: see the test above
+    with looping(warm_env, workspace, tmp_path, **job) as (runner, command, looper):
         assert _ancestors_of(command)[0] == server
         runner.send_signal(signal.SIGTSTP)
         wait_until(lambda: _state(command) == "T", 10, "the command stopped")
         runner.send_signal(signal.SIGKILL)  # `kill -9 %1`
         runner.wait(timeout=10)
-    finally:
-        runner.kill()
-        runner.wait()
     wait_until(lambda: not process_alive(command), 10, "the stopped command gone with its caller")
     wait_until(lambda: not process_alive(looper), 10, "its flow gone")
 
@@ -476,20 +442,13 @@ def test_ctrl_z_then_killing_the_caller_leaves_nothing_stopped(warm_env, workspa
 def test_a_caller_that_ignores_ctrl_c_still_cancels_on_sigint(warm_env, workspace, tmp_path):
     # `flowdesk run` takes SIGINT over whatever it inherited (a background job's SIG_IGN), on its
     # own and warm alike.
-    started_warm(warm_env, workspace)
-    workspace.write_flow("Looper", LOOPER)
-    pidfile = tmp_path / "looper.pid"
-    runner = subprocess.Popen([str(FLOWDESK), "run", "Looper", "-w", str(workspace), "-i", f'pidfile="{pidfile}"'],
-                              stdout=subprocess.PIPE, text=True, env=warm_env,
-                              preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
-    try:
-        wait_until(lambda: pidfile.exists() and pidfile.read_text(), 30, "the looper")
+    server = started_warm(warm_env, workspace)
+    ignoring = dict(stdout=subprocess.PIPE, text=True, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
+    with looping(warm_env, workspace, tmp_path, **ignoring) as (runner, command, _):
+        assert _ancestors_of(command)[0] == server
         runner.send_signal(signal.SIGINT)
         assert runner.wait(timeout=20) == 1
         assert "cancelled: interrupted (Ctrl+C)" in runner.stdout.read()
-    finally:
-        runner.kill()
-        runner.wait()
 
 
 def test_an_old_warm_process_leaves_a_newer_ones_socket_alone(warm_env, workspace):
