@@ -107,6 +107,7 @@ def warm_cli_run(program: Path, home: Path, workspace: Path) -> tuple[float, flo
     finally:
         if (pid := warm_pid(folder)) is not None:
             os.kill(pid, signal.SIGTERM)
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def python_and_sqlalchemy(home: Path) -> float:
