@@ -31,6 +31,8 @@ import sys
 import threading
 import time
 
+from ..process_group import signal_group
+
 log = logging.getLogger("flowdesk.cluster")
 
 Key = tuple
@@ -123,7 +125,7 @@ class FlowProcess:
 
     def kill(self) -> None:
         """SIGKILL to the process group (what the flow started dies with it), then reap."""
-        _kill_group(self.pid)
+        signal_group(self.pid, signal.SIGKILL)
         self.reap(timeout=5.0)
 
     def reap(self, timeout: float | None = None) -> bool:
@@ -145,16 +147,6 @@ class FlowProcess:
 def _flow_args(key: Key) -> list[str]:
     site, memory_limit_mb, max_runs = key[:3]  # the workspace changes no setting of the process
     return [str(memory_limit_mb or 0), str(max_runs), site or ""]
-
-
-def _kill_group(pid: int) -> None:
-    """SIGKILL to the process group ``pid`` leads (it exists once the flow ran setsid), and to
-    the process itself in case it had not got that far."""
-    for kill in (os.killpg, os.kill):
-        try:
-            kill(pid, signal.SIGKILL)
-        except OSError:
-            pass
 
 
 def _pidfd(pid: int) -> int | None:
@@ -273,7 +265,7 @@ class Zygote:
 
 
 def _discard(child: Forked, pidfd: int | None) -> None:
-    _kill_group(child.pid)
+    signal_group(child.pid, signal.SIGKILL)
     if pidfd is not None:
         os.close(pidfd)
 

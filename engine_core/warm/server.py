@@ -19,6 +19,7 @@ import sys
 import time
 import traceback
 
+from ..process_group import signal_group
 from . import client as wire
 
 DEFAULT_IDLE_S = 20 * 60
@@ -104,16 +105,6 @@ def module_files() -> dict[str, tuple[int, int]]:
                 continue
             files[name] = (info.st_mtime_ns, info.st_size)
     return files
-
-
-def _signal(send, pid: int, signum: int) -> bool:
-    """``send(pid, signum)``; False if there is no such process (group) any more (the command
-    is reaped only by WarmServer._ended, so its pid cannot be another's yet)."""
-    try:
-        send(pid, signum)
-    except OSError:
-        return False
-    return True
 
 
 class _Command:
@@ -280,12 +271,14 @@ class WarmServer:
             self.selector.unregister(command.conn)
             command.conn.close()
             command.conn = None
-            _signal(os.kill, command.pid, signal.SIGKILL)
+            try:
+                os.kill(command.pid, signal.SIGKILL)  # the command's process alone, as `kill -9` of it on its own
+            except OSError:  # ended already (reaped only by _ended, so the pid is still its own)
+                pass
             return
         for signum in data:
             if signum in wire.FORWARDED_SIGNALS:
-                if not _signal(os.killpg, command.pid, signum):
-                    _signal(os.kill, command.pid, signum)
+                signal_group(command.pid, signum)
 
     def _ended(self, command: _Command) -> None:
         _, status = os.waitpid(command.pid, 0)

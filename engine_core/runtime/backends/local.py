@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ... import packages, protocol
+from ...process_group import signal_group
 from ..pool import WORKER_NAME, Worker, _worker_entry, describe_exit, mp_context
 from . import Exit
 
@@ -88,12 +89,7 @@ class LocalBackend:
     def kill(self, worker: Worker) -> None:
         """Kill the worker and everything its flow started (its process group)."""
         if not worker.dead and worker.pid:
-            for kill in (os.killpg, os.kill):
-                try:
-                    kill(worker.pid, signal.SIGKILL)
-                    break
-                except (ProcessLookupError, PermissionError, OSError):
-                    continue
+            signal_group(worker.pid, signal.SIGKILL)
         self.forget(worker)
 
     def exited(self, worker: Worker) -> Exit:
