@@ -164,12 +164,17 @@ def end_process(code: int) -> NoReturn:
     import os
 
     atexit._run_exitfuncs()
+    flush_output()
+    os._exit(code)
+
+
+def flush_output() -> None:
+    """Flush stdout and stderr, whatever became of them."""
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.flush()
         except Exception:  # a closed pipe (| head), a closed stream (None): nothing more can be said
             pass
-    os._exit(code)
 
 
 def _store(args):

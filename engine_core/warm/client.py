@@ -5,13 +5,16 @@ Imported on every ``flowdesk`` command before anything else: the standard librar
 modules only (``socket`` and ``json`` are imported when a warm process is there to talk to).
 
 The exchange on the Unix socket, all messages length-prefixed JSON:
-- the client sends its request (argv, environment, working directory, umask, ``sys.path``,
-  its streams' encodings), with its stdin, stdout and stderr attached (SCM_RIGHTS);
-- the warm process answers ``{"pid": N}`` (the command's process) or ``{"refused": why}``;
-- the client sends one byte per signal it gets (SIGINT, SIGTERM, SIGHUP, SIGQUIT), forwarded
-  to the command's process;
+- the client sends its request (argv, environment, umask, ``sys.path``, its streams'
+  encodings and buffering, its ignored signals and signal mask), with its stdin, stdout,
+  stderr and working directory attached as descriptors (SCM_RIGHTS);
+- the warm process answers ``{"pid": N}`` (the command's process) or ``{"refused": why}``; a
+  caller of another user or context, or a bad request, is answered by the connection closing;
+- the client sends one byte per signal it gets (:data:`FORWARDED_SIGNALS`), forwarded to the
+  command's process group;
 - the warm process sends ``{"exit": code}`` or ``{"signal": n}`` when it has reaped it.
-A client that goes away is a hang-up: its command gets SIGHUP, as from a closed terminal."""
+The client catches every signal that would end it, so a client that goes away was killed
+(SIGKILL) or crashed: its command is killed too, as it would have been in the same process."""
 
 from __future__ import annotations
 

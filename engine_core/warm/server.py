@@ -338,7 +338,9 @@ def become_command(request: dict, fds: list[int]) -> None:
             print(exc.code, file=sys.stderr)
     except KeyboardInterrupt:  # as Python ends on an uncaught Ctrl+C: the traceback, then SIGINT
         traceback.print_exc()
-        _flush()
+        from engine_core.cli import flush_output
+
+        flush_output()
         signal.signal(signal.SIGINT, signal.SIG_DFL)
         os.kill(os.getpid(), signal.SIGINT)
     except BaseException:
@@ -349,7 +351,6 @@ def become_command(request: dict, fds: list[int]) -> None:
 
 def _run_cli(request: dict) -> int:
     from engine_core import cli
-
 
     if cli.requested_command(request["argv"]) == "run":
         from engine_core.runtime import pool
@@ -368,14 +369,6 @@ def _end(code: int) -> None:
         end_process(code)
     finally:
         os._exit(code)
-
-
-def _flush() -> None:
-    for stream in (sys.stdout, sys.stderr):
-        try:
-            stream.flush()
-        except Exception:
-            pass
 
 
 def _take_streams(request: dict, fds: list[int]) -> None:
