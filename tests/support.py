@@ -48,6 +48,52 @@ def wait_until(predicate: Callable[[], Any], timeout: float = WAIT_S, what: str 
         time.sleep(interval)
 
 
+def parent_of(pid: int) -> int:
+    """Process ``pid``'s parent, from the field after its state in /proc/PID/stat (OSError if
+    it is gone)."""
+    with open(f"/proc/{pid}/stat") as stat:
+        return int(stat.read().rsplit(")", 1)[1].split()[1])
+
+
+def ancestors_of(pid: int) -> list[int]:
+    """Process ``pid``'s parent, its parent's parent, … up to init."""
+    pids = []
+    while pid > 1:
+        pid = parent_of(pid)
+        pids.append(pid)
+    return pids
+
+
+# A flow that reports where it ran: its process's ancestors (a warm command process is one when
+# the command was handed to it), an environment variable, its working directory and umask.
+WHERE_FLOW = """
+import os
+
+def _ancestors():
+    pids, pid = [], os.getpid()
+    while pid > 1:
+        with open(f"/proc/{pid}/stat") as stat:
+            pid = int(stat.read().rsplit(")", 1)[1].split()[1])
+        pids.append(pid)
+    return pids
+
+def handler(system, this, inputs):
+    umask = os.umask(0o022)
+    os.umask(umask)
+    this.log(f"ancestors={_ancestors()}")
+    this.log(f"FOO={os.environ.get('FOO')} cwd={os.getcwd()} umask={umask:o}")
+    if inputs.get('fail'):
+        raise ValueError('asked to fail')
+    return this.success('done')
+"""
+
+
+def ancestors(stdout: str) -> list[int]:
+    """The ancestors :data:`WHERE_FLOW` logged, from a ``flowdesk run``'s output."""
+    line = next(line for line in stdout.splitlines() if "ancestors=" in line)
+    return [int(pid) for pid in line.split("ancestors=[", 1)[1].rstrip("]").split(", ")]
+
+
 def warm_pid(folder: Path) -> int | None:
     """The pid of the warm process (engine_core/warm) with its socket in ``folder``
     (FLOWDESK_WARM_DIR), once it accepts commands."""

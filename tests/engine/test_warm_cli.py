@@ -22,33 +22,10 @@ from pathlib import Path
 import pytest
 
 from engine_core.warm import client as warm
-from support import process_alive, wait_until, warm_pid
+from support import WHERE_FLOW, ancestors, ancestors_of, parent_of, process_alive, wait_until, warm_pid
 
 FLOWDESK = Path(sys.executable).with_name("flowdesk")
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="the warm process is Linux only")
-
-# A flow that reports where it ran: its process's ancestors (the warm process is one when the
-# command was handed to it), an environment variable, its working directory and umask.
-WHERE = """
-import os
-
-def _ancestors():
-    pids, pid = [], os.getpid()
-    while pid > 1:
-        with open(f"/proc/{pid}/stat") as stat:
-            pid = int(stat.read().rsplit(")", 1)[1].split()[1])
-        pids.append(pid)
-    return pids
-
-def handler(system, this, inputs):
-    umask = os.umask(0o022)
-    os.umask(umask)
-    this.log(f"ancestors={_ancestors()}")
-    this.log(f"FOO={os.environ.get('FOO')} cwd={os.getcwd()} umask={umask:o}")
-    if inputs.get('fail'):
-        raise ValueError('asked to fail')
-    return this.success('done')
-"""
 
 LOOPER = """
 import os, time
@@ -67,7 +44,7 @@ def warm_env(workspace):
     (a short path: a Unix socket's path has at most 107 bytes)."""
     folder = tempfile.mkdtemp(prefix="fw-")
     env = dict(os.environ, FLOWDESK_WARM="1", FLOWDESK_WARM_DIR=folder)
-    workspace.write_flow("Where", WHERE)
+    workspace.write_flow("Where", WHERE_FLOW)
     yield env
     # A command that starts a warm process makes its log first: wait for that process's pid.
     for log in Path(folder).glob("*.log"):
@@ -98,7 +75,7 @@ def looping(env, workspace, tmp_path, *options: str, **popen):
                                *options], env=env, **popen)
     try:
         looper = wait_until(lambda: pidfile.exists() and pidfile.read_text() and int(pidfile.read_text()), 30, "the looper")
-        yield runner, _ancestors_of(looper)[1], looper
+        yield runner, ancestors_of(looper)[1], looper
     finally:
         runner.kill()
         runner.wait()
@@ -110,11 +87,6 @@ def started_warm(env, workspace) -> int:
     assert first.returncode == 0, first.stderr
     assert "ancestors=" in first.stdout
     return wait_until(lambda: warm_pid(env["FLOWDESK_WARM_DIR"]), 30, "the warm process accepting commands")
-
-
-def ancestors(stdout: str) -> list[int]:
-    line = next(line for line in stdout.splitlines() if "ancestors=" in line)
-    return [int(pid) for pid in line.split("ancestors=[", 1)[1].rstrip("]").split(", ")]
 
 
 def forks_of(server: int) -> list[int]:
@@ -136,11 +108,10 @@ def children_of(pid: int) -> list[int]:
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             try:
-                stat = (entry / "stat").read_text()
-            except OSError:
+                if parent_of(int(entry.name)) == pid and process_alive(int(entry.name)):
+                    found.append(int(entry.name))
+            except OSError:  # ended meanwhile
                 continue
-            if int(stat.rsplit(")", 1)[1].split()[1]) == pid and process_alive(int(entry.name)):
-                found.append(int(entry.name))
     return found
 
 
@@ -209,7 +180,7 @@ def test_ctrl_c_reaches_the_command_and_cancels_its_tree(warm_env, workspace, tm
     server = started_warm(warm_env, workspace)
     with looping(warm_env, workspace, tmp_path, stdout=subprocess.PIPE, text=True) as (runner, command, looper):
         assert runner.stdout.readline().strip().endswith("Looper: running")
-        assert _ancestors_of(command)[0] == server
+        assert ancestors_of(command)[0] == server
         runner.send_signal(signal.SIGINT)
         assert runner.wait(timeout=20) == 1
         assert "cancelled: interrupted (Ctrl+C)" in runner.stdout.read()
@@ -276,13 +247,7 @@ def test_warm_off_runs_every_command_on_its_own(warm_env, workspace):
     assert not list(Path(env["FLOWDESK_WARM_DIR"]).iterdir())
 
 
-def _ancestors_of(pid: int) -> list[int]:
-    pids = []
-    while pid > 1:
-        with open(f"/proc/{pid}/stat") as stat:
-            pid = int(stat.read().rsplit(")", 1)[1].split()[1])
-        pids.append(pid)
-    return pids
+
 
 
 def test_a_caller_without_stdin_runs_its_command_on_its_own(warm_env, workspace):
@@ -311,7 +276,7 @@ def test_signals_the_caller_ignores_are_ignored_by_its_command(warm_env, workspa
     assert int(status["SigBlk"], 16) == 0 and not int(status["SigIgn"], 16) & (hup | term), status
     nohup = dict(stdout=subprocess.PIPE, text=True, preexec_fn=lambda: signal.signal(signal.SIGHUP, signal.SIG_IGN))
     with looping(warm_env, workspace, tmp_path, "--timeout", "3", **nohup) as (runner, command, _):
-        assert _ancestors_of(command)[0] == server
+        assert ancestors_of(command)[0] == server
         runner.send_signal(signal.SIGHUP)
         os.kill(command, signal.SIGHUP)
         assert runner.wait(timeout=30) == 1  # ended by its --timeout, not by the hang-up
@@ -321,7 +286,7 @@ def test_signals_the_caller_ignores_are_ignored_by_its_command(warm_env, workspa
 def test_a_command_killed_by_a_signal_ends_its_caller_by_it(warm_env, workspace, tmp_path):
     server = started_warm(warm_env, workspace)
     with looping(warm_env, workspace, tmp_path, stdout=subprocess.DEVNULL) as (runner, command, looper):
-        assert _ancestors_of(command)[0] == server
+        assert ancestors_of(command)[0] == server
         os.kill(command, signal.SIGKILL)  # as the kernel's OOM killer would
         assert runner.wait(timeout=30) == -signal.SIGKILL
     wait_until(lambda: not process_alive(looper), 10, "the flow's process gone")
@@ -379,7 +344,7 @@ def test_ctrl_z_stops_the_command_and_fg_continues_it(warm_env, workspace, tmp_p
     # own group may be).
     job = dict(stdout=subprocess.PIPE, text=True, process_group=0)
     with looping(warm_env, workspace, tmp_path, **job) as (runner, command, _):
-        assert _ancestors_of(command)[0] == server
+        assert ancestors_of(command)[0] == server
         runner.send_signal(signal.SIGTSTP)  # what the terminal sends the foreground job at Ctrl+Z
         wait_until(lambda: _state(command) == "T" and _state(runner.pid) == "T", 10, "the command and its caller stopped")
         runner.send_signal(signal.SIGCONT)  # `fg`
@@ -430,7 +395,7 @@ def test_ctrl_z_then_killing_the_caller_leaves_nothing_stopped(warm_env, workspa
     server = started_warm(warm_env, workspace)
     job = dict(stdout=subprocess.DEVNULL, process_group=0)  # a job: see the test above
     with looping(warm_env, workspace, tmp_path, **job) as (runner, command, looper):
-        assert _ancestors_of(command)[0] == server
+        assert ancestors_of(command)[0] == server
         runner.send_signal(signal.SIGTSTP)
         wait_until(lambda: _state(command) == "T", 10, "the command stopped")
         runner.send_signal(signal.SIGKILL)  # `kill -9 %1`
@@ -445,7 +410,7 @@ def test_a_caller_that_ignores_ctrl_c_still_cancels_on_sigint(warm_env, workspac
     server = started_warm(warm_env, workspace)
     ignoring = dict(stdout=subprocess.PIPE, text=True, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
     with looping(warm_env, workspace, tmp_path, **ignoring) as (runner, command, _):
-        assert _ancestors_of(command)[0] == server
+        assert ancestors_of(command)[0] == server
         runner.send_signal(signal.SIGINT)
         assert runner.wait(timeout=20) == 1
         assert "cancelled: interrupted (Ctrl+C)" in runner.stdout.read()

@@ -17,7 +17,7 @@ import pytest
 
 from engine_core.debug.dap_client import DapClient
 
-from support import wait_until, warm_pid
+from support import WHERE_FLOW, ancestors, wait_until, warm_pid
 
 from packaging_support import DRIVERS, bundle_size_mb, clean_env, example_workspace, wait_no_processes_from
 
@@ -91,23 +91,6 @@ def test_a_flow_tree_runs_headless(frozen_app, home, tmp_path):
     assert not wait_no_processes_from(frozen_app.parent), "no worker or forkserver left behind"
 
 
-WHERE_FLOW = """\
-import os
-
-def handler(system, this, inputs):
-    pids, pid = [], os.getpid()
-    while pid > 1:
-        with open(f"/proc/{pid}/stat") as stat:
-            pid = int(stat.read().rsplit(")", 1)[1].split()[1])
-        pids.append(pid)
-    return this.success(f"ancestors={pids}")
-"""
-
-
-def _ancestors(stdout: str) -> list[int]:
-    return [int(pid) for pid in stdout.split("ancestors=[", 1)[1].split("]", 1)[0].split(", ")]
-
-
 def test_commands_after_the_first_are_handed_to_the_warm_process(frozen_app, home, tmp_path):
     workspace = example_workspace(tmp_path)
     (workspace / "flows" / "Where.py").write_text(WHERE_FLOW)
@@ -121,7 +104,7 @@ def test_commands_after_the_first_are_handed_to_the_warm_process(frozen_app, hom
                             detail=lambda: "".join(p.read_text() for p in Path(folder).glob("*.log")))
         second = subprocess.run(command, env=env, cwd=home, capture_output=True, text=True, timeout=120)
         assert second.returncode == 0, second.stdout + second.stderr
-        assert server in _ancestors(second.stdout) and server not in _ancestors(first.stdout), second.stdout
+        assert server in ancestors(second.stdout) and server not in ancestors(first.stdout), second.stdout
     finally:
         if (pid := warm_pid(Path(folder))) is not None:
             os.kill(pid, signal.SIGTERM)
